@@ -1,0 +1,1 @@
+"""The mvt HTTP service: settings, MongoDB store, API and command line."""

@@ -1,0 +1,77 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from pymongo.database import Database
+
+from mvt_service.body_limit import BodyLimitMiddleware
+from mvt_service.decision_log import DecisionWriter
+from mvt_service.demo import demo_experiment
+from mvt_service.deps import Services
+from mvt_service.errors import install_error_handlers
+from mvt_service.routes import decisions, experiments, health, rewards
+from mvt_service.runtime import Runtime
+from mvt_service.settings import Settings, open_database
+from mvt_service.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the API. Nothing is opened until the app starts.
+
+    Parameters
+    ----------
+    settings
+        Defaults to ``Settings()`` read from the environment.
+    database
+        A database to use instead of opening one from ``settings`` (several apps sharing one
+        embedded store stand for several workers in tests); the caller closes it.
+    """
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client, db = (None, database) if database is not None else open_database(settings)
+        store = Store(db)
+        store.ensure_indexes()
+        if settings.embedded and settings.demo and store.insert_experiment_if_absent(demo_experiment()):
+            log.info("seeded the demo experiment `home`")
+        if settings.embedded and database is None:
+            log.warning("embedded store: nothing is kept across restarts (set MVT_MONGO_URI for MongoDB)")
+        writer = DecisionWriter(store, batch_size=settings.log_batch_size,
+                                flush_seconds=settings.log_flush_seconds, queue_max=settings.log_queue_max)
+        writer.start()
+        runtime = Runtime(store, writer, random.Random(settings.seed))
+        await runtime.refresh()
+        poller = asyncio.create_task(runtime.poll(settings.reload_seconds))
+        app.state.services = Services(settings, store, runtime, writer)
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            writer.close()
+            runtime.close()
+            if client is not None:
+                client.close()
+
+    app = FastAPI(
+        title="mvt",
+        version="0.1.0",
+        summary="Contextual-bandit decisions for multivariate tests of web pages",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for module in (health, experiments, decisions, rewards):
+        app.include_router(module.router)
+    return app

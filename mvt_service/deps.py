@@ -1,0 +1,40 @@
+"""Dependency aliases that keep handler signatures readable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mvt_service.decision_log import DecisionWriter
+from mvt_service.runtime import Runtime
+from mvt_service.settings import Settings
+from mvt_service.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the lifespan opened for this app: one of each per worker."""
+
+    settings: Settings
+    store: Store
+    runtime: Runtime
+    writer: DecisionWriter
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.services.store
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.services.runtime
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+StoreDep = Annotated[Store, Depends(get_store)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,85 @@
+"""Domain errors and their one mapping to ``application/problem+json`` (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ServiceError(Exception):
+    """An error the client can act on; ``detail`` names the field or resource at fault."""
+
+    status: int = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Invalid(ServiceError):
+    status = 422
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class Unavailable(ServiceError):
+    status = 503
+
+
+def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+    """A problem+json response; ``type`` is a stable URN clients can match on."""
+    title = HTTPStatus(status).phrase
+    body = {"type": f"urn:mvt:problem:{title.lower().replace(' ', '-')}", "title": title,
+            "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts) or "body"
+
+
+async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+    return problem(exc.status, exc.detail)
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"].removeprefix("Value error, ")}
+              for e in exc.errors()]
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    return problem(422, f"{first['field']}: {first['message']}", errors=errors)
+
+
+async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    response = problem(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "internal error; the service logs say more")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error the API can raise to problem+json; no stack trace reaches a client."""
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,36 @@
+"""Decisions: which layout to show a visitor, and activation of deferred ones."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, status
+from starlette.concurrency import run_in_threadpool
+
+from mvt_service.deps import RuntimeDep, StoreDep
+from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
+from mvt_service.store import utcnow
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+
+
+@router.post("", response_model=DecisionOut)
+async def create_decision(body: DecisionBody, runtime: RuntimeDep) -> DecisionOut:
+    """Choose an arm for the visitor's context, log the decision and return it."""
+    decision = await runtime.decide(
+        body.experiment, body.context, actions=body.actions, event_id=body.event_id,
+        explore=body.explore, defer_activation=body.defer_activation,
+    )
+    return DecisionOut(
+        event_id=decision.event_id, experiment=decision.experiment, action=decision.action,
+        probability=decision.probability, policy_version=decision.policy_version,
+        explored=decision.explored,
+    )
+
+
+@router.post("/{event_id}/activate", status_code=status.HTTP_202_ACCEPTED, response_model=ActivationOut)
+async def activate_decision(
+    store: StoreDep, event_id: str = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"),
+) -> ActivationOut:
+    """Record that a deferred decision's layout was shown. Like a reward, an activation may
+    arrive before its decision is written; it is joined at training time. Idempotent."""
+    new = await run_in_threadpool(store.activate, event_id, utcnow())
+    return ActivationOut(event_id=event_id, duplicate=not new)

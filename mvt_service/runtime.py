@@ -1,0 +1,210 @@
+"""A worker's view of the experiments it serves: definitions and policies cached in memory,
+refreshed from the store every few seconds, and the decision itself.
+
+All methods run on the event loop thread, so VW models (not thread-safe) are only ever used
+and closed there; store reads go to a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+
+from mvt_service.decision_log import DecisionWriter
+from mvt_service.errors import Conflict, Invalid, NotFound
+from mvt_service.store import Store, utcnow
+from policy.decision import choose_action, score_arms
+from policy.experiment import Experiment
+from policy.exploration import EpsilonGreedy
+from policy.features import FeatureValue, arm_line
+from policy.model import VWModel
+from trainer.records import Decision
+
+log = logging.getLogger(__name__)
+
+NO_POLICY = 0
+GREEDY = EpsilonGreedy(0.0)
+
+
+@dataclass(frozen=True)
+class ServedExperiment:
+    """An experiment with its arms' VW lines prepared once per revision."""
+
+    experiment: Experiment
+    arm_lines: Mapping[str, str]
+    all_lines: tuple[str, ...]
+
+    @classmethod
+    def of(cls, experiment: Experiment) -> ServedExperiment:
+        lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
+        return cls(experiment, lines, tuple(lines.values()))
+
+
+@dataclass(frozen=True)
+class ServedPolicy:
+    version: int
+    model: VWModel
+
+
+class Runtime:
+    """Experiments and active policies of one worker, and the decisions made with them."""
+
+    def __init__(self, store: Store, writer: DecisionWriter, rng: random.Random) -> None:
+        self._store = store
+        self._writer = writer
+        self._rng = rng
+        self._experiments: dict[str, ServedExperiment] = {}
+        self._policies: dict[str, ServedPolicy] = {}
+
+    # cache -----------------------------------------------------------------------------------
+
+    async def experiment(self, experiment_id: str) -> ServedExperiment:
+        """The served experiment, read from the store on a miss.
+
+        Raises
+        ------
+        NotFound
+            If no experiment has this id.
+        """
+        served = self._experiments.get(experiment_id)
+        if served is None:
+            experiment = await run_in_threadpool(self._store.get_experiment, experiment_id)
+            if experiment is None:
+                raise NotFound(f"experiment `{experiment_id}` does not exist")
+            served = self._serve(experiment)
+        return served
+
+    def _serve(self, experiment: Experiment) -> ServedExperiment:
+        current = self._experiments.get(experiment.id)
+        if current is not None and current.experiment.revision >= experiment.revision:
+            return current
+        served = ServedExperiment.of(experiment)
+        self._experiments[experiment.id] = served
+        return served
+
+    def update(self, experiment: Experiment) -> None:
+        """Serve a just-written experiment at once (other workers see it at their next refresh)."""
+        self._serve(experiment)
+
+    async def refresh(self) -> None:
+        """Reload experiments whose revision changed and policies whose active version changed."""
+        revisions, versions = await run_in_threadpool(
+            lambda: (self._store.experiment_revisions(), self._store.active_policy_versions())
+        )
+        for experiment_id, revision in revisions.items():
+            current = self._experiments.get(experiment_id)
+            if current is None or current.experiment.revision != revision:
+                experiment = await run_in_threadpool(self._store.get_experiment, experiment_id)
+                if experiment is not None:
+                    self._serve(experiment)
+        for experiment_id, version in versions.items():
+            current_policy = self._policies.get(experiment_id)
+            if current_policy is None or current_policy.version != version:
+                await self._load_policy(experiment_id, version)
+
+    async def _load_policy(self, experiment_id: str, version: int) -> None:
+        data = await run_in_threadpool(self._store.policy_model, experiment_id, version)
+        try:
+            if data is None:
+                raise ValueError("its model is missing from the store")
+            model = await run_in_threadpool(VWModel.from_bytes, data)
+        except ValueError as exc:
+            log.error("policy %s v%d cannot be served, keeping the previous one: %s", experiment_id, version, exc)
+            return
+        previous = self._policies.get(experiment_id)
+        self._policies[experiment_id] = ServedPolicy(version, model)
+        if previous is not None:
+            previous.model.close()
+        log.info("experiment %s now serves policy v%d", experiment_id, version)
+
+    async def poll(self, every_seconds: float) -> None:
+        """Refresh forever; a failed refresh is logged and retried at the next tick."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("refreshing experiments and policies failed")
+
+    def close(self) -> None:
+        for served in self._policies.values():
+            served.model.close()
+        self._policies.clear()
+
+    # deciding --------------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        experiment_id: str,
+        context: Mapping[str, FeatureValue],
+        *,
+        actions: Sequence[str] | None = None,
+        event_id: str | None = None,
+        explore: bool = True,
+        defer_activation: bool = False,
+    ) -> Decision:
+        """Choose an arm for ``context`` and log the decision.
+
+        With a client ``event_id`` the decision is written before it is returned, so that a
+        retry with the same id, on any worker, gets the original decision back; otherwise it is
+        queued for the write-behind log.
+
+        Raises
+        ------
+        NotFound
+            Unknown experiment.
+        Invalid
+            ``actions`` names an arm the experiment does not have, or names one twice.
+        Conflict
+            ``event_id`` was already used for another experiment.
+        Unavailable
+            The decision log is backed up.
+        """
+        served = await self.experiment(experiment_id)
+        experiment = served.experiment
+        if actions is None:
+            eligible, lines = experiment.arm_ids, served.all_lines
+        else:
+            eligible = self._eligible(served, actions)
+            lines = tuple(served.arm_lines[a] for a in eligible)
+        policy = self._policies.get(experiment_id)
+        strategy = experiment.strategy if explore else GREEDY
+        scores = score_arms(policy.model if policy else None, context, lines)
+        choice = choose_action(scores, strategy, self._rng)
+        decision = Decision(
+            event_id=event_id or uuid.uuid4().hex,
+            experiment=experiment_id,
+            ts=utcnow(),
+            context=dict(context),
+            actions=tuple(eligible),
+            action=eligible[choice.index],
+            probability=choice.probability,
+            pmf=tuple(choice.pmf),
+            policy_version=policy.version if policy else NO_POLICY,
+            epsilon=strategy.epsilon,
+            explored=choice.explored,
+            deferred=defer_activation,
+        )
+        if event_id is None:
+            self._writer.append(decision)
+            return decision
+        stored = await run_in_threadpool(self._store.insert_decision_once, decision)
+        if stored.experiment != experiment_id:
+            raise Conflict(f"`event_id` {event_id!r} was already used for experiment `{stored.experiment}`")
+        return stored
+
+    @staticmethod
+    def _eligible(served: ServedExperiment, actions: Sequence[str]) -> tuple[str, ...]:
+        unknown = [a for a in actions if a not in served.arm_lines]
+        if unknown:
+            raise Invalid(f"actions: unknown arm `{unknown[0]}` in experiment `{served.experiment.id}`")
+        if len(set(actions)) != len(actions):
+            raise Invalid("actions: an arm is listed twice")
+        order = {a: i for i, a in enumerate(served.experiment.arm_ids)}
+        return tuple(sorted(actions, key=order.__getitem__))

@@ -1,0 +1,166 @@
+"""HTTP request and response bodies. Requests are strict: no extra fields, no type coercion."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from policy.experiment import AGGREGATES, Experiment
+from policy.features import FeatureValue
+
+MAX_FEATURES = 100
+MAX_NAME_CHARS = 128
+MAX_VALUE_CHARS = 1024
+MAX_EXACT_INT = 2**53
+MAX_ABS_REWARD = 1e12
+MAX_BATCH = 1000
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+ArmId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Token = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"^[^=,\x00-\x1f\x7f]+$")]
+
+
+def _check_features(value: Any) -> dict[str, FeatureValue]:
+    """A flat mapping of names to strings, finite numbers or booleans; nothing nested."""
+    if not isinstance(value, dict):
+        raise ValueError(f"must be an object of features, got {_json_type(value)}")
+    if len(value) > MAX_FEATURES:
+        raise ValueError(f"at most {MAX_FEATURES} features are allowed, got {len(value)}")
+    for name, item in value.items():
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise ValueError(f"feature names must have 1-{MAX_NAME_CHARS} characters, got {name!r}")
+        if isinstance(item, str):
+            if len(item) > MAX_VALUE_CHARS:
+                raise ValueError(f"`{name}` is longer than {MAX_VALUE_CHARS} characters")
+        elif isinstance(item, (bool, float)) or (isinstance(item, int) and abs(item) <= MAX_EXACT_INT):
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"`{name}` must be a finite number, got {item!r}")
+        elif isinstance(item, int):
+            raise ValueError(f"`{name}` is an integer beyond ±2**53")
+        else:
+            raise ValueError(f"`{name}` must be a string, number or boolean, got {_json_type(item)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+Features = Annotated[dict[str, FeatureValue], BeforeValidator(_check_features)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# experiments -----------------------------------------------------------------------------------
+
+
+class ArmBody(Request):
+    id: ArmId
+    features: Features = Field(default_factory=dict)
+
+
+class ExplorationBody(Request):
+    epsilon: float = Field(0.2, ge=0.0, le=1.0, description="share of traffic spread uniformly over all arms")
+
+
+class RewardBody(Request):
+    window_seconds: int = Field(86_400, gt=0, le=90 * 86_400, description="attribution window after a decision")
+    default: FiniteFloat = Field(0.0, description="reward of a decision with no reward event in its window")
+    aggregate: Literal[AGGREGATES] = Field("sum", description="how several reward events of one decision combine")
+
+
+class ExperimentBody(Request):
+    """An experiment declares either ``arms`` or ``factors`` (arms = all level combinations)."""
+
+    arms: list[ArmBody] | None = Field(None, min_length=1, max_length=1000)
+    factors: dict[Token, list[Token]] | None = Field(None, min_length=1, max_length=20)
+    exclude: list[dict[Token, Token]] = Field(default_factory=list, max_length=1000)
+    default_arm: ArmId | None = None
+    exploration: ExplorationBody = Field(default_factory=ExplorationBody)
+    reward: RewardBody = Field(default_factory=RewardBody)
+
+
+class ArmOut(BaseModel):
+    id: str
+    features: dict[str, FeatureValue]
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    revision: int
+    arms: list[ArmOut]
+    factors: dict[str, list[str]] | None
+    exclude: list[dict[str, str]]
+    default_arm: str
+    exploration: ExplorationBody
+    reward: RewardBody
+
+    @classmethod
+    def of(cls, e: Experiment) -> ExperimentOut:
+        return cls(
+            id=e.id,
+            revision=e.revision,
+            arms=[ArmOut(id=a.id, features=dict(a.features)) for a in e.arms],
+            factors=None if e.factors is None else {k: list(v) for k, v in e.factors.items()},
+            exclude=[dict(x) for x in e.exclude],
+            default_arm=e.default_arm,
+            exploration=ExplorationBody(epsilon=e.epsilon),
+            reward=RewardBody(window_seconds=e.reward.window_seconds, default=e.reward.default,
+                              aggregate=e.reward.aggregate),
+        )
+
+
+# decisions -------------------------------------------------------------------------------------
+
+
+class DecisionBody(Request):
+    experiment: Id
+    context: Features = Field(default_factory=dict, description="visitor features: strings, numbers, booleans")
+    actions: list[ArmId] | None = Field(None, min_length=1, max_length=1000, description="restrict the eligible arms")
+    event_id: Id | None = Field(None, description="client-chosen id; a retry with the same id gets the same answer")
+    explore: bool = Field(True, description="false: the greedy arm (epsilon 0), logged with its exact probability")
+    defer_activation: bool = Field(False, description="the layout may never be seen; activate it when it is")
+
+
+class DecisionOut(BaseModel):
+    event_id: str
+    experiment: str
+    action: str
+    probability: float
+    policy_version: int
+    explored: bool
+
+
+class ActivationOut(BaseModel):
+    event_id: str
+    duplicate: bool
+
+
+# rewards ---------------------------------------------------------------------------------------
+
+
+class RewardEventBody(Request):
+    event_id: Id
+    reward: FiniteFloat = Field(ge=-MAX_ABS_REWARD, le=MAX_ABS_REWARD)
+    reward_id: Id | None = Field(None, description="distinguishes several rewards of one decision; default: one reward")
+
+
+def _as_batch(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+RewardsBody = Annotated[
+    list[RewardEventBody],
+    BeforeValidator(_as_batch),
+    Field(min_length=1, max_length=MAX_BATCH, description="one reward event, or a list of them"),
+]
+
+
+class RewardsOut(BaseModel):
+    accepted: int
+    duplicates: int

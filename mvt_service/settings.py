@@ -1,0 +1,44 @@
+"""Service settings, read from ``MVT_*`` environment variables (and nowhere at import time)."""
+
+from __future__ import annotations
+
+import mongomock
+import pymongo
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo.database import Database
+
+
+class Settings(BaseSettings):
+    """Every setting has a safe default; ``MVT_MONGO_URI`` unset means the embedded store."""
+
+    model_config = SettingsConfigDict(env_prefix="MVT_", extra="ignore")
+
+    mongo_uri: str | None = Field(
+        None, description="MongoDB connection string; unset = embedded in-process store (keeps nothing across restarts)"
+    )
+    mongo_db: str = Field("mvt", description="database name")
+    host: str = Field("127.0.0.1", description="address `mvt serve` binds to")
+    port: int = Field(8000, ge=1, le=65535, description="port `mvt serve` listens on")
+    reload_seconds: float = Field(2.0, gt=0, description="how often a worker polls for changed experiments and policies")
+    max_body_bytes: int = Field(262_144, gt=0, description="largest accepted request body")
+    log_flush_seconds: float = Field(0.1, gt=0, description="longest time a decision waits in memory before it is written")
+    log_batch_size: int = Field(500, gt=0, description="decisions written per insert_many")
+    log_queue_max: int = Field(50_000, gt=0, description="decisions held in memory before requests wait for the writer")
+    seed: int | None = Field(None, description="seed of the exploration sampler (for reproducible runs); unset = random")
+    demo: bool = Field(True, description="seed the demo experiment `home` on the embedded store")
+
+    @property
+    def embedded(self) -> bool:
+        return self.mongo_uri is None
+
+
+def open_database(settings: Settings) -> tuple[pymongo.MongoClient | mongomock.MongoClient, Database]:
+    """A client and database for ``settings``: a real MongoDB, or the embedded mongomock store."""
+    if settings.embedded:
+        client: pymongo.MongoClient | mongomock.MongoClient = mongomock.MongoClient(tz_aware=True)
+    else:
+        client = pymongo.MongoClient(
+            settings.mongo_uri, tz_aware=True, retryWrites=True, serverSelectionTimeoutMS=5000
+        )
+    return client, client[settings.mongo_db]

@@ -1,0 +1,127 @@
+"""An experiment: the arms a page chooses between, how it explores and how rewards are attributed.
+
+These are plain, validated values shared by the service, the trainer and the replay; they do not
+know how they are stored or transported.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+
+from policy.arms import Arm, expand_factors
+from policy.exploration import EpsilonGreedy
+
+AGGREGATES = ("sum", "mean", "max", "min", "first", "last")
+EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """How reward events become a decision's reward.
+
+    A decision's reward is ``aggregate`` over the reward events that arrive within
+    ``window_seconds`` of the decision; a decision with none gets ``default`` once its window
+    has closed.
+    """
+
+    window_seconds: int = 86_400
+    default: float = 0.0
+    aggregate: str = "sum"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.window_seconds, bool) or not isinstance(self.window_seconds, int) or self.window_seconds <= 0:
+            raise ValueError(f"`reward.window_seconds` must be a positive integer, got {self.window_seconds!r}")
+        if not math.isfinite(self.default):
+            raise ValueError(f"`reward.default` must be finite, got {self.default!r}")
+        if self.aggregate not in AGGREGATES:
+            raise ValueError(f"`reward.aggregate` must be one of {', '.join(AGGREGATES)}, got {self.aggregate!r}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment definition.
+
+    Either ``arms`` are listed, or ``factors`` (with optional ``exclude``) declare them as all
+    combinations of factor levels; :meth:`create` takes care of the expansion.
+    """
+
+    id: str
+    arms: tuple[Arm, ...]
+    default_arm: str
+    epsilon: float = 0.2
+    reward: RewardSettings = field(default_factory=RewardSettings)
+    factors: Mapping[str, tuple[str, ...]] | None = None
+    exclude: tuple[Mapping[str, str], ...] = ()
+    revision: int = 1
+
+    def __post_init__(self) -> None:
+        if not EXPERIMENT_ID.match(self.id):
+            raise ValueError(
+                f"`id` must be 1-64 letters, digits, '_', '.' or '-' starting with a letter or digit, got {self.id!r}"
+            )
+        if not self.arms:
+            raise ValueError("`arms` must list at least one arm")
+        ids = [arm.id for arm in self.arms]
+        if len(set(ids)) != len(ids):
+            raise ValueError("`arms` lists an arm id twice")
+        if self.default_arm not in ids:
+            raise ValueError(f"`default_arm` must be one of the arms, got {self.default_arm!r}")
+        EpsilonGreedy(self.epsilon)  # validates epsilon
+        if self.factors is not None:
+            object.__setattr__(
+                self, "factors", MappingProxyType({k: tuple(v) for k, v in self.factors.items()})
+            )
+        object.__setattr__(self, "exclude", tuple(MappingProxyType(dict(e)) for e in self.exclude))
+
+    @classmethod
+    def create(
+        cls,
+        id: str,
+        *,
+        arms: Sequence[Arm] | None = None,
+        factors: Mapping[str, Sequence[str]] | None = None,
+        exclude: Sequence[Mapping[str, str]] = (),
+        default_arm: str | None = None,
+        epsilon: float = 0.2,
+        reward: RewardSettings | None = None,
+        revision: int = 1,
+    ) -> Experiment:
+        """Build an experiment from either ``arms`` or ``factors``; ``default_arm`` defaults to
+        the first arm.
+
+        Raises
+        ------
+        ValueError
+            If both or neither of ``arms`` and ``factors`` are given, or any part is invalid.
+        """
+        if (arms is None) == (factors is None):
+            raise ValueError("give exactly one of `arms` and `factors`")
+        if exclude and factors is None:
+            raise ValueError("`exclude` applies to `factors` only")
+        expanded = tuple(arms) if arms is not None else tuple(expand_factors(factors, exclude))
+        if not expanded:
+            raise ValueError("`arms` must list at least one arm")
+        return cls(
+            id=id,
+            arms=expanded,
+            default_arm=default_arm if default_arm is not None else expanded[0].id,
+            epsilon=epsilon,
+            reward=reward or RewardSettings(),
+            factors=factors,
+            exclude=tuple(exclude),
+            revision=revision,
+        )
+
+    @cached_property
+    def arm_ids(self) -> tuple[str, ...]:
+        return tuple(arm.id for arm in self.arms)
+
+    @cached_property
+    def strategy(self) -> EpsilonGreedy:
+        """The exploration strategy decisions use."""
+        return EpsilonGreedy(self.epsilon)

@@ -1,0 +1,72 @@
+"""Encode contexts and arms as Vowpal Wabbit text lines for action-dependent-feature (ADF) models.
+
+A decision is one VW multi-line example: a ``shared`` line carrying the visitor's context in
+namespace ``U`` and one line per eligible arm carrying that arm's features in namespace ``A``
+(plus an ``arm=<id>`` indicator, so the model can learn per-arm effects that the declared
+features do not explain). Models interact the two namespaces (``-q UA``).
+
+Feature names and values come from web pages and shops, so they may contain VW's syntax
+characters: ``|`` starts a namespace, ``:`` separates a feature from its value and white space
+separates features. Every name and string value is percent-encoded for exactly those
+characters (and ``%`` itself), so no input can add, split or re-weight features.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+FeatureValue = str | int | float | bool
+
+CONTEXT_NAMESPACE = "U"
+ARM_NAMESPACE = "A"
+ARM_ID_FEATURE = "arm"
+
+# Every character Python considers white space lies below U+3001; VW splits on some of them and
+# newlines end an example, so all are encoded.
+_SPECIAL = {"%", "|", ":"} | {chr(c) for c in range(0x3001) if chr(c).isspace()}
+_ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in _SPECIAL})
+
+
+def escape(token: str) -> str:
+    """Return ``token`` with VW's syntax characters percent-encoded (``a|b`` -> ``a%7Cb``)."""
+    return token.translate(_ESCAPES)
+
+
+def encode_feature(name: str, value: FeatureValue) -> str:
+    """Encode one feature as a VW token.
+
+    Strings and booleans are categorical (``device=mobile``, ``returning=true``) with weight 1;
+    numbers are numeric (``age:35``).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is a non-finite number (VW would silently learn NaN weights).
+    """
+    key = escape(name)
+    if isinstance(value, bool):
+        return f"{key}={'true' if value else 'false'}"
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"feature `{name}` must be a finite number, got {value!r}")
+        return f"{key}:{value!r}"
+    return f"{key}={escape(value)}"
+
+
+def encode_features(features: Mapping[str, FeatureValue]) -> str:
+    """Encode a feature mapping as space-separated VW tokens, in sorted name order."""
+    return " ".join(encode_feature(name, features[name]) for name in sorted(features))
+
+
+def context_line(context: Mapping[str, FeatureValue]) -> str:
+    """The ``shared`` line of an ADF example for a visitor's context."""
+    return f"shared |{CONTEXT_NAMESPACE} {encode_features(context)}"
+
+
+def arm_line(arm_id: str, features: Mapping[str, FeatureValue]) -> str:
+    """The line of an ADF example for one arm, without a label."""
+    tokens = encode_feature(ARM_ID_FEATURE, arm_id)
+    if features:
+        tokens = f"{tokens} {encode_features(features)}"
+    return f"|{ARM_NAMESPACE} {tokens}"

@@ -1,0 +1,1 @@
+"""Reward join, training, promotion and scheduling of candidate policies."""
