@@ -1,0 +1,66 @@
+"""PUT, GET and list experiments; the demo experiment is there on the embedded store."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.factories import experiment_body
+
+
+def test_demo_experiment_is_seeded(client: TestClient) -> None:
+    response = client.get("/v1/experiments/home")
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["arms"]) == 12
+    assert body["default_arm"] == "hero=big,cta=green,headline=value"
+    assert body["factors"] == {"hero": ["big", "small"], "cta": ["green", "blue", "orange"],
+                               "headline": ["value", "urgency"]}
+
+
+def test_put_creates_then_replaces(client: TestClient) -> None:
+    created = client.put("/v1/experiments/checkout", json=experiment_body())
+    assert created.status_code == 201
+    assert created.json() == {
+        "id": "checkout", "revision": 1,
+        "arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],
+        "factors": None, "exclude": [], "default_arm": "a",
+        "exploration": {"epsilon": 0.2},
+        "reward": {"window_seconds": 86400, "default": 0.0, "aggregate": "sum"},
+    }
+    replaced = client.put("/v1/experiments/checkout", json=experiment_body(
+        default_arm="b", exploration={"epsilon": 0.05},
+        reward={"window_seconds": 600, "default": -0.5, "aggregate": "max"}))
+    assert replaced.status_code == 200
+    assert replaced.json()["revision"] == 2
+    assert replaced.json()["default_arm"] == "b"
+    assert client.get("/v1/experiments/checkout").json() == replaced.json()
+
+
+def test_factor_experiment_with_exclusions(client: TestClient) -> None:
+    response = client.put("/v1/experiments/mv", json={
+        "factors": {"hero": ["big", "small"], "cta": ["green", "blue"]},
+        "exclude": [{"hero": "small", "cta": "blue"}],
+        "default_arm": "hero=small,cta=green",
+    })
+    assert response.status_code == 201
+    assert [a["id"] for a in response.json()["arms"]] == ["hero=big,cta=green", "hero=big,cta=blue", "hero=small,cta=green"]
+
+
+def test_list_experiments(client: TestClient) -> None:
+    client.put("/v1/experiments/a-test", json=experiment_body())
+    assert [e["id"] for e in client.get("/v1/experiments").json()] == ["a-test", "home"]
+
+
+def test_unknown_experiment_is_404_problem(client: TestClient) -> None:
+    response = client.get("/v1/experiments/nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {"type": "urn:mvt:problem:not-found", "title": "Not Found", "status": 404,
+                               "detail": "experiment `nope` does not exist"}
+
+
+def test_a_replaced_experiment_is_served_at_once(client: TestClient) -> None:
+    client.put("/v1/experiments/x", json=experiment_body())
+    client.put("/v1/experiments/x", json={"arms": [{"id": "only"}]})
+    response = client.post("/v1/decisions", json={"experiment": "x"})
+    assert response.json()["action"] == "only"

@@ -1,0 +1,62 @@
+"""Shared fixtures. Every test gets fresh ones: no state is shared between tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import mongomock
+import pymongo
+import pytest
+from fastapi.testclient import TestClient
+from pymongo.database import Database
+
+from mvt_service.app import create_app
+from mvt_service.settings import Settings
+from mvt_service.store import Store
+
+MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
+BACKENDS = ["mongomock", pytest.param("mongodb", marks=pytest.mark.skipif(
+    not MONGO_URI, reason="set MVT_TEST_MONGO_URI to run against a real MongoDB"))]
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """An empty database on each store backend: embedded always, real MongoDB when configured."""
+    if request.param == "mongomock":
+        yield mongomock.MongoClient(tz_aware=True)["mvt_test"]
+        return
+    client = pymongo.MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
+    name = f"mvt_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield client[name]
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+@pytest.fixture
+def store(db: Database) -> Store:
+    store = Store(db)
+    store.ensure_indexes()
+    return store
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Test settings: seeded sampler, demo experiment, fast refresh; no environment read."""
+    return Settings(_env_file=None, mongo_uri=None, seed=1234, reload_seconds=0.05, log_flush_seconds=0.01)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A client of a fresh app on its own embedded store."""
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def shared_db() -> Database:
+    """One embedded database for tests that run several apps (workers) against it."""
+    return mongomock.MongoClient(tz_aware=True)["mvt"]

@@ -1,0 +1,41 @@
+"""Builders of valid test objects; each test changes only what it is about."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from policy.arms import Arm
+from policy.experiment import Experiment
+from trainer.records import Decision, Reward
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def experiment(id: str = "exp", epsilon: float = 0.2, **overrides: Any) -> Experiment:
+    arms = overrides.pop("arms", [Arm("a", {"color": "red"}), Arm("b", {"color": "blue"}), Arm("c", {"color": "green"})])
+    return Experiment.create(id, arms=arms, epsilon=epsilon, **overrides)
+
+
+def experiment_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],
+        "exploration": {"epsilon": 0.2},
+    }
+    body.update(overrides)
+    return body
+
+
+def decision(**overrides: Any) -> Decision:
+    fields: dict[str, Any] = dict(
+        event_id=uuid.uuid4().hex, experiment="exp", ts=T0, context={"device": "mobile"},
+        actions=("a", "b"), action="a", probability=0.9, pmf=(0.9, 0.1), policy_version=0,
+        epsilon=0.2, explored=False, deferred=False,
+    )
+    fields.update(overrides)
+    return Decision(**fields)
+
+
+def reward(event_id: str = "e1", reward_id: str = "default", value: float = 1.0, ts: datetime = T0) -> Reward:
+    return Reward(event_id=event_id, reward_id=reward_id, reward=value, ts=ts)

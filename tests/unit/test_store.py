@@ -1,0 +1,111 @@
+"""The store, run on every backend (embedded always; real MongoDB with MVT_TEST_MONGO_URI)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pymongo.errors import AutoReconnect
+
+from mvt_service.store import Store
+from policy.arms import Arm
+from policy.experiment import Experiment
+from tests import factories
+
+
+def test_ensure_indexes_is_idempotent(store: Store) -> None:
+    store.ensure_indexes()
+    names = set(store.rewards.index_information())
+    assert "event_id_1_reward_id_1" in names
+    assert "experiment_1_ts_1" in set(store.decisions.index_information())
+
+
+def test_put_experiment_creates_then_replaces_with_a_new_revision(store: Store) -> None:
+    stored, created = store.put_experiment(factories.experiment(epsilon=0.1))
+    assert created and stored.revision == 1
+    again, created = store.put_experiment(factories.experiment(epsilon=0.3))
+    assert not created and again.revision == 2 and again.epsilon == 0.3
+    assert store.get_experiment("exp") == again
+    assert store.experiment_revisions() == {"exp": 2}
+
+
+def test_experiment_round_trip_keeps_awkward_feature_names(store: Store) -> None:
+    arms = [Arm("a", {"page.section": "top", "$price": 9.5, "flag": True})]
+    experiment = Experiment.create("exp", arms=arms)
+    stored, _ = store.put_experiment(experiment)
+    assert store.get_experiment("exp") == stored
+    assert dict(stored.arms[0].features) == {"page.section": "top", "$price": 9.5, "flag": True}
+
+
+def test_factor_experiment_round_trip(store: Store) -> None:
+    experiment = Experiment.create("mv", factors={"hero": ["big", "small"], "cta": ["a", "b"]},
+                                   exclude=[{"hero": "small", "cta": "b"}])
+    stored, _ = store.put_experiment(experiment)
+    loaded = store.get_experiment("mv")
+    assert loaded == stored
+    assert loaded.arm_ids == experiment.arm_ids and dict(loaded.exclude[0]) == {"hero": "small", "cta": "b"}
+
+
+def test_insert_experiment_if_absent_does_not_overwrite(store: Store) -> None:
+    assert store.insert_experiment_if_absent(factories.experiment(epsilon=0.1))
+    assert not store.insert_experiment_if_absent(factories.experiment(epsilon=0.9))
+    assert store.get_experiment("exp").epsilon == 0.1
+
+
+def test_list_experiments_is_sorted_by_id(store: Store) -> None:
+    for name in ("b", "a", "c"):
+        store.put_experiment(factories.experiment(id=name))
+    assert [e.id for e in store.list_experiments()] == ["a", "b", "c"]
+
+
+def test_decisions_round_trip_and_retries_do_not_duplicate(store: Store) -> None:
+    decisions = [factories.decision(context={"utm.source": "x", "$weird": 1}) for _ in range(3)]
+    assert store.insert_decisions(decisions) == 3
+    assert store.insert_decisions(decisions[1:] + [factories.decision(event_id="new")]) == 1
+    assert store.decisions.count_documents({}) == 4
+    assert store.get_decision(decisions[0].event_id) == decisions[0]
+
+
+def test_insert_decision_once_returns_the_first_decision(store: Store) -> None:
+    first = factories.decision(event_id="retry-1", action="a")
+    assert store.insert_decision_once(first) == first
+    assert store.insert_decision_once(factories.decision(event_id="retry-1", action="b")) == first
+
+
+def test_rewards_are_idempotent_on_event_and_reward_id(store: Store) -> None:
+    batch = [factories.reward("e1", "click"), factories.reward("e1", "order", 25.0), factories.reward("e2")]
+    assert store.insert_rewards(batch) == (3, 0)
+    again = [factories.reward("e1", "click", 99.0), factories.reward("e3")]
+    assert store.insert_rewards(again) == (1, 1)
+    assert [r.reward for r in store.rewards_for("e1")] == [1.0, 25.0]
+
+
+def test_activation_is_recorded_once(store: Store) -> None:
+    assert store.activate("e1", factories.T0)
+    assert not store.activate("e1", factories.T0 + timedelta(seconds=5))
+
+
+def test_policy_registry_reads(store: Store) -> None:
+    store.insert_policy("exp", 1, b"model-1", "--cb_adf", "retired")
+    store.insert_policy("exp", 2, b"model-2", "--cb_adf", "active")
+    assert store.active_policy_versions() == {"exp": 2}
+    assert store.policy_model("exp", 2) == b"model-2"
+    assert store.policy_model("exp", 3) is None
+
+
+def test_datetimes_come_back_timezone_aware(store: Store) -> None:
+    store.insert_decisions([factories.decision(event_id="t")])
+    assert store.get_decision("t").ts == factories.T0
+
+
+class FailingCollection:
+    """A collection whose writes fail as a lost connection does."""
+
+    def insert_many(self, *args: object, **kwargs: object) -> None:
+        raise AutoReconnect("connection lost")
+
+
+def test_other_write_errors_propagate(store: Store) -> None:
+    store.decisions = FailingCollection()  # type: ignore[assignment]
+    with pytest.raises(AutoReconnect):
+        store.insert_decisions([factories.decision()])
