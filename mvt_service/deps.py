@@ -1,4 +1,8 @@
-"""Dependency aliases that keep handler signatures readable."""
+"""Dependency aliases that keep handler signatures readable.
+
+The getters are ``async`` so FastAPI calls them on the event loop; a plain ``def`` dependency
+would cost a thread-pool round trip on every request.
+"""
 
 from __future__ import annotations
 
@@ -23,15 +27,15 @@ class Services:
     writer: DecisionWriter
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.services.store
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.services.runtime
 
 
