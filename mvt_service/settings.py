@@ -8,6 +8,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.database import Database
 
+from mvt_service.embedded import embedded_client
+
 
 class Settings(BaseSettings):
     """Every setting has a safe default; ``MVT_MONGO_URI`` unset means the embedded store."""
@@ -36,7 +38,7 @@ class Settings(BaseSettings):
 def open_database(settings: Settings) -> tuple[pymongo.MongoClient | mongomock.MongoClient, Database]:
     """A client and database for ``settings``: a real MongoDB, or the embedded mongomock store."""
     if settings.embedded:
-        client: pymongo.MongoClient | mongomock.MongoClient = mongomock.MongoClient(tz_aware=True)
+        client: pymongo.MongoClient | mongomock.MongoClient = embedded_client()
     else:
         client = pymongo.MongoClient(
             settings.mongo_uri, tz_aware=True, retryWrites=True, serverSelectionTimeoutMS=5000

@@ -6,13 +6,13 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import mongomock
 import pymongo
 import pytest
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from mvt_service.app import create_app
+from mvt_service.embedded import embedded_client
 from mvt_service.settings import Settings
 from mvt_service.store import Store
 
@@ -25,7 +25,7 @@ BACKENDS = ["mongomock", pytest.param("mongodb", marks=pytest.mark.skipif(
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
     """An empty database on each store backend: embedded always, real MongoDB when configured."""
     if request.param == "mongomock":
-        yield mongomock.MongoClient(tz_aware=True)["mvt_test"]
+        yield embedded_client()["mvt_test"]
         return
     client = pymongo.MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
     name = f"mvt_test_{uuid.uuid4().hex[:12]}"
@@ -59,4 +59,4 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def shared_db() -> Database:
     """One embedded database for tests that run several apps (workers) against it."""
-    return mongomock.MongoClient(tz_aware=True)["mvt"]
+    return embedded_client()["mvt"]

@@ -1,0 +1,39 @@
+"""The embedded client's cursor fix returns exactly what mongomock's own cursor returns."""
+
+from __future__ import annotations
+
+import mongomock
+import pytest
+
+from mvt_service import embedded
+from mvt_service.embedded import embedded_client
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda c: c.find(),
+        lambda c: c.find({"n": {"$gte": 10}}).sort("n", -1),
+        lambda c: c.find().sort("n").skip(5),
+        lambda c: c.find().sort("n").limit(7),
+        lambda c: c.find().sort("n").skip(95).limit(10),
+        lambda c: c.find().sort("n").limit(-3),
+        lambda c: c.find({"n": {"$gt": 1000}}),
+        lambda c: c.aggregate([{"$match": {"n": {"$lt": 30}}}, {"$sort": {"n": -1}}]),
+    ],
+)
+def test_results_match_the_original_cursor(query, monkeypatch) -> None:
+    collection = embedded_client()["db"]["c"]
+    collection.insert_many([{"n": i, "k": i % 3} for i in range(100)])
+    fixed = list(query(collection))
+    monkeypatch.setattr(mongomock.collection.Cursor, "__next__", embedded._original_next)
+    monkeypatch.setattr(mongomock.collection.Cursor, "next", embedded._original_next)
+    assert fixed == list(query(collection))
+
+
+def test_a_cursor_can_be_read_in_parts() -> None:
+    collection = embedded_client()["db"]["c"]
+    collection.insert_many([{"n": i} for i in range(10)])
+    cursor = collection.find().sort("n")
+    first = [next(cursor)["n"] for _ in range(3)]
+    assert first + [d["n"] for d in cursor] == list(range(10))
