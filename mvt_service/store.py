@@ -46,7 +46,7 @@ class Store:
     def ensure_indexes(self) -> None:
         """Create the indexes the service relies on (idempotent)."""
         self.decisions.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
-        self.rewards.create_index([("event_id", ASCENDING), ("reward_id", ASCENDING)], unique=True)
+        self.rewards.create_index([("event_id", ASCENDING)])
         self.policies.create_index([("experiment", ASCENDING), ("version", ASCENDING)], unique=True)
 
     def ping(self) -> None:
@@ -127,7 +127,13 @@ class Store:
 
     def insert_rewards(self, rewards: Sequence[Reward]) -> tuple[int, int]:
         """Insert reward events idempotently on ``(event_id, reward_id)``; return the counts of
-        new and duplicate events."""
+        new and duplicate events.
+
+        The idempotency key is the document ``_id`` (``"<event_id> <reward_id>"``; neither id may
+        contain a space, and a space sorts before every allowed character, so ``_id`` order is
+        ``(event_id, reward_id)`` order). A unique secondary index would do the same on MongoDB,
+        but the embedded store checks one by scanning the collection on every insert.
+        """
         if not rewards:
             return 0, 0
         return _insert_many_new(self.rewards, [_reward_doc(r) for r in rewards])
@@ -218,7 +224,8 @@ def _decision(doc: Mapping[str, Any]) -> Decision:
 
 
 def _reward_doc(r: Reward) -> dict[str, Any]:
-    return {"event_id": r.event_id, "reward_id": r.reward_id, "reward": r.reward, "ts": r.ts}
+    return {"_id": f"{r.event_id} {r.reward_id}", "event_id": r.event_id, "reward_id": r.reward_id,
+            "reward": r.reward, "ts": r.ts}
 
 
 def _reward(doc: Mapping[str, Any]) -> Reward:

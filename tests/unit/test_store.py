@@ -16,7 +16,7 @@ from tests import factories
 def test_ensure_indexes_is_idempotent(store: Store) -> None:
     store.ensure_indexes()
     names = set(store.rewards.index_information())
-    assert "event_id_1_reward_id_1" in names
+    assert "event_id_1" in names
     assert "experiment_1_ts_1" in set(store.decisions.index_information())
 
 
