@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
+import threading
+import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -16,12 +20,18 @@ from mvt_service.decision_log import DecisionWriter
 from mvt_service.demo import demo_experiment
 from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
-from mvt_service.routes import decisions, experiments, health, rewards
+from mvt_service.routes import decisions, experiments, health, policies, rewards
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
 from mvt_service.store import Store
+from trainer.schedule import Scheduler
 
 log = logging.getLogger(__name__)
+
+
+def owner_id(role: str) -> str:
+    """Who holds a lease: host, process and a random suffix, never a secret."""
+    return f"{role}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -52,10 +62,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         runtime = Runtime(store, writer, random.Random(settings.seed))
         await runtime.refresh()
         poller = asyncio.create_task(runtime.poll(settings.reload_seconds))
-        app.state.services = Services(settings, store, runtime, writer)
+        scheduler = Scheduler(store, owner_id("serve"), lease_seconds=settings.trainer_lease_seconds)
+        stop_training = threading.Event()
+        trainer = threading.Thread(target=scheduler.run_forever, args=(stop_training, settings.trainer_poll_seconds),
+                                   name="mvt-trainer", daemon=True)
+        if settings.trains_in_process:
+            trainer.start()
+        app.state.services = Services(settings, store, runtime, writer, scheduler)
         try:
             yield
         finally:
+            stop_training.set()
+            if trainer.is_alive():
+                trainer.join()
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
@@ -72,6 +91,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, experiments, decisions, rewards):
+    for module in (health, experiments, policies, decisions, rewards):
         app.include_router(module.router)
     return app

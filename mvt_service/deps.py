@@ -15,6 +15,7 @@ from mvt_service.decision_log import DecisionWriter
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings
 from mvt_service.store import Store
+from trainer.schedule import Scheduler
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Services:
     store: Store
     runtime: Runtime
     writer: DecisionWriter
+    scheduler: Scheduler
 
 
 async def get_services(request: Request) -> Services:

@@ -18,13 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from mvt_service.decision_log import DecisionWriter
 from mvt_service.errors import Conflict, Invalid, NotFound
-from mvt_service.store import Store, utcnow
+from mvt_service.store import Store
+from trainer.records import Decision, utcnow
 from policy.decision import choose_action, score_arms
 from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy
 from policy.features import FeatureValue, arm_line
 from policy.model import VWModel
-from trainer.records import Decision
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Runtime:
         self._rng = rng
         self._experiments: dict[str, ServedExperiment] = {}
         self._policies: dict[str, ServedPolicy] = {}
+        self.policy_errors: dict[str, tuple[int, str]] = {}
 
     # cache -----------------------------------------------------------------------------------
 
@@ -94,21 +95,22 @@ class Runtime:
 
     async def refresh(self) -> None:
         """Reload experiments whose revision changed and policies whose active version changed."""
-        revisions, versions = await run_in_threadpool(
-            lambda: (self._store.experiment_revisions(), self._store.active_policy_versions())
-        )
-        for experiment_id, revision in revisions.items():
+        states = await run_in_threadpool(self._store.experiment_states)
+        for experiment_id, (revision, active_policy) in states.items():
             current = self._experiments.get(experiment_id)
             if current is None or current.experiment.revision != revision:
                 experiment = await run_in_threadpool(self._store.get_experiment, experiment_id)
                 if experiment is not None:
                     self._serve(experiment)
-        for experiment_id, version in versions.items():
-            current_policy = self._policies.get(experiment_id)
-            if current_policy is None or current_policy.version != version:
-                await self._load_policy(experiment_id, version)
+            served = self._policies.get(experiment_id)
+            if active_policy is not None and (served is None or served.version != active_policy):
+                await self._load_policy(experiment_id, active_policy)
 
     async def _load_policy(self, experiment_id: str, version: int) -> None:
+        """Serve ``version``; if it cannot be loaded keep the current policy and record why
+        (once per version: a broken version is not retried until another is activated)."""
+        if self.policy_errors.get(experiment_id, (None,))[0] == version:
+            return
         data = await run_in_threadpool(self._store.policy_model, experiment_id, version)
         try:
             if data is None:
@@ -116,7 +118,9 @@ class Runtime:
             model = await run_in_threadpool(VWModel.from_bytes, data)
         except ValueError as exc:
             log.error("policy %s v%d cannot be served, keeping the previous one: %s", experiment_id, version, exc)
+            self.policy_errors[experiment_id] = (version, str(exc))
             return
+        self.policy_errors.pop(experiment_id, None)
         previous = self._policies.get(experiment_id)
         self._policies[experiment_id] = ServedPolicy(version, model)
         if previous is not None:
@@ -131,6 +135,10 @@ class Runtime:
                 await self.refresh()
             except Exception:
                 log.exception("refreshing experiments and policies failed")
+
+    def served_policies(self) -> dict[str, int]:
+        """Experiment id -> version of the policy this worker serves."""
+        return {experiment_id: p.version for experiment_id, p in self._policies.items()}
 
     def close(self) -> None:
         for served in self._policies.values():

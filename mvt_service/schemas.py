@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from datetime import datetime
+
 from policy.experiment import AGGREGATES, Experiment
 from policy.features import FeatureValue
+from policy.learning import CB_TYPES
+from trainer.cycle import CycleSummary
+from trainer.records import PolicyRecord
 
 MAX_FEATURES = 100
 MAX_NAME_CHARS = 128
@@ -74,6 +80,24 @@ class RewardBody(Request):
     aggregate: Literal[AGGREGATES] = Field("sum", description="how several reward events of one decision combine")
 
 
+class VWBody(Request):
+    """VW learning options (ranges are checked by the domain and reported as 422)."""
+
+    cb_type: Literal[CB_TYPES] = Field("mtr", description="cost estimator: ips, dr or mtr")
+    interactions: list[str] = Field(["UA"], max_length=6, description="namespace products: U context, A arm")
+    learning_rate: float = Field(0.5, description="VW -l, in [1e-6, 10]")
+    power_t: float = Field(0.5, description="VW --power_t, in [0, 1]")
+    l2: float = Field(0.0, description="VW --l2, in [0, 1]")
+    bit_precision: int = Field(18, description="VW -b, in [12, 24]")
+    passes: int = Field(1, description="passes over the data, 1 to 20")
+
+
+class TrainingBody(Request):
+    interval_seconds: int = Field(3600, gt=0, description="how often a training cycle runs")
+    min_events: int = Field(1000, ge=1, description="examples a candidate needs")
+    vw: VWBody = Field(default_factory=VWBody)
+
+
 class ExperimentBody(Request):
     """An experiment declares either ``arms`` or ``factors`` (arms = all level combinations)."""
 
@@ -83,6 +107,7 @@ class ExperimentBody(Request):
     default_arm: ArmId | None = None
     exploration: ExplorationBody = Field(default_factory=ExplorationBody)
     reward: RewardBody = Field(default_factory=RewardBody)
+    training: TrainingBody = Field(default_factory=TrainingBody)
 
 
 class ArmOut(BaseModel):
@@ -99,6 +124,8 @@ class ExperimentOut(BaseModel):
     default_arm: str
     exploration: ExplorationBody
     reward: RewardBody
+    training: TrainingBody
+    active_policy: int | None
 
     @classmethod
     def of(cls, e: Experiment) -> ExperimentOut:
@@ -110,8 +137,11 @@ class ExperimentOut(BaseModel):
             exclude=[dict(x) for x in e.exclude],
             default_arm=e.default_arm,
             exploration=ExplorationBody(epsilon=e.epsilon),
-            reward=RewardBody(window_seconds=e.reward.window_seconds, default=e.reward.default,
-                              aggregate=e.reward.aggregate),
+            reward=RewardBody.model_validate(asdict(e.reward)),
+            training=TrainingBody.model_validate(
+                {**asdict(e.training), "vw": {**asdict(e.training.vw), "interactions": list(e.training.vw.interactions)}}
+            ),
+            active_policy=e.active_policy,
         )
 
 
@@ -164,3 +194,39 @@ RewardsBody = Annotated[
 class RewardsOut(BaseModel):
     accepted: int
     duplicates: int
+
+
+# policies and training -------------------------------------------------------------------------
+
+
+class PolicyOut(BaseModel):
+    experiment: str
+    version: int
+    status: str
+    reason: str
+    vw_args: str
+    learning: dict[str, Any]
+    data_from: datetime | None
+    data_to: datetime | None
+    examples: int
+    join: dict[str, Any]
+    trained_at: datetime
+    train_seconds: float
+    metrics: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, p: PolicyRecord) -> PolicyOut:
+        return cls.model_validate(asdict(p))
+
+
+class CycleOut(BaseModel):
+    experiment: str
+    status: str
+    reason: str
+    version: int | None
+    join: dict[str, Any]
+    train_seconds: float
+
+    @classmethod
+    def of(cls, c: CycleSummary) -> CycleOut:
+        return cls.model_validate(asdict(c))

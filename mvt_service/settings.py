@@ -29,10 +29,19 @@ class Settings(BaseSettings):
     log_queue_max: int = Field(50_000, gt=0, description="decisions held in memory before requests wait for the writer")
     seed: int | None = Field(None, description="seed of the exploration sampler (for reproducible runs); unset = random")
     demo: bool = Field(True, description="seed the demo experiment `home` on the embedded store")
+    train_in_process: bool | None = Field(
+        None, description="run the training schedule inside `mvt serve`; unset = only on the embedded store"
+    )
+    trainer_poll_seconds: float = Field(10.0, gt=0, description="how often the trainer looks for due experiments")
+    trainer_lease_seconds: float = Field(600.0, gt=0, description="how long a trainer's lease on an experiment lasts without renewal")
 
     @property
     def embedded(self) -> bool:
         return self.mongo_uri is None
+
+    @property
+    def trains_in_process(self) -> bool:
+        return self.embedded if self.train_in_process is None else self.train_in_process
 
 
 def open_database(settings: Settings) -> tuple[pymongo.MongoClient | mongomock.MongoClient, Database]:

@@ -11,8 +11,9 @@ never as document keys, so names containing ``.`` or starting with ``$`` are sto
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -20,20 +21,21 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from policy.arms import Arm
-from policy.experiment import Experiment, RewardSettings
-from trainer.records import Decision, Reward
+from policy.experiment import Experiment, RewardSettings, TrainingSettings
+from policy.learning import LearningSettings
+from trainer.records import Decision, PolicyRecord, Reward, utcnow
+from trainer.storage import Lease
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class Store:
-    """Experiments, decisions, rewards, activations and policies in one MongoDB database."""
+    """Experiments, decisions, rewards, activations, policies and leases in one MongoDB database.
+
+    It provides what the trainer needs (:class:`trainer.storage.TrainerStore`).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -42,10 +44,12 @@ class Store:
         self.rewards = db["rewards"]
         self.activations = db["activations"]
         self.policies = db["policies"]
+        self.leases = db["leases"]
 
     def ensure_indexes(self) -> None:
         """Create the indexes the service relies on (idempotent)."""
         self.decisions.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
+        self.decisions.create_index([("experiment", ASCENDING), ("_id", ASCENDING)])
         self.rewards.create_index([("event_id", ASCENDING)])
         self.policies.create_index([("experiment", ASCENDING), ("version", ASCENDING)], unique=True)
 
@@ -90,9 +94,10 @@ class Store:
     def list_experiments(self) -> list[Experiment]:
         return [_experiment(doc) for doc in self.experiments.find().sort("_id", ASCENDING)]
 
-    def experiment_revisions(self) -> dict[str, int]:
-        """Each experiment's current revision: a cheap poll for changes."""
-        return {d["_id"]: d["revision"] for d in self.experiments.find({}, {"revision": 1})}
+    def experiment_states(self) -> dict[str, tuple[int, int | None]]:
+        """Each experiment's ``(revision, active_policy)``: a cheap poll for changes."""
+        cursor = self.experiments.find({}, {"revision": 1, "active_policy": 1})
+        return {d["_id"]: (d["revision"], d.get("active_policy")) for d in cursor}
 
     # decisions -------------------------------------------------------------------------------
 
@@ -123,6 +128,15 @@ class Store:
             return False
         return True
 
+    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision]:
+        """The experiment's decisions made before ``decided_before``, sorted by event id."""
+        cursor = self.decisions.find({"experiment": experiment_id, "ts": {"$lt": decided_before}})
+        return (_decision(d) for d in cursor.sort("_id", ASCENDING))
+
+    def activated_events(self) -> Iterator[str]:
+        """Event ids of all activated decisions, sorted."""
+        return (d["_id"] for d in self.activations.find({}, {"_id": 1}).sort("_id", ASCENDING))
+
     # rewards ---------------------------------------------------------------------------------
 
     def insert_rewards(self, rewards: Sequence[Reward]) -> tuple[int, int]:
@@ -138,25 +152,85 @@ class Store:
             return 0, 0
         return _insert_many_new(self.rewards, [_reward_doc(r) for r in rewards])
 
+    def rewards_by_event(self) -> Iterator[Reward]:
+        """All reward events, sorted by event id (``_id`` order, see :meth:`insert_rewards`)."""
+        return (_reward(d) for d in self.rewards.find().sort("_id", ASCENDING))
+
     def rewards_for(self, event_id: str) -> list[Reward]:
         return [_reward(d) for d in self.rewards.find({"event_id": event_id}).sort("ts", ASCENDING)]
 
-    # policies --------------------------------------------------------------------------------
+    # policies ------------------------------------------------------------------------------
 
-    def insert_policy(self, experiment: str, version: int, model: bytes, vw_args: str, status: str) -> None:
-        self.policies.insert_one(
-            {"experiment": experiment, "version": version, "model": model, "vw_args": vw_args,
-             "status": status, "created_at": utcnow()}
-        )
+    def next_policy_version(self, experiment_id: str) -> int:
+        last = self.policies.find_one({"experiment": experiment_id}, {"version": 1}, sort=[("version", -1)])
+        return 1 if last is None else last["version"] + 1
 
-    def active_policy_versions(self) -> dict[str, int]:
-        """Experiment id -> version of its active policy, for experiments that have one."""
-        cursor = self.policies.find({"status": "active"}, {"experiment": 1, "version": 1})
-        return {d["experiment"]: d["version"] for d in cursor}
+    def insert_policy(self, record: PolicyRecord, model: bytes) -> None:
+        """Add a trained policy and its model bytes to the registry."""
+        self.policies.insert_one({**_policy_doc(record), "model": model})
 
-    def policy_model(self, experiment: str, version: int) -> bytes | None:
-        doc = self.policies.find_one({"experiment": experiment, "version": version}, {"model": 1})
+    def list_policies(self, experiment_id: str) -> list[PolicyRecord]:
+        """The experiment's policies, newest first (without their model bytes)."""
+        cursor = self.policies.find({"experiment": experiment_id}, {"model": 0}).sort("version", -1)
+        return [_policy(d) for d in cursor]
+
+    def get_policy(self, experiment_id: str, version: int) -> PolicyRecord | None:
+        doc = self.policies.find_one({"experiment": experiment_id, "version": version}, {"model": 0})
+        return _policy(doc) if doc else None
+
+    def policy_model(self, experiment_id: str, version: int) -> bytes | None:
+        doc = self.policies.find_one({"experiment": experiment_id, "version": version}, {"model": 1})
         return bytes(doc["model"]) if doc else None
+
+    def activate_policy(self, experiment_id: str, version: int, reason: str) -> PolicyRecord | None:
+        """Make ``version`` the experiment's active policy and retire the previous one.
+
+        The experiment document's ``active_policy`` is the single source of truth that workers
+        poll, switched in one atomic update; the registry statuses follow it. Returns the
+        activated record, or None if there is no such policy.
+        """
+        if self.get_policy(experiment_id, version) is None:
+            return None
+        now = utcnow()
+        before = self.experiments.find_one_and_update(
+            {"_id": experiment_id}, {"$set": {"active_policy": version}}, {"active_policy": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+        previous = before.get("active_policy") if before else None
+        if previous is not None and previous != version:
+            self.policies.update_one(
+                {"experiment": experiment_id, "version": previous},
+                {"$set": {"status": "retired", "reason": f"replaced by v{version}", "retired_at": now}},
+            )
+        self.policies.update_one(
+            {"experiment": experiment_id, "version": version},
+            {"$set": {"status": "active", "reason": reason, "activated_at": now}},
+        )
+        return self.get_policy(experiment_id, version)
+
+    # leases ----------------------------------------------------------------------------------
+
+    def acquire_lease(self, name: str, owner: str, now: datetime, seconds: float) -> Lease | None:
+        """Take lease ``name`` until ``now + seconds`` unless another owner holds an unexpired
+        one. Taking a free lease is one atomic upsert: of two contenders one inserts or matches
+        the expired document, the other gets a duplicate key and None."""
+        try:
+            doc = self.leases.find_one_and_update(
+                {"_id": name, "$or": [{"expires_at": {"$lte": now}}, {"owner": owner}]},
+                {"$set": {"owner": owner, "expires_at": now + timedelta(seconds=seconds)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            return None
+        return Lease(name, owner, doc["expires_at"], doc.get("last_finished"))
+
+    def release_lease(self, name: str, owner: str, finished_at: datetime | None) -> None:
+        """Give the lease up; record ``finished_at`` as its last run's end if given."""
+        update: dict[str, Any] = {"expires_at": datetime.min.replace(tzinfo=timezone.utc)}
+        if finished_at is not None:
+            update["last_finished"] = finished_at
+        self.leases.update_one({"_id": name, "owner": owner}, {"$set": update})
 
 
 def _insert_many_new(collection: Any, docs: list[dict[str, Any]]) -> tuple[int, int]:
@@ -186,8 +260,9 @@ def _experiment_fields(e: Experiment) -> dict[str, Any]:
         "exclude": [_pairs(x) for x in e.exclude],
         "default_arm": e.default_arm,
         "exploration": {"epsilon": e.epsilon},
-        "reward": {"window_seconds": e.reward.window_seconds, "default": e.reward.default,
-                   "aggregate": e.reward.aggregate},
+        "reward": asdict(e.reward),
+        "training": {**asdict(e.training), "vw": {**asdict(e.training.vw),
+                                                   "interactions": list(e.training.vw.interactions)}},
     }
 
 
@@ -200,7 +275,16 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
         reward=RewardSettings(**doc["reward"]),
         factors=None if doc["factors"] is None else _mapping(doc["factors"]),
         exclude=tuple(_mapping(x) for x in doc["exclude"]),
+        training=_training(doc["training"]),
         revision=doc["revision"],
+        active_policy=doc.get("active_policy"),
+    )
+
+
+def _training(doc: Mapping[str, Any]) -> TrainingSettings:
+    return TrainingSettings(
+        interval_seconds=doc["interval_seconds"], min_events=doc["min_events"],
+        vw=LearningSettings(**doc["vw"]),
     )
 
 
@@ -226,6 +310,25 @@ def _decision(doc: Mapping[str, Any]) -> Decision:
 def _reward_doc(r: Reward) -> dict[str, Any]:
     return {"_id": f"{r.event_id} {r.reward_id}", "event_id": r.event_id, "reward_id": r.reward_id,
             "reward": r.reward, "ts": r.ts}
+
+
+def _policy_doc(p: PolicyRecord) -> dict[str, Any]:
+    return {
+        "experiment": p.experiment, "version": p.version, "status": p.status, "vw_args": p.vw_args,
+        "learning": dict(p.learning), "data_from": p.data_from, "data_to": p.data_to,
+        "examples": p.examples, "join": dict(p.join), "trained_at": p.trained_at,
+        "train_seconds": p.train_seconds, "reason": p.reason, "metrics": p.metrics,
+    }
+
+
+def _policy(doc: Mapping[str, Any]) -> PolicyRecord:
+    return PolicyRecord(
+        experiment=doc["experiment"], version=doc["version"], status=doc["status"],
+        vw_args=doc["vw_args"], learning=doc["learning"], data_from=doc["data_from"],
+        data_to=doc["data_to"], examples=doc["examples"], join=doc["join"],
+        trained_at=doc["trained_at"], train_seconds=doc["train_seconds"], reason=doc["reason"],
+        metrics=doc["metrics"],
+    )
 
 
 def _reward(doc: Mapping[str, Any]) -> Reward:

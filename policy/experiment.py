@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from policy.arms import Arm, expand_factors
 from policy.exploration import EpsilonGreedy
+from policy.learning import LearningSettings
 
 AGGREGATES = ("sum", "mean", "max", "min", "first", "last")
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -43,11 +44,32 @@ class RewardSettings:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    """When the trainer retrains the experiment's policy, and how VW learns.
+
+    A cycle runs every ``interval_seconds``; a candidate needs at least ``min_events`` joined
+    examples (decisions whose attribution window has closed).
+    """
+
+    interval_seconds: int = 3600
+    min_events: int = 1000
+    vw: LearningSettings = field(default_factory=LearningSettings)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.interval_seconds, bool) or not isinstance(self.interval_seconds, int) or self.interval_seconds <= 0:
+            raise ValueError(f"`training.interval_seconds` must be a positive integer, got {self.interval_seconds!r}")
+        if isinstance(self.min_events, bool) or not isinstance(self.min_events, int) or self.min_events < 1:
+            raise ValueError(f"`training.min_events` must be an integer of at least 1, got {self.min_events!r}")
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A validated experiment definition.
 
     Either ``arms`` are listed, or ``factors`` (with optional ``exclude``) declare them as all
-    combinations of factor levels; :meth:`create` takes care of the expansion.
+    combinations of factor levels; :meth:`create` takes care of the expansion. ``revision``
+    counts changes of the definition; ``active_policy`` is the version of the policy serving it
+    (None before the first is trained); neither is set by the definition's author.
     """
 
     id: str
@@ -55,9 +77,11 @@ class Experiment:
     default_arm: str
     epsilon: float = 0.2
     reward: RewardSettings = field(default_factory=RewardSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
     factors: Mapping[str, tuple[str, ...]] | None = None
     exclude: tuple[Mapping[str, str], ...] = ()
     revision: int = 1
+    active_policy: int | None = None
 
     def __post_init__(self) -> None:
         if not EXPERIMENT_ID.match(self.id):
@@ -89,6 +113,7 @@ class Experiment:
         default_arm: str | None = None,
         epsilon: float = 0.2,
         reward: RewardSettings | None = None,
+        training: TrainingSettings | None = None,
         revision: int = 1,
     ) -> Experiment:
         """Build an experiment from either ``arms`` or ``factors``; ``default_arm`` defaults to
@@ -112,6 +137,7 @@ class Experiment:
             default_arm=default_arm if default_arm is not None else expanded[0].id,
             epsilon=epsilon,
             reward=reward or RewardSettings(),
+            training=training or TrainingSettings(),
             factors=factors,
             exclude=tuple(exclude),
             revision=revision,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import vowpalwabbit
 
-DEFAULT_ARGS = "--cb_adf -q UA"
+from policy.learning import LearningSettings
 
 
 def reward_cost(value: float) -> float:
@@ -32,8 +32,9 @@ class VWModel:
         self._vw = workspace
 
     @classmethod
-    def new(cls, args: str = DEFAULT_ARGS, seed: int = 0) -> VWModel:
-        """A fresh, untrained model with the given VW arguments."""
+    def new(cls, settings: LearningSettings | None = None, seed: int = 0) -> VWModel:
+        """A fresh, untrained model."""
+        args = (settings or LearningSettings()).vw_args()
         return cls(vowpalwabbit.Workspace(f"{args} --random_seed {seed} --quiet"))
 
     @classmethod

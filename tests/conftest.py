@@ -60,3 +60,9 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def shared_db() -> Database:
     """One embedded database for tests that run several apps (workers) against it."""
     return embedded_client()["mvt"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if MONGO_URI:
+        return "store tests: embedded and real MongoDB (MVT_TEST_MONGO_URI)"
+    return "store tests: embedded only; the real-MongoDB variants are skipped (set MVT_TEST_MONGO_URI)"

@@ -8,7 +8,7 @@ from typing import Any
 
 from policy.arms import Arm
 from policy.experiment import Experiment
-from trainer.records import Decision, Reward
+from trainer.records import Decision, PolicyRecord, Reward
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -39,3 +39,13 @@ def decision(**overrides: Any) -> Decision:
 
 def reward(event_id: str = "e1", reward_id: str = "default", value: float = 1.0, ts: datetime = T0) -> Reward:
     return Reward(event_id=event_id, reward_id=reward_id, reward=value, ts=ts)
+
+
+def policy_record(**overrides: Any) -> PolicyRecord:
+    fields: dict[str, Any] = dict(
+        experiment="exp", version=1, status="candidate", vw_args="--cb_adf --cb_type mtr",
+        learning={"cb_type": "mtr"}, data_from=T0, data_to=T0, examples=10, join={"examples": 10},
+        trained_at=T0, train_seconds=0.5, reason="", metrics=None,
+    )
+    fields.update(overrides)
+    return PolicyRecord(**fields)

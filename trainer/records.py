@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from policy.features import FeatureValue
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (mvt never uses naive or local times)."""
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -41,3 +46,29 @@ class Reward:
     reward_id: str
     reward: float
     ts: datetime
+
+
+POLICY_STATUSES = ("candidate", "active", "rejected", "retired")
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    """A trained policy in the registry (its model bytes are stored beside it).
+
+    ``data_from``/``data_to`` bound the decision times it was trained on; ``join`` holds the
+    join's counts; ``reason`` says why it has its status.
+    """
+
+    experiment: str
+    version: int
+    status: str
+    vw_args: str
+    learning: Mapping[str, object]
+    data_from: datetime | None
+    data_to: datetime | None
+    examples: int
+    join: Mapping[str, object]
+    trained_at: datetime
+    train_seconds: float
+    reason: str = ""
+    metrics: Mapping[str, object] | None = None

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
-from mvt_service.store import utcnow
+from trainer.records import utcnow
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 

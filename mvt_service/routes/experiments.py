@@ -9,7 +9,8 @@ from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.errors import Invalid, NotFound
 from mvt_service.schemas import ExperimentBody, ExperimentOut
 from policy.arms import Arm
-from policy.experiment import EXPERIMENT_ID, Experiment, RewardSettings
+from policy.experiment import EXPERIMENT_ID, Experiment, RewardSettings, TrainingSettings
+from policy.learning import LearningSettings
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 
@@ -19,6 +20,10 @@ ExperimentId = Path(pattern=EXPERIMENT_ID.pattern, description="experiment id")
 def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
     """The domain experiment for a request body; domain rules broken give 422."""
     try:
+        vw = LearningSettings(**body.training.vw.model_dump())
+    except ValueError as exc:
+        raise Invalid(f"training.vw: {exc}") from exc
+    try:
         return Experiment.create(
             experiment_id,
             arms=None if body.arms is None else [Arm(a.id, a.features) for a in body.arms],
@@ -27,6 +32,11 @@ def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
             default_arm=body.default_arm,
             epsilon=body.exploration.epsilon,
             reward=RewardSettings(**body.reward.model_dump()),
+            training=TrainingSettings(
+                interval_seconds=body.training.interval_seconds,
+                min_events=body.training.min_events,
+                vw=vw,
+            ),
         )
     except ValueError as exc:
         raise Invalid(str(exc)) from exc

@@ -19,9 +19,15 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> JSONResponse:
-    """The store answers; 503 otherwise. Also reports the decision log's backlog."""
-    details = {"store": "ok", "decision_log": {"pending": services.writer.pending,
-                                                "write_failures": services.writer.failures}}
+    """The store answers; 503 otherwise. Also reports the decision log's backlog, the policy
+    version this worker serves per experiment, and any active policy it could not load."""
+    runtime = services.runtime
+    details = {
+        "store": "ok",
+        "decision_log": {"pending": services.writer.pending, "write_failures": services.writer.failures},
+        "policies": runtime.served_policies(),
+        "policy_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.policy_errors.items()},
+    }
     try:
         await run_in_threadpool(services.store.ping)
     except Exception as exc:

@@ -6,8 +6,7 @@ from fastapi import APIRouter, status
 
 from mvt_service.deps import StoreDep
 from mvt_service.schemas import RewardsBody, RewardsOut
-from mvt_service.store import utcnow
-from trainer.records import Reward
+from trainer.records import Reward, utcnow
 
 router = APIRouter(prefix="/v1/rewards", tags=["rewards"])
 

@@ -26,6 +26,10 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
         "factors": None, "exclude": [], "default_arm": "a",
         "exploration": {"epsilon": 0.2},
         "reward": {"window_seconds": 86400, "default": 0.0, "aggregate": "sum"},
+        "training": {"interval_seconds": 3600, "min_events": 1000,
+                     "vw": {"cb_type": "mtr", "interactions": ["UA"], "learning_rate": 0.5, "power_t": 0.5,
+                            "l2": 0.0, "bit_precision": 18, "passes": 1}},
+        "active_policy": None,
     }
     replaced = client.put("/v1/experiments/checkout", json=experiment_body(
         default_arm="b", exploration={"epsilon": 0.05},

@@ -14,7 +14,8 @@ def test_readyz_reports_the_store_and_the_log(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "store": "ok",
-                               "decision_log": {"pending": 0, "write_failures": 0}}
+                               "decision_log": {"pending": 0, "write_failures": 0},
+                               "policies": {}, "policy_errors": {}}
 
 
 def test_readyz_is_503_when_the_store_is_unreachable(client: TestClient, monkeypatch) -> None:

@@ -14,6 +14,7 @@ from mvt_service.settings import Settings
 from mvt_service.store import Store
 from policy.features import arm_line, context_line
 from policy.model import VWModel
+from tests import factories
 
 ARMS = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],
         "exploration": {"epsilon": 0.2}}
@@ -41,8 +42,8 @@ def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def activate(store: Store, version: int, model: bytes) -> None:
-    store.policies.update_many({"experiment": "ab", "status": "active"}, {"$set": {"status": "retired"}})
-    store.insert_policy("ab", version, model, "--cb_adf -q UA", "active")
+    store.insert_policy(factories.policy_record(experiment="ab", version=version), model)
+    store.activate_policy("ab", version, "test")
 
 
 def decide(client: TestClient, device: str, **extra: object) -> dict:
@@ -86,8 +87,7 @@ def test_a_new_version_replaces_the_old_and_rollback_returns(worker: TestClient,
     activate(store, 2, v2)
     eventually(lambda: decide(worker, "mobile", explore=False)["policy_version"] == 2)
     assert decide(worker, "mobile", explore=False)["action"] == "a"
-    store.policies.update_one({"experiment": "ab", "version": 2}, {"$set": {"status": "retired"}})
-    store.policies.update_one({"experiment": "ab", "version": 1}, {"$set": {"status": "active"}})
+    store.activate_policy("ab", 1, "rollback")
     eventually(lambda: decide(worker, "mobile", explore=False)["policy_version"] == 1)
     assert decide(worker, "mobile", explore=False)["action"] == "b"
 

@@ -26,7 +26,7 @@ def test_put_experiment_creates_then_replaces_with_a_new_revision(store: Store) 
     again, created = store.put_experiment(factories.experiment(epsilon=0.3))
     assert not created and again.revision == 2 and again.epsilon == 0.3
     assert store.get_experiment("exp") == again
-    assert store.experiment_revisions() == {"exp": 2}
+    assert store.experiment_states() == {"exp": (2, None)}
 
 
 def test_experiment_round_trip_keeps_awkward_feature_names(store: Store) -> None:
@@ -85,12 +85,74 @@ def test_activation_is_recorded_once(store: Store) -> None:
     assert not store.activate("e1", factories.T0 + timedelta(seconds=5))
 
 
-def test_policy_registry_reads(store: Store) -> None:
-    store.insert_policy("exp", 1, b"model-1", "--cb_adf", "retired")
-    store.insert_policy("exp", 2, b"model-2", "--cb_adf", "active")
-    assert store.active_policy_versions() == {"exp": 2}
+def test_policy_registry(store: Store) -> None:
+    store.put_experiment(factories.experiment())
+    assert store.next_policy_version("exp") == 1
+    store.insert_policy(factories.policy_record(version=1), b"model-1")
+    store.insert_policy(factories.policy_record(version=2), b"model-2")
+    assert store.next_policy_version("exp") == 3
+    assert [p.version for p in store.list_policies("exp")] == [2, 1]
+    assert store.get_policy("exp", 1) == factories.policy_record(version=1)
     assert store.policy_model("exp", 2) == b"model-2"
     assert store.policy_model("exp", 3) is None
+
+
+def test_activation_switches_the_experiment_and_retires_the_previous_policy(store: Store) -> None:
+    store.put_experiment(factories.experiment())
+    for version in (1, 2):
+        store.insert_policy(factories.policy_record(version=version), b"m")
+    assert store.activate_policy("exp", 1, "first").status == "active"
+    assert store.experiment_states() == {"exp": (1, 1)}
+    second = store.activate_policy("exp", 2, "better")
+    assert (second.status, second.reason) == ("active", "better")
+    retired = store.get_policy("exp", 1)
+    assert (retired.status, retired.reason) == ("retired", "replaced by v2")
+    assert store.get_experiment("exp").active_policy == 2
+    assert store.activate_policy("exp", 9, "missing") is None
+    assert store.get_experiment("exp").revision == 1  # activation is not an edit of the definition
+
+
+def test_experiment_replacement_keeps_the_active_policy(store: Store) -> None:
+    store.put_experiment(factories.experiment())
+    store.insert_policy(factories.policy_record(version=1), b"m")
+    store.activate_policy("exp", 1, "first")
+    replaced, _ = store.put_experiment(factories.experiment(epsilon=0.5))
+    assert replaced.active_policy == 1
+
+
+def test_join_streams_are_sorted_by_event_id(store: Store) -> None:
+    ids = ["c", "a", "b"]
+    store.insert_decisions([factories.decision(event_id=i, ts=factories.T0) for i in ids])
+    store.insert_decisions([factories.decision(event_id="late", ts=factories.T0 + timedelta(hours=1))])
+    store.insert_decisions([factories.decision(event_id="other", experiment="x")])
+    store.insert_rewards([factories.reward(i, r) for i in ids for r in ("z", "y")])
+    for i in ids:
+        store.activate(i, factories.T0)
+    before = factories.T0 + timedelta(minutes=1)
+    assert [d.event_id for d in store.decisions_by_event("exp", before)] == ["a", "b", "c"]
+    assert [(r.event_id, r.reward_id) for r in store.rewards_by_event()] == [
+        ("a", "y"), ("a", "z"), ("b", "y"), ("b", "z"), ("c", "y"), ("c", "z")]
+    assert list(store.activated_events()) == ["a", "b", "c"]
+
+
+def test_a_free_lease_is_taken_by_one_owner_at_a_time(store: Store) -> None:
+    now = factories.T0
+    first = store.acquire_lease("train:exp", "one", now, 60)
+    assert first is not None and first.last_finished is None
+    assert store.acquire_lease("train:exp", "two", now + timedelta(seconds=59), 60) is None
+    renewed = store.acquire_lease("train:exp", "one", now + timedelta(seconds=30), 60)
+    assert renewed.expires_at == now + timedelta(seconds=90)
+    store.release_lease("train:exp", "one", now + timedelta(seconds=31))
+    taken = store.acquire_lease("train:exp", "two", now + timedelta(seconds=32), 60)
+    assert taken.last_finished == now + timedelta(seconds=31)
+
+
+def test_an_expired_lease_can_be_taken_over(store: Store) -> None:
+    now = factories.T0
+    store.acquire_lease("train:exp", "crashed", now, 60)
+    assert store.acquire_lease("train:exp", "other", now + timedelta(seconds=60), 60) is not None
+    store.release_lease("train:exp", "crashed", now)  # a late release of a lost lease changes nothing
+    assert store.acquire_lease("train:exp", "third", now + timedelta(seconds=61), 60) is None
 
 
 def test_datetimes_come_back_timezone_aware(store: Store) -> None:

@@ -1,0 +1,157 @@
+"""Join reward events to decisions: the training examples of one experiment.
+
+The join is a single merge over three streams sorted by event id (decisions, reward events,
+activations), so it is linear in their lengths, holds one decision's rewards in memory at a
+time and makes no query per decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import fmean
+from typing import Generic, TypeVar
+
+from policy.experiment import RewardSettings
+from policy.features import FeatureValue
+from trainer.records import Decision, Reward
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A decision with its attributed reward: what the policy learns from."""
+
+    event_id: str
+    ts: datetime
+    context: Mapping[str, FeatureValue]
+    actions: tuple[str, ...]
+    action: str
+    probability: float
+    reward: float
+
+    @property
+    def chosen(self) -> int:
+        """Index of the shown arm in ``actions``."""
+        return self.actions.index(self.action)
+
+
+@dataclass
+class JoinStats:
+    """Counts of what a join saw; ``first_ts``/``last_ts`` bound the examples' decision times."""
+
+    decisions: int = 0
+    examples: int = 0
+    not_activated: int = 0
+    defaulted: int = 0
+    rewards_joined: int = 0
+    rewards_early: int = 0
+    rewards_late: int = 0
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def aggregate(rewards: list[Reward], how: str) -> float:
+    """Combine the reward events of one decision, ordered by time (ties by ``reward_id``).
+
+    ``sum``, ``mean``, ``max``, ``min`` of the values, or the value of the ``first`` or
+    ``last`` event.
+    """
+    values = [r.reward for r in sorted(rewards, key=lambda r: (r.ts, r.reward_id))]
+    if how == "sum":
+        return float(sum(values))
+    if how == "mean":
+        return fmean(values)
+    if how == "max":
+        return max(values)
+    if how == "min":
+        return min(values)
+    if how == "first":
+        return values[0]
+    if how == "last":
+        return values[-1]
+    raise ValueError(f"`aggregate` must be one of sum, mean, max, min, first, last, got {how!r}")
+
+
+class _SortedStream(Generic[T]):
+    """A stream sorted by event id that can be advanced to an event id."""
+
+    def __init__(self, items: Iterable[T], key: Callable[[T], str]) -> None:
+        self._items = iter(items)
+        self._key = key
+        self._head: T | None = next(self._items, None)
+
+    def take(self, event_id: str) -> list[T]:
+        """Skip items before ``event_id``; return (and consume) the items at it."""
+        while self._head is not None and self._key(self._head) < event_id:
+            self._head = next(self._items, None)
+        taken = []
+        while self._head is not None and self._key(self._head) == event_id:
+            taken.append(self._head)
+            self._head = next(self._items, None)
+        return taken
+
+
+def join_rewards(
+    decisions: Iterable[Decision],
+    rewards: Iterable[Reward],
+    activations: Iterable[str],
+    settings: RewardSettings,
+    stats: JoinStats | None = None,
+) -> Iterator[Example]:
+    """Yield one example per shown decision, with its reward attributed.
+
+    Parameters
+    ----------
+    decisions
+        Decisions whose attribution window has closed, sorted by event id.
+    rewards
+        Reward events sorted by event id (those of other experiments are skipped).
+    activations
+        Event ids of activated decisions, sorted.
+    settings
+        The experiment's window, aggregate and default reward.
+    stats
+        Filled in as the join proceeds.
+
+    A decision's reward is ``settings.aggregate`` of its reward events with
+    ``decision.ts <= reward.ts <= decision.ts + window``; events before the decision or after
+    the window are ignored (and counted). A decision without such an event gets
+    ``settings.default``. A deferred decision that was never activated was never shown and is
+    no example.
+    """
+    stats = stats if stats is not None else JoinStats()
+    window = timedelta(seconds=settings.window_seconds)
+    reward_stream = _SortedStream(rewards, key=lambda r: r.event_id)
+    activation_stream = _SortedStream(activations, key=lambda e: e)
+    for decision in decisions:
+        stats.decisions += 1
+        events = reward_stream.take(decision.event_id)
+        activated = bool(activation_stream.take(decision.event_id))
+        if decision.deferred and not activated:
+            stats.not_activated += 1
+            continue
+        inside = []
+        for event in events:
+            if event.ts < decision.ts:
+                stats.rewards_early += 1
+            elif event.ts > decision.ts + window:
+                stats.rewards_late += 1
+            else:
+                inside.append(event)
+        if inside:
+            stats.rewards_joined += len(inside)
+            value = aggregate(inside, settings.aggregate)
+        else:
+            stats.defaulted += 1
+            value = settings.default
+        stats.examples += 1
+        stats.first_ts = decision.ts if stats.first_ts is None else min(stats.first_ts, decision.ts)
+        stats.last_ts = decision.ts if stats.last_ts is None else max(stats.last_ts, decision.ts)
+        yield Example(decision.event_id, decision.ts, decision.context, decision.actions,
+                      decision.action, decision.probability, value)

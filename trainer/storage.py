@@ -1,0 +1,51 @@
+"""What the trainer needs from storage. The service's MongoDB store provides it; the trainer
+itself knows no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from dataclasses import dataclass
+from typing import Protocol
+
+from policy.experiment import Experiment
+from trainer.records import Decision, PolicyRecord, Reward
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held lease, and when its previous holder last finished a run (None: never)."""
+
+    name: str
+    owner: str
+    expires_at: datetime
+    last_finished: datetime | None
+
+
+class TrainerStore(Protocol):
+    def get_experiment(self, experiment_id: str) -> Experiment | None: ...
+
+    def list_experiments(self) -> list[Experiment]: ...
+
+    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision]:
+        """The experiment's decisions made before ``decided_before``, sorted by event id."""
+
+    def rewards_by_event(self) -> Iterator[Reward]:
+        """All reward events, sorted by event id."""
+
+    def activated_events(self) -> Iterator[str]:
+        """Event ids of all activated decisions, sorted."""
+
+    def next_policy_version(self, experiment_id: str) -> int: ...
+
+    def insert_policy(self, record: PolicyRecord, model: bytes) -> None: ...
+
+    def activate_policy(self, experiment_id: str, version: int, reason: str) -> PolicyRecord:
+        """Make ``version`` the active policy (the previous one is retired)."""
+
+    def acquire_lease(self, name: str, owner: str, now: datetime, seconds: float) -> Lease | None:
+        """Take the lease ``name`` until ``now + seconds`` unless another owner holds an
+        unexpired one (then None)."""
+
+    def release_lease(self, name: str, owner: str, finished_at: datetime | None) -> None:
+        """Give the lease up, recording ``finished_at`` as the last run's end if given."""
