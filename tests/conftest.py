@@ -66,3 +66,28 @@ def pytest_report_header(config: pytest.Config) -> str:
     if MONGO_URI:
         return "store tests: embedded and real MongoDB (MVT_TEST_MONGO_URI)"
     return "store tests: embedded only; the real-MongoDB variants are skipped (set MVT_TEST_MONGO_URI)"
+
+
+@pytest.fixture
+def live_server(settings: Settings, shared_db: Database) -> Iterator[str]:
+    """A real uvicorn server on a free loopback port, on ``shared_db``; yields its URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, database=shared_db), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

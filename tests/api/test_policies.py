@@ -1,0 +1,79 @@
+"""The policy registry over HTTP: list, train now, activate and roll back."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from mvt_service.store import Store
+from tests import factories
+
+EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
+                       {"id": "c", "features": {"color": "green"}}],
+              "reward": {"window_seconds": 60}, "training": {"min_events": 100}}
+
+
+def store_of(client: TestClient) -> Store:
+    return client.app.state.services.store
+
+
+def test_train_lists_and_rolls_back(client: TestClient) -> None:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    factories.log_uniform_traffic(store_of(client), 600)  # logged long ago: windows closed
+
+    first = client.post("/v1/experiments/exp/train")
+    assert first.status_code == 200
+    body = first.json()
+    assert (body["status"], body["version"], body["join"]["examples"]) == ("active", 1, 600)
+    assert client.post("/v1/decisions", json={"experiment": "exp", "context": {"device": "mobile"}}).json()[
+        "policy_version"] == 1
+    assert client.post("/v1/experiments/exp/train").json()["version"] == 2
+
+    listed = client.get("/v1/experiments/exp/policies").json()
+    assert [(p["version"], p["status"]) for p in listed] == [(2, "active"), (1, "retired")]
+    assert listed[0]["examples"] == 600 and listed[0]["vw_args"].startswith("--cb_adf --cb_type mtr")
+    assert "model" not in listed[0]
+
+    rolled_back = client.post("/v1/experiments/exp/policies/1/activate")
+    assert rolled_back.status_code == 200
+    assert (rolled_back.json()["status"], rolled_back.json()["reason"]) == ("active", "activated by hand")
+    assert client.get("/v1/experiments/exp").json()["active_policy"] == 1
+    decision = client.post("/v1/decisions", json={"experiment": "exp", "context": {"device": "mobile"}}).json()
+    assert decision["policy_version"] == 1
+
+
+def test_training_without_enough_data_is_skipped(client: TestClient) -> None:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    body = client.post("/v1/experiments/exp/train").json()
+    assert body == {"experiment": "exp", "status": "skipped", "version": None, "train_seconds": body["train_seconds"],
+                    "reason": "0 examples with closed windows; training.min_events is 100",
+                    "join": body["join"]}
+    assert client.get("/v1/experiments/exp/policies").json() == []
+
+
+def test_train_while_another_trainer_holds_the_lease_is_409(client: TestClient) -> None:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    from trainer.records import utcnow
+
+    store_of(client).acquire_lease("train:exp", "someone-else", utcnow(), 600)
+    response = client.post("/v1/experiments/exp/train")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "experiment `exp` is being trained by another trainer"
+
+
+def test_unknown_experiment_and_version(client: TestClient) -> None:
+    assert client.get("/v1/experiments/nope/policies").status_code == 404
+    assert client.post("/v1/experiments/nope/train").status_code == 404
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    response = client.post("/v1/experiments/exp/policies/7/activate")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "policy v7 of experiment `exp` does not exist"
+    assert client.post("/v1/experiments/exp/policies/0/activate").status_code == 422
+
+
+def test_invalid_vw_settings_are_422(client: TestClient) -> None:
+    body = {**EXPERIMENT, "training": {"vw": {"learning_rate": 50}}}
+    response = client.put("/v1/experiments/exp", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "training.vw: `learning_rate` must be in [1e-06, 10], got 50.0"
+    response = client.put("/v1/experiments/exp", json={**EXPERIMENT, "training": {"vw": {"data": "/etc/passwd"}}})
+    assert response.json()["detail"] == "training.vw.data: Extra inputs are not permitted"

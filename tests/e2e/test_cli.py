@@ -1,0 +1,68 @@
+"""The command line: train and trainer, on MongoDB (stood in for by the embedded store) and via
+a running service."""
+
+from __future__ import annotations
+
+import pytest
+from pymongo.database import Database
+
+from mvt_service import cli
+from mvt_service.store import Store
+from policy.experiment import RewardSettings, TrainingSettings
+from tests import factories
+
+EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
+                       {"id": "c", "features": {"color": "green"}}],
+              "reward": {"window_seconds": 60}, "training": {"min_events": 100, "interval_seconds": 600}}
+
+
+@pytest.fixture
+def mongo(shared_db: Database, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """Commands that need MongoDB get the shared embedded database instead."""
+    monkeypatch.setenv("MVT_MONGO_URI", "mongodb://db.invalid:27017")
+    monkeypatch.setattr(cli, "open_database", lambda settings: (None, shared_db))
+    store = Store(shared_db)
+    store.ensure_indexes()
+    store.put_experiment(factories.experiment(
+        reward=RewardSettings(window_seconds=60), training=TrainingSettings(min_events=100, interval_seconds=600)))
+    return store
+
+
+def test_train_on_mongodb_prints_the_cycle(mongo: Store, capsys: pytest.CaptureFixture) -> None:
+    factories.log_uniform_traffic(mongo, 12_000)
+    assert cli.main(["train", "--experiment", "exp"]) == 0
+    out, err = capsys.readouterr()
+    assert "status      active: trained on 12000 examples" in out
+    assert "examples    12,000 of 12,000 decisions" in out
+    assert "trained 10,000 examples" in err
+    assert mongo.get_experiment("exp").active_policy == 1
+
+
+def test_trainer_once_runs_due_cycles(mongo: Store) -> None:
+    factories.log_uniform_traffic(mongo, 300)
+    assert cli.main(["trainer", "--once"]) == 0
+    assert mongo.get_experiment("exp").active_policy == 1
+    assert cli.main(["trainer", "--once"]) == 0  # not due again yet
+    assert [p.version for p in mongo.list_policies("exp")] == [1]
+
+
+def test_train_via_a_running_service(live_server: str, shared_db: Database, capsys: pytest.CaptureFixture) -> None:
+    cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
+    factories.log_uniform_traffic(Store(shared_db), 300)
+    assert cli.main(["train", "--experiment", "exp", "--url", live_server]) == 0
+    assert "version     1" in capsys.readouterr().out
+
+
+def test_errors_say_what_to_do(live_server: str, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    monkeypatch.delenv("MVT_MONGO_URI", raising=False)
+    assert cli.main(["train", "--experiment", "exp"]) == 2
+    assert "set MVT_MONGO_URI" in capsys.readouterr().err
+    assert cli.main(["train", "--experiment", "nope", "--url", live_server]) == 2
+    assert "404 experiment `nope` does not exist" in capsys.readouterr().err
+    assert cli.main(["train", "--experiment", "x", "--url", "http://127.0.0.1:9"]) == 2
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_unknown_experiment_on_mongodb(mongo: Store, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["train", "--experiment", "nope"]) == 2
+    assert "experiment `nope` does not exist" in capsys.readouterr().err

@@ -1,0 +1,107 @@
+"""The whole loop through the HTTP API: decisions, rewards, a training cycle, better decisions,
+and every worker following the active policy (including a rollback)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from fastapi.testclient import TestClient
+from pymongo.database import Database
+
+from mvt_service.app import create_app
+from mvt_service.settings import Settings
+
+BEST = {"mobile": "hero=small,cta=green", "desktop": "hero=big,cta=blue"}
+EXPERIMENT = {
+    "factors": {"hero": ["big", "small"], "cta": ["green", "blue"]},
+    "exploration": {"epsilon": 0.2},
+    "reward": {"window_seconds": 1},
+    "training": {"min_events": 500, "interval_seconds": 86400},
+}
+
+
+def drive_traffic(client: TestClient, visitors: int, rng: random.Random) -> list[dict]:
+    """Visitors ask for a layout and click with probability 0.7 on their device's best
+    layout, 0.1 on any other; clicks go to the webhook in batches of 100."""
+    answers, clicks = [], []
+    for _ in range(visitors):
+        device = rng.choice(list(BEST))
+        answer = client.post("/v1/decisions", json={"experiment": "shop", "context": {"device": device}}).json()
+        answers.append(answer)
+        if rng.random() < (0.7 if answer["action"] == BEST[device] else 0.1):
+            clicks.append({"event_id": answer["event_id"], "reward": 1.0})
+    for i in range(0, len(clicks), 100):
+        assert client.post("/v1/rewards", json=clicks[i:i + 100]).status_code == 202
+    return answers
+
+
+def wait_written(client: TestClient, answers: list[dict]) -> None:
+    """Wait until the write-behind log has stored these decisions."""
+    store = client.app.state.services.store
+    ids = [a["event_id"] for a in answers]
+    deadline = time.monotonic() + 10
+    while store.decisions.count_documents({"_id": {"$in": ids}}) < len(ids):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def greedy_hit_rate(client: TestClient, per_device: int = 50) -> tuple[float, set[int]]:
+    hits, versions = 0, set()
+    for device, best in BEST.items():
+        for _ in range(per_device):
+            answer = client.post("/v1/decisions", json={"experiment": "shop", "context": {"device": device},
+                                                        "explore": False}).json()
+            hits += answer["action"] == best
+            versions.add(answer["policy_version"])
+    return hits / (per_device * len(BEST)), versions
+
+
+def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, settings: Settings) -> None:
+    rng = random.Random(42)
+    with TestClient(create_app(settings, database=shared_db)) as client, \
+            TestClient(create_app(settings, database=shared_db)) as other_worker:
+        assert client.put("/v1/experiments/shop", json=EXPERIMENT).status_code == 201
+        before = drive_traffic(client, 1500, rng)
+        assert {a["policy_version"] for a in before} == {0}
+        wait_written(client, before)
+        time.sleep(1.1)  # let the last attribution windows close
+
+        cycle = client.post("/v1/experiments/shop/train").json()
+        assert (cycle["status"], cycle["version"], cycle["join"]["examples"]) == ("active", 1, 1500)
+
+        # chance is 1 in 4; a policy that learnt the interaction picks the best layout nearly always
+        rate, versions = greedy_hit_rate(client)
+        assert rate >= 0.9 and versions == {1}
+        deadline = time.monotonic() + 2
+        while greedy_hit_rate(other_worker, 1)[1] != {1}:
+            assert time.monotonic() < deadline, "the second worker never picked up v1"
+            time.sleep(0.05)
+
+        wait_written(client, drive_traffic(client, 200, rng))
+        time.sleep(1.1)
+        assert client.post("/v1/experiments/shop/train").json()["version"] == 2  # greedy probes count too
+        assert greedy_hit_rate(client, 5)[1] == {2}
+
+        assert client.post("/v1/experiments/shop/policies/1/activate").status_code == 200
+        assert greedy_hit_rate(client, 5)[1] == {1}
+        deadline = time.monotonic() + 2
+        while greedy_hit_rate(other_worker, 1)[1] != {1}:
+            assert time.monotonic() < deadline, "the second worker never rolled back to v1"
+            time.sleep(0.05)
+
+
+def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Settings) -> None:
+    from mvt_service.store import Store
+    from tests import factories
+
+    in_process = settings.model_copy(update={"train_in_process": True, "trainer_poll_seconds": 0.05})
+    with TestClient(create_app(in_process, database=shared_db)) as client:
+        client.put("/v1/experiments/exp", json={
+            "arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}], "reward": {"window_seconds": 60},
+            "training": {"min_events": 100, "interval_seconds": 3600}})
+        factories.log_uniform_traffic(Store(shared_db), 300)
+        deadline = time.monotonic() + 10
+        while client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] != 1:
+            assert time.monotonic() < deadline, "the in-process schedule never trained"
+            time.sleep(0.05)
