@@ -15,6 +15,7 @@ from mvt_service.app import create_app
 from mvt_service.embedded import embedded_client
 from mvt_service.settings import Settings
 from mvt_service.store import Store
+from tests.helpers import eventually
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 BACKENDS = ["mongomock", pytest.param("mongodb", marks=pytest.mark.skipif(
@@ -73,7 +74,6 @@ def live_server(settings: Settings, shared_db: Database) -> Iterator[str]:
     """A real uvicorn server on a free loopback port, on ``shared_db``; yields its URL."""
     import socket
     import threading
-    import time
 
     import uvicorn
 
@@ -84,10 +84,7 @@ def live_server(settings: Settings, shared_db: Database) -> Iterator[str]:
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+    eventually(lambda: server.started, 10, "server did not start")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

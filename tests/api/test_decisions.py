@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
 from mvt_service.store import Store
 from tests.factories import experiment_body
+from tests.helpers import eventually
 
 
 def store_of(client: TestClient) -> Store:
     return client.app.state.services.store
 
 
-def logged(client: TestClient, event_id: str, timeout: float = 5.0) -> dict:
+def logged(client: TestClient, event_id: str) -> dict:
     """The stored decision document, once the write-behind log has written it."""
-    deadline = time.monotonic() + timeout
-    while (doc := store_of(client).decisions.find_one({"_id": event_id})) is None:
-        assert time.monotonic() < deadline, f"decision {event_id} never written"
-        time.sleep(0.01)
-    return doc
+    eventually(lambda: store_of(client).decisions.find_one({"_id": event_id}), message=f"{event_id} never written")
+    return store_of(client).decisions.find_one({"_id": event_id})
 
 
 def test_decision_for_the_demo_experiment(client: TestClient) -> None:

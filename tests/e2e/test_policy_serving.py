@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from fastapi.testclient import TestClient
 from pymongo.database import Database
@@ -15,6 +12,7 @@ from mvt_service.store import Store
 from policy.features import arm_line, context_line
 from policy.model import VWModel
 from tests import factories
+from tests.helpers import eventually
 
 ARMS = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],
         "exploration": {"epsilon": 0.2}}
@@ -32,13 +30,6 @@ def model_preferring(best: dict[str, int]) -> bytes:
         return model.to_bytes()
     finally:
         model.close()
-
-
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def activate(store: Store, version: int, model: bytes) -> None:

@@ -11,6 +11,7 @@ from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
+from tests.helpers import eventually
 
 BEST = {"mobile": "hero=small,cta=green", "desktop": "hero=big,cta=blue"}
 EXPERIMENT = {
@@ -40,10 +41,7 @@ def wait_written(client: TestClient, answers: list[dict]) -> None:
     """Wait until the write-behind log has stored these decisions."""
     store = client.app.state.services.store
     ids = [a["event_id"] for a in answers]
-    deadline = time.monotonic() + 10
-    while store.decisions.count_documents({"_id": {"$in": ids}}) < len(ids):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(lambda: store.decisions.count_documents({"_id": {"$in": ids}}) == len(ids), timeout=10)
 
 
 def greedy_hit_rate(client: TestClient, per_device: int = 50) -> tuple[float, set[int]]:
@@ -73,10 +71,7 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
         # chance is 1 in 4; a policy that learnt the interaction picks the best layout nearly always
         rate, versions = greedy_hit_rate(client)
         assert rate >= 0.9 and versions == {1}
-        deadline = time.monotonic() + 2
-        while greedy_hit_rate(other_worker, 1)[1] != {1}:
-            assert time.monotonic() < deadline, "the second worker never picked up v1"
-            time.sleep(0.05)
+        eventually(lambda: greedy_hit_rate(other_worker, 1)[1] == {1}, 2, "the second worker never picked up v1")
 
         wait_written(client, drive_traffic(client, 200, rng))
         time.sleep(1.1)
@@ -85,10 +80,7 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
 
         assert client.post("/v1/experiments/shop/policies/1/activate").status_code == 200
         assert greedy_hit_rate(client, 5)[1] == {1}
-        deadline = time.monotonic() + 2
-        while greedy_hit_rate(other_worker, 1)[1] != {1}:
-            assert time.monotonic() < deadline, "the second worker never rolled back to v1"
-            time.sleep(0.05)
+        eventually(lambda: greedy_hit_rate(other_worker, 1)[1] == {1}, 2, "the second worker never rolled back")
 
 
 def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Settings) -> None:
@@ -101,7 +93,5 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
             "arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}], "reward": {"window_seconds": 60},
             "training": {"min_events": 100, "interval_seconds": 3600}})
         factories.log_uniform_traffic(Store(shared_db), 300)
-        deadline = time.monotonic() + 10
-        while client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] != 1:
-            assert time.monotonic() < deadline, "the in-process schedule never trained"
-            time.sleep(0.05)
+        eventually(lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1,
+                   10, "the in-process schedule never trained")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -11,6 +10,7 @@ from mvt_service.decision_log import DecisionWriter
 from mvt_service.errors import Unavailable
 from mvt_service.store import Store
 from tests import factories
+from tests.helpers import eventually
 
 
 class FlakyStore:
@@ -28,21 +28,13 @@ class FlakyStore:
         return self.store.insert_decisions(decisions)
 
 
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.005)
-
-
 def test_queued_decisions_are_written_in_batches(store: Store) -> None:
     writer = DecisionWriter(store, batch_size=10, flush_seconds=0.01, queue_max=1000)
     writer.start()
     try:
         for _ in range(25):
             writer.append(factories.decision())
-        wait_until(lambda: store.decisions.count_documents({}) == 25)
+        eventually(lambda: store.decisions.count_documents({}) == 25)
         assert writer.pending == 0 and writer.written == 25
     finally:
         writer.close()
@@ -56,7 +48,7 @@ def test_failed_batches_stay_queued_and_are_written_once_the_store_recovers(stor
         decisions = [factories.decision() for _ in range(12)]
         for d in decisions:
             writer.append(d)
-        wait_until(lambda: store.decisions.count_documents({}) == 12)
+        eventually(lambda: store.decisions.count_documents({}) == 12)
         assert writer.failures == 3
         assert {d["_id"] for d in store.decisions.find()} == {d.event_id for d in decisions}
     finally:
@@ -84,7 +76,7 @@ def test_a_full_queue_refuses_new_decisions(store: Store) -> None:
     writer.start()
     try:
         writer.append(factories.decision())
-        wait_until(lambda: writer.pending == 0)  # taken by the blocked writer thread
+        eventually(lambda: writer.pending == 0)  # taken by the blocked writer thread
         for _ in range(3):
             writer.append(factories.decision())
         with pytest.raises(Unavailable, match="decision log is backed up"):
