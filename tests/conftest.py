@@ -46,8 +46,10 @@ def store(db: Database) -> Store:
 
 @pytest.fixture
 def settings() -> Settings:
-    """Test settings: seeded sampler, demo experiment, fast refresh; no environment read."""
-    return Settings(_env_file=None, mongo_uri=None, seed=1234, reload_seconds=0.05, log_flush_seconds=0.01)
+    """Test settings: seeded sampler, demo experiment, fast refresh, and no in-process training
+    schedule (tests train when they mean to; one test turns the schedule on)."""
+    return Settings(_env_file=None, mongo_uri=None, seed=1234, reload_seconds=0.05, log_flush_seconds=0.01,
+                    train_in_process=False)
 
 
 @pytest.fixture

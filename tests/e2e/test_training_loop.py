@@ -17,23 +17,25 @@ BEST = {"mobile": "hero=small,cta=green", "desktop": "hero=big,cta=blue"}
 EXPERIMENT = {
     "factors": {"hero": ["big", "small"], "cta": ["green", "blue"]},
     "exploration": {"epsilon": 0.2},
-    "reward": {"window_seconds": 1},
+    "reward": {"window_seconds": 2},
     "training": {"min_events": 500, "interval_seconds": 86400},
 }
 
 
 def drive_traffic(client: TestClient, visitors: int, rng: random.Random) -> list[dict]:
     """Visitors ask for a layout and click with probability 0.7 on their device's best
-    layout, 0.1 on any other; clicks go to the webhook in batches of 100."""
+    layout, 0.1 on any other; every 25 visitors the clicks go to the webhook as one batch, well
+    within the 2-second attribution window."""
     answers, clicks = [], []
-    for _ in range(visitors):
+    for i in range(visitors):
         device = rng.choice(list(BEST))
         answer = client.post("/v1/decisions", json={"experiment": "shop", "context": {"device": device}}).json()
         answers.append(answer)
         if rng.random() < (0.7 if answer["action"] == BEST[device] else 0.1):
             clicks.append({"event_id": answer["event_id"], "reward": 1.0})
-    for i in range(0, len(clicks), 100):
-        assert client.post("/v1/rewards", json=clicks[i:i + 100]).status_code == 202
+        if clicks and (i % 25 == 24 or i == visitors - 1):
+            assert client.post("/v1/rewards", json=clicks).status_code == 202
+            clicks = []
     return answers
 
 
@@ -63,10 +65,12 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
         before = drive_traffic(client, 1500, rng)
         assert {a["policy_version"] for a in before} == {0}
         wait_written(client, before)
-        time.sleep(1.1)  # let the last attribution windows close
+        time.sleep(2.1)  # let the last attribution windows close
 
         cycle = client.post("/v1/experiments/shop/train").json()
         assert (cycle["status"], cycle["version"], cycle["join"]["examples"]) == ("active", 1, 1500)
+        # about a quarter of uniform traffic clicks (0.25 * 0.7 + 0.75 * 0.1); none arrive late
+        assert cycle["join"]["rewards_late"] == 0 and 300 < cycle["join"]["rewards_joined"] < 450
 
         # chance is 1 in 4; a policy that learnt the interaction picks the best layout nearly always
         rate, versions = greedy_hit_rate(client)
@@ -74,7 +78,7 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
         eventually(lambda: greedy_hit_rate(other_worker, 1)[1] == {1}, 2, "the second worker never picked up v1")
 
         wait_written(client, drive_traffic(client, 200, rng))
-        time.sleep(1.1)
+        time.sleep(2.1)
         assert client.post("/v1/experiments/shop/train").json()["version"] == 2  # greedy probes count too
         assert greedy_hit_rate(client, 5)[1] == {2}
 
