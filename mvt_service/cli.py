@@ -82,7 +82,8 @@ def print_cycle(summary: dict[str, Any]) -> None:
         ("experiment", summary["experiment"]),
         ("status", f"{summary['status']}: {summary['reason']}"),
         ("version", summary["version"] if summary["version"] is not None else "-"),
-        ("examples", f"{join.get('examples', 0):,} of {join.get('decisions', 0):,} decisions "
+        ("examples", f"{join.get('examples', 0):,} of {join.get('decisions', 0):,} decisions; "
+                     f"{summary['train_events']:,} trained on, {summary['holdout_events']:,} held out "
                      f"({join.get('defaulted', 0):,} with the default reward, "
                      f"{join.get('not_activated', 0):,} never activated)"),
         ("rewards", f"{join.get('rewards_joined', 0):,} joined, {join.get('rewards_late', 0):,} after the window, "

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from datetime import datetime
 
-from policy.experiment import AGGREGATES, Experiment
+from policy.experiment import AGGREGATES, METRICS, Experiment
 from policy.features import FeatureValue
 from policy.learning import CB_TYPES
 from trainer.cycle import CycleSummary
@@ -98,6 +98,16 @@ class TrainingBody(Request):
     vw: VWBody = Field(default_factory=VWBody)
 
 
+class PromotionBody(Request):
+    """The promotion gate (ranges are checked by the domain and reported as 422)."""
+
+    metric: Literal[METRICS] = Field("dr", description="estimator the gate uses: ips, snips or dr")
+    confidence: float = Field(0.95, description="confidence level of the interval, in [0.5, 1)")
+    min_improvement: float = Field(0.0, description="the interval's lower bound of candidate − active must exceed this")
+    min_events: int = Field(500, description="held-out events the gate needs")
+    holdout_fraction: float = Field(0.2, description="newest share of the data held out for replay, in (0, 0.9]")
+
+
 class ExperimentBody(Request):
     """An experiment declares either ``arms`` or ``factors`` (arms = all level combinations)."""
 
@@ -108,6 +118,7 @@ class ExperimentBody(Request):
     exploration: ExplorationBody = Field(default_factory=ExplorationBody)
     reward: RewardBody = Field(default_factory=RewardBody)
     training: TrainingBody = Field(default_factory=TrainingBody)
+    promotion: PromotionBody = Field(default_factory=PromotionBody)
 
 
 class ArmOut(BaseModel):
@@ -125,6 +136,7 @@ class ExperimentOut(BaseModel):
     exploration: ExplorationBody
     reward: RewardBody
     training: TrainingBody
+    promotion: PromotionBody
     active_policy: int | None
 
     @classmethod
@@ -141,6 +153,7 @@ class ExperimentOut(BaseModel):
             training=TrainingBody.model_validate(
                 {**asdict(e.training), "vw": {**asdict(e.training.vw), "interactions": list(e.training.vw.interactions)}}
             ),
+            promotion=PromotionBody.model_validate(asdict(e.promotion)),
             active_policy=e.active_policy,
         )
 
@@ -226,6 +239,8 @@ class CycleOut(BaseModel):
     version: int | None
     join: dict[str, Any]
     train_seconds: float
+    train_events: int
+    holdout_events: int
 
     @classmethod
     def of(cls, c: CycleSummary) -> CycleOut:

@@ -21,7 +21,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from policy.arms import Arm
-from policy.experiment import Experiment, RewardSettings, TrainingSettings
+from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
 from policy.learning import LearningSettings
 from trainer.records import Decision, PolicyRecord, Reward, utcnow
 from trainer.storage import Lease
@@ -45,6 +45,7 @@ class Store:
         self.activations = db["activations"]
         self.policies = db["policies"]
         self.leases = db["leases"]
+        self.reports = db["reports"]
 
     def ensure_indexes(self) -> None:
         """Create the indexes the service relies on (idempotent)."""
@@ -52,6 +53,7 @@ class Store:
         self.decisions.create_index([("experiment", ASCENDING), ("_id", ASCENDING)])
         self.rewards.create_index([("event_id", ASCENDING)])
         self.policies.create_index([("experiment", ASCENDING), ("version", ASCENDING)], unique=True)
+        self.reports.create_index([("experiment", ASCENDING), ("created_at", ASCENDING)])
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -133,6 +135,17 @@ class Store:
         cursor = self.decisions.find({"experiment": experiment_id, "ts": {"$lt": decided_before}})
         return (_decision(d) for d in cursor.sort("_id", ASCENDING))
 
+    def split_time(self, experiment_id: str, decided_before: datetime, holdout_fraction: float) -> datetime | None:
+        """The decision time from which the newest ``holdout_fraction`` of the experiment's
+        decisions made before ``decided_before`` begins (None when there are none)."""
+        query = {"experiment": experiment_id, "ts": {"$lt": decided_before}}
+        count = self.decisions.count_documents(query)
+        if count == 0:
+            return None
+        first_held_out = min(count - 1, int(count * (1.0 - holdout_fraction)))
+        doc = next(iter(self.decisions.find(query, {"ts": 1}).sort("ts", ASCENDING).skip(first_held_out).limit(1)))
+        return doc["ts"]
+
     def activated_events(self) -> Iterator[str]:
         """Event ids of all activated decisions, sorted."""
         return (d["_id"] for d in self.activations.find({}, {"_id": 1}).sort("_id", ASCENDING))
@@ -208,6 +221,23 @@ class Store:
         )
         return self.get_policy(experiment_id, version)
 
+    def reject_policy(self, experiment_id: str, version: int, reason: str) -> None:
+        """Mark a candidate as rejected by the promotion gate, with the gate's reason."""
+        self.policies.update_one({"experiment": experiment_id, "version": version},
+                                 {"$set": {"status": "rejected", "reason": reason}})
+
+    # replay reports ------------------------------------------------------------------------
+
+    def insert_report(self, report: Mapping[str, Any]) -> None:
+        """Store a replay report (a JSON-compatible document with ``experiment`` and
+        ``created_at``)."""
+        self.reports.insert_one(dict(report))
+
+    def list_reports(self, experiment_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The experiment's reports, newest first."""
+        cursor = self.reports.find({"experiment": experiment_id}, {"_id": 0}).sort("created_at", -1).limit(limit)
+        return list(cursor)
+
     # leases ----------------------------------------------------------------------------------
 
     def acquire_lease(self, name: str, owner: str, now: datetime, seconds: float) -> Lease | None:
@@ -263,6 +293,7 @@ def _experiment_fields(e: Experiment) -> dict[str, Any]:
         "reward": asdict(e.reward),
         "training": {**asdict(e.training), "vw": {**asdict(e.training.vw),
                                                    "interactions": list(e.training.vw.interactions)}},
+        "promotion": asdict(e.promotion),
     }
 
 
@@ -276,6 +307,7 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
         factors=None if doc["factors"] is None else _mapping(doc["factors"]),
         exclude=tuple(_mapping(x) for x in doc["exclude"]),
         training=_training(doc["training"]),
+        promotion=PromotionSettings(**doc["promotion"]),
         revision=doc["revision"],
         active_policy=doc.get("active_policy"),
     )

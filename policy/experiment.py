@@ -47,8 +47,8 @@ class RewardSettings:
 class TrainingSettings:
     """When the trainer retrains the experiment's policy, and how VW learns.
 
-    A cycle runs every ``interval_seconds``; a candidate needs at least ``min_events`` joined
-    examples (decisions whose attribution window has closed).
+    A cycle runs every ``interval_seconds``; a candidate is trained only when the training part
+    of the closed-window data holds at least ``min_events`` examples.
     """
 
     interval_seconds: int = 3600
@@ -60,6 +60,38 @@ class TrainingSettings:
             raise ValueError(f"`training.interval_seconds` must be a positive integer, got {self.interval_seconds!r}")
         if isinstance(self.min_events, bool) or not isinstance(self.min_events, int) or self.min_events < 1:
             raise ValueError(f"`training.min_events` must be an integer of at least 1, got {self.min_events!r}")
+
+
+METRICS = ("ips", "snips", "dr")
+
+
+@dataclass(frozen=True)
+class PromotionSettings:
+    """When a candidate replaces the active policy.
+
+    Each cycle holds out the newest ``holdout_fraction`` of the closed-window decisions; the
+    candidate is trained on the rest. It is promoted only if, on at least ``min_events`` held-out
+    events, the lower end of the ``confidence`` interval of (candidate − active), estimated by
+    ``metric`` on paired per-event terms, exceeds ``min_improvement``.
+    """
+
+    metric: str = "dr"
+    confidence: float = 0.95
+    min_improvement: float = 0.0
+    min_events: int = 500
+    holdout_fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"`promotion.metric` must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        if not 0.5 <= self.confidence < 1.0:
+            raise ValueError(f"`promotion.confidence` must be in [0.5, 1), got {self.confidence!r}")
+        if not math.isfinite(self.min_improvement):
+            raise ValueError(f"`promotion.min_improvement` must be finite, got {self.min_improvement!r}")
+        if isinstance(self.min_events, bool) or not isinstance(self.min_events, int) or self.min_events < 1:
+            raise ValueError(f"`promotion.min_events` must be an integer of at least 1, got {self.min_events!r}")
+        if not 0.0 < self.holdout_fraction <= 0.9:
+            raise ValueError(f"`promotion.holdout_fraction` must be in (0, 0.9], got {self.holdout_fraction!r}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +110,7 @@ class Experiment:
     epsilon: float = 0.2
     reward: RewardSettings = field(default_factory=RewardSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    promotion: PromotionSettings = field(default_factory=PromotionSettings)
     factors: Mapping[str, tuple[str, ...]] | None = None
     exclude: tuple[Mapping[str, str], ...] = ()
     revision: int = 1
@@ -114,6 +147,7 @@ class Experiment:
         epsilon: float = 0.2,
         reward: RewardSettings | None = None,
         training: TrainingSettings | None = None,
+        promotion: PromotionSettings | None = None,
         revision: int = 1,
     ) -> Experiment:
         """Build an experiment from either ``arms`` or ``factors``; ``default_arm`` defaults to
@@ -138,6 +172,7 @@ class Experiment:
             epsilon=epsilon,
             reward=reward or RewardSettings(),
             training=training or TrainingSettings(),
+            promotion=promotion or PromotionSettings(),
             factors=factors,
             exclude=tuple(exclude),
             revision=revision,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from policy.arms import Arm
@@ -56,7 +56,8 @@ BEST_ARM = {"mobile": "b", "desktop": "a", "tablet": "c"}
 
 def log_uniform_traffic(store: Any, n: int, *, seed: int = 0, ts: datetime = T0, experiment_id: str = "exp",
                         best: dict[str, str] = BEST_ARM, shuffle_rewards: bool = False) -> None:
-    """Log ``n`` uniformly random decisions over arms a, b, c and their click rewards.
+    """Log ``n`` uniformly random decisions over arms a, b, c, half a second apart from ``ts``,
+    and their click rewards.
 
     A visitor clicks with probability 0.8 on the best arm for their device, 0.2 otherwise. With
     ``shuffle_rewards`` the rewards are permuted across decisions, destroying the signal.
@@ -70,10 +71,11 @@ def log_uniform_traffic(store: Any, n: int, *, seed: int = 0, ts: datetime = T0,
         device = rng.choice(list(best))
         action = rng.choice(arms)
         event_id = f"{experiment_id}-{seed}-{i:07d}"
-        decisions.append(decision(event_id=event_id, experiment=experiment_id, ts=ts, context={"device": device},
+        decisions.append(decision(event_id=event_id, experiment=experiment_id, ts=ts + timedelta(seconds=i / 2),
+                                  context={"device": device},
                                   actions=arms, action=action, probability=1 / 3, pmf=(1 / 3,) * 3, epsilon=1.0))
         rewards.append(1.0 if rng.random() < (0.8 if action == best[device] else 0.2) else 0.0)
     if shuffle_rewards:
         rng.shuffle(rewards)
     store.insert_decisions(decisions)
-    store.insert_rewards([reward(d.event_id, "click", r, ts) for d, r in zip(decisions, rewards) if r])
+    store.insert_rewards([reward(d.event_id, "click", r, d.ts) for d, r in zip(decisions, rewards) if r])

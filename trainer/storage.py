@@ -3,7 +3,7 @@ itself knows no database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,6 +30,13 @@ class TrainerStore(Protocol):
     def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision]:
         """The experiment's decisions made before ``decided_before``, sorted by event id."""
 
+    def split_time(self, experiment_id: str, decided_before: datetime, holdout_fraction: float) -> datetime | None:
+        """The decision time where the newest ``holdout_fraction`` of the decisions begins."""
+
+    def policy_model(self, experiment_id: str, version: int) -> bytes | None: ...
+
+    def insert_report(self, report: Mapping[str, object]) -> None: ...
+
     def rewards_by_event(self) -> Iterator[Reward]:
         """All reward events, sorted by event id."""
 
@@ -42,6 +49,8 @@ class TrainerStore(Protocol):
 
     def activate_policy(self, experiment_id: str, version: int, reason: str) -> PolicyRecord:
         """Make ``version`` the active policy (the previous one is retired)."""
+
+    def reject_policy(self, experiment_id: str, version: int, reason: str) -> None: ...
 
     def acquire_lease(self, name: str, owner: str, now: datetime, seconds: float) -> Lease | None:
         """Take the lease ``name`` until ``now + seconds`` unless another owner holds an

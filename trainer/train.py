@@ -1,8 +1,8 @@
-"""Train a VW policy from joined examples."""
+"""Train VW policies from joined examples."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from policy.features import arm_line, context_line
 from policy.learning import LearningSettings
@@ -13,15 +13,21 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 10_000
 
 
-def train_policy(
+def encode_arms(arm_lines: Mapping[str, str], actions: Sequence[str]) -> list[str]:
+    """VW lines of logged arms; an arm that has left the experiment is encoded by its id alone."""
+    return [arm_lines.get(a) or arm_line(a, {}) for a in actions]
+
+
+def train_policies(
     examples: Callable[[], Iterable[Example]],
     arm_lines: Mapping[str, str],
-    settings: LearningSettings,
+    settings: Sequence[LearningSettings],
     *,
     seed: int = 0,
     progress: Progress | None = None,
-) -> tuple[VWModel, int]:
-    """Learn a model from logged examples; return it with the number of examples per pass.
+) -> list[VWModel]:
+    """Learn one model per entry of ``settings`` from the same logged examples, in one read of
+    the data per pass.
 
     Each example teaches VW the shown arm's cost (``-reward``) at its logged probability; VW's
     ``cb_type`` decides how that estimates the other arms. Training is deterministic for the
@@ -32,24 +38,27 @@ def train_policy(
     examples
         Called once per pass; each call yields the examples in the same order.
     arm_lines
-        VW line of every current arm; an arm that has left the experiment since it was logged
-        is encoded by its id alone.
+        VW line of every current arm (see :func:`encode_arms`).
+    settings
+        A model with ``passes = p`` learns in the first ``p`` passes.
     progress
-        Called with the number of examples learned so far, every 10,000 examples.
+        Called with the number of examples read so far, every 10,000 examples.
     """
-    model = VWModel.new(settings, seed=seed)
-    learned = count = 0
+    models = [VWModel.new(s, seed=seed) for s in settings]
+    read = 0
     try:
-        for _ in range(settings.passes):
-            count = 0
+        for done in range(max(s.passes for s in settings)):
+            learning = [m for m, s in zip(models, settings) if s.passes > done]
             for example in examples():
-                lines = [arm_lines.get(a) or arm_line(a, {}) for a in example.actions]
-                model.learn(context_line(example.context), lines, example.chosen, example.probability, example.reward)
-                count += 1
-                learned += 1
-                if progress is not None and learned % PROGRESS_EVERY == 0:
-                    progress(learned)
+                context = context_line(example.context)
+                lines = encode_arms(arm_lines, example.actions)
+                for model in learning:
+                    model.learn(context, lines, example.chosen, example.probability, example.reward)
+                read += 1
+                if progress is not None and read % PROGRESS_EVERY == 0:
+                    progress(read)
     except BaseException:
-        model.close()
+        for model in models:
+            model.close()
         raise
-    return model, count
+    return models

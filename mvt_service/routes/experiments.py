@@ -9,7 +9,7 @@ from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.errors import Invalid, NotFound
 from mvt_service.schemas import ExperimentBody, ExperimentOut
 from policy.arms import Arm
-from policy.experiment import EXPERIMENT_ID, Experiment, RewardSettings, TrainingSettings
+from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
 from policy.learning import LearningSettings
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
@@ -37,6 +37,7 @@ def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
                 min_events=body.training.min_events,
                 vw=vw,
             ),
+            promotion=PromotionSettings(**body.promotion.model_dump()),
         )
     except ValueError as exc:
         raise Invalid(str(exc)) from exc

@@ -29,6 +29,8 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
         "training": {"interval_seconds": 3600, "min_events": 1000,
                      "vw": {"cb_type": "mtr", "interactions": ["UA"], "learning_rate": 0.5, "power_t": 0.5,
                             "l2": 0.0, "bit_precision": 18, "passes": 1}},
+        "promotion": {"metric": "dr", "confidence": 0.95, "min_improvement": 0.0, "min_events": 500,
+                      "holdout_fraction": 0.2},
         "active_policy": None,
     }
     replaced = client.put("/v1/experiments/checkout", json=experiment_body(

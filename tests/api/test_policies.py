@@ -9,7 +9,7 @@ from tests import factories
 
 EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
                        {"id": "c", "features": {"color": "green"}}],
-              "reward": {"window_seconds": 60}, "training": {"min_events": 100}}
+              "reward": {"window_seconds": 60}, "training": {"min_events": 100}, "promotion": {"min_events": 50}}
 
 
 def store_of(client: TestClient) -> Store:
@@ -23,16 +23,19 @@ def test_train_lists_and_rolls_back(client: TestClient) -> None:
     first = client.post("/v1/experiments/exp/train")
     assert first.status_code == 200
     body = first.json()
-    assert (body["status"], body["version"], body["join"]["examples"]) == ("active", 1, 600)
+    assert (body["status"], body["version"], body["train_events"], body["holdout_events"]) == ("active", 1, 480, 120)
     assert client.post("/v1/decisions", json={"experiment": "exp", "context": {"device": "mobile"}}).json()[
         "policy_version"] == 1
-    assert client.post("/v1/experiments/exp/train").json()["version"] == 2
+    second = client.post("/v1/experiments/exp/train").json()  # same data: no better than v1
+    assert (second["status"], second["version"]) == ("rejected", 2)
 
     listed = client.get("/v1/experiments/exp/policies").json()
-    assert [(p["version"], p["status"]) for p in listed] == [(2, "active"), (1, "retired")]
-    assert listed[0]["examples"] == 600 and listed[0]["vw_args"].startswith("--cb_adf --cb_type mtr")
-    assert "model" not in listed[0]
+    assert [(p["version"], p["status"]) for p in listed] == [(2, "rejected"), (1, "active")]
+    assert listed[0]["examples"] == 480 and listed[0]["vw_args"].startswith("--cb_adf --cb_type mtr")
+    assert listed[0]["reason"] == second["reason"] and "model" not in listed[0]
 
+    by_hand = client.post("/v1/experiments/exp/policies/2/activate").json()  # the gate is bypassed
+    assert (by_hand["status"], by_hand["reason"]) == ("active", "activated by hand")
     rolled_back = client.post("/v1/experiments/exp/policies/1/activate")
     assert rolled_back.status_code == 200
     assert (rolled_back.json()["status"], rolled_back.json()["reason"]) == ("active", "activated by hand")
@@ -45,8 +48,8 @@ def test_training_without_enough_data_is_skipped(client: TestClient) -> None:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
     body = client.post("/v1/experiments/exp/train").json()
     assert body == {"experiment": "exp", "status": "skipped", "version": None, "train_seconds": body["train_seconds"],
-                    "reason": "0 examples with closed windows; training.min_events is 100",
-                    "join": body["join"]}
+                    "reason": "0 training examples (of 0 with closed windows); training.min_events is 100",
+                    "join": body["join"], "train_events": 0, "holdout_events": 0}
     assert client.get("/v1/experiments/exp/policies").json() == []
 
 

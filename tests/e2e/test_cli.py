@@ -8,12 +8,13 @@ from pymongo.database import Database
 
 from mvt_service import cli
 from mvt_service.store import Store
-from policy.experiment import RewardSettings, TrainingSettings
+from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
 from tests import factories
 
 EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
                        {"id": "c", "features": {"color": "green"}}],
-              "reward": {"window_seconds": 60}, "training": {"min_events": 100, "interval_seconds": 600}}
+              "reward": {"window_seconds": 60}, "training": {"min_events": 100, "interval_seconds": 600},
+              "promotion": {"min_events": 50}}
 
 
 @pytest.fixture
@@ -24,16 +25,17 @@ def mongo(shared_db: Database, monkeypatch: pytest.MonkeyPatch) -> Store:
     store = Store(shared_db)
     store.ensure_indexes()
     store.put_experiment(factories.experiment(
-        reward=RewardSettings(window_seconds=60), training=TrainingSettings(min_events=100, interval_seconds=600)))
+        reward=RewardSettings(window_seconds=60), training=TrainingSettings(min_events=100, interval_seconds=600),
+        promotion=PromotionSettings(min_events=50)))
     return store
 
 
 def test_train_on_mongodb_prints_the_cycle(mongo: Store, capsys: pytest.CaptureFixture) -> None:
-    factories.log_uniform_traffic(mongo, 12_000)
+    factories.log_uniform_traffic(mongo, 13_000)
     assert cli.main(["train", "--experiment", "exp"]) == 0
     out, err = capsys.readouterr()
-    assert "status      active: trained on 12000 examples" in out
-    assert "examples    12,000 of 12,000 decisions" in out
+    assert "status      active: candidate − active = " in out
+    assert "examples    13,000 of 13,000 decisions; 10,400 trained on, 2,600 held out" in out
     assert "trained 10,000 examples" in err
     assert mongo.get_experiment("exp").active_policy == 1
 

@@ -19,6 +19,7 @@ EXPERIMENT = {
     "exploration": {"epsilon": 0.2},
     "reward": {"window_seconds": 2},
     "training": {"min_events": 500, "interval_seconds": 86400},
+    "promotion": {"min_events": 200},
 }
 
 
@@ -68,7 +69,8 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
         time.sleep(2.1)  # let the last attribution windows close
 
         cycle = client.post("/v1/experiments/shop/train").json()
-        assert (cycle["status"], cycle["version"], cycle["join"]["examples"]) == ("active", 1, 1500)
+        assert (cycle["status"], cycle["version"], cycle["join"]["examples"]) == ("active", 1, 1500), cycle
+        assert (cycle["train_events"], cycle["holdout_events"]) == (1200, 300)
         # about a quarter of uniform traffic clicks (0.25 * 0.7 + 0.75 * 0.1); none arrive late
         assert cycle["join"]["rewards_late"] == 0 and 300 < cycle["join"]["rewards_joined"] < 450
 
@@ -79,7 +81,8 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
 
         wait_written(client, drive_traffic(client, 200, rng))
         time.sleep(2.1)
-        assert client.post("/v1/experiments/shop/train").json()["version"] == 2  # greedy probes count too
+        assert client.post("/v1/experiments/shop/train").json()["version"] == 2  # promoted or not
+        assert client.post("/v1/experiments/shop/policies/2/activate").status_code == 200
         assert greedy_hit_rate(client, 5)[1] == {2}
 
         assert client.post("/v1/experiments/shop/policies/1/activate").status_code == 200
@@ -95,7 +98,7 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
     with TestClient(create_app(in_process, database=shared_db)) as client:
         client.put("/v1/experiments/exp", json={
             "arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}], "reward": {"window_seconds": 60},
-            "training": {"min_events": 100, "interval_seconds": 3600}})
+            "training": {"min_events": 100, "interval_seconds": 3600}, "promotion": {"min_events": 50}})
         factories.log_uniform_traffic(Store(shared_db), 300)
         eventually(lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1,
                    10, "the in-process schedule never trained")

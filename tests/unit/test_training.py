@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from mvt_service.store import Store
-from policy.experiment import RewardSettings, TrainingSettings
+from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
 from policy.features import arm_line, context_line
 from policy.learning import LearningSettings
 from policy.model import VWModel
@@ -16,13 +16,14 @@ from tests.factories import T0
 from trainer.cycle import run_cycle
 from trainer.schedule import Scheduler, TrainingBusy
 
-NOW = T0 + timedelta(hours=2)
+NOW = T0 + timedelta(hours=4)
 
 
-def experiment(min_events: int = 100, interval: int = 3600, **vw: object):
+def experiment(min_events: int = 100, interval: int = 3600, holdout_min: int = 50, **vw: object):
     return factories.experiment(
         reward=RewardSettings(window_seconds=60),
         training=TrainingSettings(interval_seconds=interval, min_events=min_events, vw=LearningSettings(**vw)),
+        promotion=PromotionSettings(min_events=holdout_min),
     )
 
 
@@ -36,43 +37,83 @@ def greedy_arm(store: Store, version: int, device: str) -> str:
         model.close()
 
 
-def test_a_cycle_trains_registers_and_activates(store: Store) -> None:
+def test_a_cycle_trains_on_the_older_part_and_promotes_a_better_candidate(store: Store) -> None:
     exp = experiment()
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 3000)
     summary = run_cycle(store, exp, NOW)
     assert (summary.status, summary.version, summary.examples) == ("active", 1, 3000)
+    assert (summary.train_events, summary.holdout_events) == (2400, 600)
+    assert "the lower bound exceeds min_improvement 0" in summary.reason
     record = store.get_policy("exp", 1)
-    assert record.status == "active" and record.examples == 3000
+    assert record.status == "active" and record.examples == 2400
     assert record.vw_args == LearningSettings().vw_args()
-    assert (record.data_from, record.data_to) == (T0, T0)
+    split = T0 + timedelta(seconds=2400 / 2)
+    assert (record.data_from, record.data_to) == (T0, split)
     assert record.join["defaulted"] > 0 and record.trained_at == NOW
     assert store.get_experiment("exp").active_policy == 1
     assert {d: greedy_arm(store, 1, d) for d in factories.BEST_ARM} == factories.BEST_ARM
+    [report] = store.list_reports("exp")
+    assert report["verdict"] == {"promoted": True, "reason": summary.reason}
+    assert report["split"] == {"train_events": 2400, "holdout_events": 600, "split_ts": split}
 
 
-def test_a_second_cycle_retires_the_first_policy(store: Store) -> None:
+def test_a_candidate_no_better_than_the_active_policy_is_rejected(store: Store) -> None:
     exp = experiment()
     store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 500)
+    factories.log_uniform_traffic(store, 1000)
     run_cycle(store, exp, NOW)
-    assert run_cycle(store, exp, NOW).version == 2
-    assert [(p.version, p.status) for p in store.list_policies("exp")] == [(2, "active"), (1, "retired")]
+    second = run_cycle(store, store.get_experiment("exp"), NOW)  # same data: the same model
+    assert (second.status, second.version) == ("rejected", 2)
+    assert "candidate − active = +0 [+0, +0] by DR" in second.reason
+    assert [(p.version, p.status) for p in store.list_policies("exp")] == [(2, "rejected"), (1, "active")]
+    assert store.get_policy("exp", 2).reason == second.reason
+
+
+def test_a_candidate_trained_on_shuffled_rewards_is_rejected(store: Store) -> None:
+    exp = experiment()
+    store.put_experiment(exp)
+    factories.log_uniform_traffic(store, 3000)
+    assert run_cycle(store, exp, NOW).status == "active"
+    noise = factories.experiment(id="noise", reward=exp.reward, training=exp.training, promotion=exp.promotion)
+    store.put_experiment(noise)
+    factories.log_uniform_traffic(store, 3000, experiment_id="noise", shuffle_rewards=True)
+    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+    worse = run_cycle(store, store.get_experiment("noise"), NOW)
+    assert worse.status == "rejected" and "does not exceed" in worse.reason
+    assert store.get_experiment("noise").active_policy == 1
+
+
+def _copy_policy(store: Store, source: str, target: str) -> tuple[int, str]:
+    """Register the source experiment's active policy as v1 of the target experiment."""
+    record = store.get_policy(source, 1)
+    store.insert_policy(factories.policy_record(experiment=target, version=1), store.policy_model(source, 1))
+    return record.version, "copied"
+
+
+def test_too_few_held_out_events_reject_the_candidate(store: Store) -> None:
+    exp = experiment(holdout_min=1000)
+    store.put_experiment(exp)
+    factories.log_uniform_traffic(store, 1000)
+    summary = run_cycle(store, exp, NOW)
+    assert summary.status == "rejected"
+    assert summary.reason == "only 200 held-out events; promotion.min_events is 1000"
+    assert store.get_experiment("exp").active_policy is None
 
 
 def test_too_few_examples_register_nothing(store: Store) -> None:
     exp = experiment(min_events=1000)
     store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 999)
+    factories.log_uniform_traffic(store, 1249)
     summary = run_cycle(store, exp, NOW)
     assert summary.status == "skipped" and summary.version is None
-    assert summary.reason == "999 examples with closed windows; training.min_events is 1000"
-    assert store.list_policies("exp") == []
+    assert summary.reason == "999 training examples (of 1249 with closed windows); training.min_events is 1000"
+    assert store.list_policies("exp") == [] and store.list_reports("exp") == []
 
 
 @pytest.mark.parametrize("cb_type", ["ips", "dr", "mtr"])
 def test_training_is_deterministic(store: Store, cb_type: str) -> None:
-    exp = experiment(cb_type=cb_type)
+    exp = experiment(cb_type=cb_type, holdout_min=1)
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 400)
     run_cycle(store, exp, NOW)
@@ -81,22 +122,23 @@ def test_training_is_deterministic(store: Store, cb_type: str) -> None:
 
 
 def test_several_passes_count_the_data_once(store: Store) -> None:
-    exp = experiment(passes=3)
+    exp = experiment(passes=3, min_events=10)
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 300)
     seen = []
     summary = run_cycle(store, exp, NOW, progress=seen.append)
     assert summary.examples == 300 and summary.join["decisions"] == 300
+    assert (summary.train_events, summary.holdout_events) == (240, 60)
     assert seen == []  # progress comes every 10,000 examples
 
 
 def test_progress_is_reported(store: Store) -> None:
     exp = experiment(passes=2)
     store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 5000)
+    factories.log_uniform_traffic(store, 7000)
     seen = []
     run_cycle(store, exp, NOW, progress=seen.append)
-    assert seen == [10_000]
+    assert seen == [10_000]  # two passes over 5,600 training examples
 
 
 class Clock:
@@ -108,7 +150,7 @@ class Clock:
 
 
 def test_the_schedule_runs_cycles_when_due(store: Store) -> None:
-    store.put_experiment(experiment(interval=600))
+    store.put_experiment(experiment(interval=600, holdout_min=1))
     factories.log_uniform_traffic(store, 200)
     clock = Clock()
     scheduler = Scheduler(store, "trainer-1", clock=clock)
