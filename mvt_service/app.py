@@ -20,7 +20,7 @@ from mvt_service.decision_log import DecisionWriter
 from mvt_service.demo import demo_experiment
 from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
-from mvt_service.routes import decisions, experiments, health, policies, rewards
+from mvt_service.routes import decisions, experiments, health, policies, reports, rewards
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
 from mvt_service.store import Store
@@ -91,6 +91,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, experiments, policies, decisions, rewards):
+    for module in (health, experiments, policies, reports, decisions, rewards):
         app.include_router(module.router)
     return app

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from policy.experiment import Experiment
 from policy.features import arm_line
 from policy.model import VWModel
-from trainer.join import Example, JoinStats, join_rewards
+from trainer.join import Example, JoinStats, closed_examples
 from trainer.records import PolicyRecord
 from trainer.replay import REWARD_MODEL, replay_report
 from trainer.storage import TrainerStore
@@ -64,9 +64,7 @@ def run_cycle(
 
     def training_examples() -> Iterator[Example]:
         collecting = next(first_pass, False)  # every pass re-reads the store; the first counts
-        joined = join_rewards(store.decisions_by_event(experiment.id, decided_before), store.rewards_by_event(),
-                              store.activated_events(), experiment.reward, stats if collecting else JoinStats())
-        for example in joined:
+        for example in closed_examples(store, experiment, now, stats if collecting else JoinStats()):
             if split_ts is None or example.ts < split_ts:
                 yield example
             elif collecting:

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from statistics import fmean
 from typing import Generic, TypeVar
 
-from policy.experiment import RewardSettings
+from policy.experiment import Experiment, RewardSettings
 from policy.features import FeatureValue
 from trainer.records import Decision, Reward
+from trainer.storage import TrainerStore
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ class Example:
     action: str
     probability: float
     reward: float
+    pmf: tuple[float, ...] = ()
 
     @property
     def chosen(self) -> int:
@@ -154,4 +156,12 @@ def join_rewards(
         stats.first_ts = decision.ts if stats.first_ts is None else min(stats.first_ts, decision.ts)
         stats.last_ts = decision.ts if stats.last_ts is None else max(stats.last_ts, decision.ts)
         yield Example(decision.event_id, decision.ts, decision.context, decision.actions,
-                      decision.action, decision.probability, value)
+                      decision.action, decision.probability, value, decision.pmf)
+
+
+def closed_examples(store: TrainerStore, experiment: Experiment, now: datetime,
+                    stats: JoinStats | None = None) -> Iterator[Example]:
+    """The experiment's examples whose attribution window closed before ``now``, by event id."""
+    decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
+    return join_rewards(store.decisions_by_event(experiment.id, decided_before), store.rewards_by_event(),
+                        store.activated_events(), experiment.reward, stats)

@@ -1,0 +1,57 @@
+"""Replay reports of an experiment's training cycles, and the export of its joined log."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+
+from mvt_service.deps import StoreDep
+from mvt_service.errors import NotFound
+from mvt_service.routes.experiments import ExperimentId
+from mvt_service.routes.policies import existing
+from replay.html import render_report
+from trainer.export import dsjson_lines
+from trainer.join import closed_examples
+from trainer.records import utcnow
+
+router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["reports"])
+
+
+@router.get("/reports")
+def list_reports(store: StoreDep, experiment_id: str = ExperimentId,
+                 limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    """The experiment's replay reports, newest first: verdict, split and the gate's comparison
+    (the per-policy estimates are in ``/reports/latest``)."""
+    existing(store, experiment_id)
+    keys = ("experiment", "candidate_version", "active_version", "created_at", "split", "comparison", "verdict")
+    return [{k: r[k] for k in keys} for r in store.list_reports(experiment_id, limit)]
+
+
+@router.get("/reports/latest", responses={200: {"content": {"text/html": {}}}})
+def latest_report(
+    store: StoreDep, experiment_id: str = ExperimentId,
+    format: Literal["json", "html"] | None = Query(None, description="html for a page (or send Accept: text/html)"),
+    accept: str = Header("application/json"),
+):
+    """The newest replay report, as JSON or as a self-contained HTML page."""
+    existing(store, experiment_id)
+    reports = store.list_reports(experiment_id, limit=1)
+    if not reports:
+        raise NotFound(f"experiment `{experiment_id}` has no replay report yet: run a training cycle")
+    wants_html = format == "html" or (format is None and "text/html" in accept)
+    if wants_html:
+        return HTMLResponse(render_report(reports[0]))
+    return JSONResponse(jsonable_encoder(reports[0]))
+
+
+@router.get("/export", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
+def export(store: StoreDep, experiment_id: str = ExperimentId,
+           format: Literal["dsjson"] = Query("dsjson", description="Vowpal Wabbit decision-service JSON")):
+    """Every closed-window decision with its joined reward, one DSJSON object per line, in event
+    id order; readable by ``vw --cb_explore_adf --dsjson``."""
+    experiment = existing(store, experiment_id)
+    lines = dsjson_lines(closed_examples(store, experiment, utcnow()), experiment.arms)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
