@@ -138,6 +138,98 @@ def trainer(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the newest replay report of an experiment, or estimate policies from a log file."""
+    if args.action == "estimate":
+        return replay_estimate(args)
+    if not args.experiment:
+        raise CommandError("give --experiment ID (or use `mvt replay estimate --logs FILE`)")
+    from fastapi.encoders import jsonable_encoder
+
+    from replay.html import render_report
+
+    if args.url:
+        report = call_api(args.url, "GET", f"/v1/experiments/{args.experiment}/reports/latest")
+    else:
+        reports = open_store(settings, "replay").list_reports(args.experiment, limit=1)
+        if not reports:
+            raise CommandError(f"experiment `{args.experiment}` has no replay report yet")
+        report = jsonable_encoder(reports[0])
+    print_report(report)
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(render_report(report))
+        print(f"\nHTML report written to {args.html}")
+    return 0
+
+
+def print_report(report: dict[str, Any]) -> None:
+    from replay.html import verdict_sentence
+
+    metric = report["comparison"]["metric"] if report.get("comparison") else "dr"
+    split = report["split"]
+    print(f"replay report of {report['experiment']}, {report['created_at']}")
+    print(f"trained on {split['train_events']:,} events, evaluated on {split['holdout_events']:,} held-out events\n")
+    width = max([len(p["name"]) for p in report["policies"]] + [6])
+    print(f"{'policy':<{width}}  {metric.upper():>9}  {int(report['confidence'] * 100)}% interval")
+    for p in report["policies"]:
+        e = p["estimates"][metric]
+        print(f"{p['name']:<{width}}  {e['value']:>9.4f}  [{e['low']:.4f}, {e['high']:.4f}]")
+    print(f"\n{verdict_sentence(report)}\n{report['verdict']['reason']}")
+
+
+def replay_estimate(args: argparse.Namespace) -> int:
+    """Estimate a target policy's value from a JSON-lines log (format in the README)."""
+    from replay.evaluation import evaluate
+    from replay.logfile import LogFileError, read_events
+
+    if not args.logs:
+        raise CommandError("give --logs FILE")
+    try:
+        with open(args.logs, encoding="utf-8") as f:
+            events = read_events(f)
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.logs}: {exc.strerror}") from exc
+    except LogFileError as exc:
+        raise CommandError(f"{args.logs} has invalid lines:\n" + "\n".join(exc.problems)) from exc
+    result = evaluate(events.log, events.target, args.confidence)
+    out = {m: e.as_dict() for m, e in result.estimates.items()}
+    print(json.dumps({**out, "n": events.log.n, "ess": result.ess, "max_weight": result.max_weight,
+                      "confidence": args.confidence}, indent=2))
+    return 0
+
+
+def export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write an experiment's joined log as DSJSON, to a file or standard output."""
+    out = open(args.output, "wb") if args.output else sys.stdout.buffer
+    try:
+        if args.url:
+            url = f"{args.url.rstrip('/')}/v1/experiments/{args.experiment}/export?format={args.format}"
+            try:
+                with urllib.request.urlopen(url, timeout=600) as response:
+                    for line in response:
+                        out.write(line)
+            except urllib.error.HTTPError as exc:
+                raise CommandError(f"{exc.code} {json.loads(exc.read() or b'{}').get('detail', exc.reason)}") from exc
+            except urllib.error.URLError as exc:
+                raise CommandError(f"cannot reach {args.url}: {exc.reason}") from exc
+        else:
+            from trainer.export import dsjson_lines
+            from trainer.join import closed_examples
+            from trainer.records import utcnow
+
+            store = open_store(settings, "export")
+            experiment = store.get_experiment(args.experiment)
+            if experiment is None:
+                raise CommandError(f"experiment `{args.experiment}` does not exist")
+            for line in dsjson_lines(closed_examples(store, experiment, utcnow()), experiment.arms):
+                out.write(line)
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mvt", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,6 +263,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--once", action="store_true", help="run the due cycles once and exit")
     p.set_defaults(run=trainer)
+
+    p = commands.add_parser(
+        "replay", help="show the newest replay report, or estimate policies from a log file",
+        description="`mvt replay --experiment ID [--html FILE]` prints the newest replay report (and can "
+                    "write it as an HTML page). `mvt replay estimate --logs FILE` reads logged bandit events "
+                    "(JSON lines, format in the README) and prints the IPS, SNIPS and DR estimates of the "
+                    "target policy as JSON.",
+    )
+    p.add_argument("action", nargs="?", choices=["report", "estimate"], default="report",
+                   help="report (default) or estimate")
+    p.add_argument("--experiment", help="experiment id (report)")
+    p.add_argument("--html", help="also write the report as a self-contained HTML page (report)")
+    p.add_argument("--url", default=os.environ.get("MVT_URL"), help="a running service (default: MVT_URL)")
+    p.add_argument("--logs", help="JSON-lines file of logged events (estimate)")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (estimate; default 0.95)")
+    p.set_defaults(run=replay)
+
+    p = commands.add_parser(
+        "export", help="write an experiment's joined log as Vowpal Wabbit DSJSON",
+        description="Every decision whose attribution window has closed, with its joined reward, one DSJSON "
+                    "object per line (readable by `vw --cb_explore_adf --dsjson`).",
+    )
+    p.add_argument("--experiment", required=True, help="experiment id")
+    p.add_argument("--format", choices=["dsjson"], default="dsjson", help="output format (dsjson)")
+    p.add_argument("--output", help="file to write (default: standard output)")
+    p.add_argument("--url", default=os.environ.get("MVT_URL"), help="a running service (default: MVT_URL)")
+    p.set_defaults(run=export)
     return parser
 
 

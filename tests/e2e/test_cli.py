@@ -3,6 +3,8 @@ a running service."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pymongo.database import Database
 
@@ -68,3 +70,42 @@ def test_errors_say_what_to_do(live_server: str, capsys: pytest.CaptureFixture, 
 def test_unknown_experiment_on_mongodb(mongo: Store, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["train", "--experiment", "nope"]) == 2
     assert "experiment `nope` does not exist" in capsys.readouterr().err
+
+
+def test_replay_prints_the_report_and_writes_html(live_server: str, shared_db: Database, tmp_path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
+    factories.log_uniform_traffic(Store(shared_db), 1000)
+    cli.call_api(live_server, "POST", "/v1/experiments/exp/train")
+    page = tmp_path / "report.html"
+    assert cli.main(["replay", "--experiment", "exp", "--url", live_server, "--html", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "candidate v1 (greedy)" in out and "Promoted: candidate v1" in out
+    assert "<svg" in page.read_text()
+
+
+def test_export_via_a_running_service(live_server: str, shared_db: Database, tmp_path) -> None:
+    cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
+    factories.log_uniform_traffic(Store(shared_db), 50)
+    target = tmp_path / "log.dsjson"
+    assert cli.main(["export", "--experiment", "exp", "--url", live_server, "--output", str(target)]) == 0
+    assert len(target.read_text().splitlines()) == 50
+
+
+def test_export_on_mongodb(mongo: Store, capsysbinary: pytest.CaptureFixture) -> None:
+    factories.log_uniform_traffic(mongo, 30)
+    assert cli.main(["export", "--experiment", "exp"]) == 0
+    assert len(capsysbinary.readouterr().out.splitlines()) == 30
+
+
+def test_replay_estimate(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    logs = tmp_path / "events.jsonl"
+    logs.write_text('{"action": "a", "probability": 0.5, "reward": 1, "target": {"a": 1}}\n'
+                    '{"action": "b", "probability": 0.5, "reward": 0, "target": {"a": 1}}\n')
+    assert cli.main(["replay", "estimate", "--logs", str(logs)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ips"]["value"] == 1.0 and out["n"] == 2 and out["ess"] == 1.0
+    assert set(out) == {"ips", "snips", "dr", "n", "ess", "max_weight", "confidence"}
+    logs.write_text('{"action": "a"}\n')
+    assert cli.main(["replay", "estimate", "--logs", str(logs)]) == 2
+    assert "line 1: `probability` is missing" in capsys.readouterr().err

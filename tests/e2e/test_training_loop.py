@@ -96,9 +96,10 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
 
     in_process = settings.model_copy(update={"train_in_process": True, "trainer_poll_seconds": 0.05})
     with TestClient(create_app(in_process, database=shared_db)) as client:
+        # the data is there before the experiment, so the schedule's first look at it can train
+        factories.log_uniform_traffic(Store(shared_db), 300)
         client.put("/v1/experiments/exp", json={
             "arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}], "reward": {"window_seconds": 60},
             "training": {"min_events": 100, "interval_seconds": 3600}, "promotion": {"min_events": 50}})
-        factories.log_uniform_traffic(Store(shared_db), 300)
         eventually(lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1,
                    10, "the in-process schedule never trained")

@@ -1,0 +1,85 @@
+"""Replay reports and the DSJSON export over HTTP."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+import vowpalwabbit
+from fastapi.testclient import TestClient
+
+from tests import factories
+
+EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
+                       {"id": "c", "features": {"color": "green"}}],
+              "reward": {"window_seconds": 60}, "training": {"min_events": 100}, "promotion": {"min_events": 50}}
+
+
+@pytest.fixture
+def trained(client: TestClient) -> TestClient:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    factories.log_uniform_traffic(client.app.state.services.store, 1500)
+    assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
+    return client
+
+
+def test_latest_report_as_json(trained: TestClient) -> None:
+    report = trained.get("/v1/experiments/exp/reports/latest").json()
+    assert report["candidate_version"] == 1 and report["active_version"] is None
+    assert report["split"]["train_events"] == 1200 and report["split"]["holdout_events"] == 300
+    names = [p["name"] for p in report["policies"]]
+    assert names == ["logging policy (observed mean)", "candidate v1 (ε=0.2)", "candidate v1 (greedy)",
+                     "no policy (uniform) (ε=0.2)", "no policy (uniform) (greedy)", "uniform random",
+                     "always a", "always b", "always c"]
+    greedy = report["policies"][2]
+    assert set(greedy["estimates"]) == {"ips", "snips", "dr"}
+    assert greedy["estimates"]["dr"]["low"] < greedy["estimates"]["dr"]["value"] < greedy["estimates"]["dr"]["high"]
+    assert 0 < greedy["ess"] <= 300 and greedy["max_weight"] == pytest.approx(3.0)
+    assert sum(share for _, share in greedy["arm_share"]) == pytest.approx(1.0)
+    assert report["verdict"]["promoted"] is True
+    assert report["comparison"]["metric"] == "dr"
+
+
+def test_report_list(trained: TestClient) -> None:
+    trained.post("/v1/experiments/exp/train")
+    listed = trained.get("/v1/experiments/exp/reports").json()
+    assert [(r["candidate_version"], r["verdict"]["promoted"]) for r in listed] == [(2, False), (1, True)]
+    assert "policies" not in listed[0]
+
+
+@pytest.mark.parametrize(("query", "headers"), [("?format=html", {}), ("", {"accept": "text/html,*/*"})])
+def test_latest_report_as_html(trained: TestClient, query: str, headers: dict) -> None:
+    response = trained.get(f"/v1/experiments/exp/reports/latest{query}", headers=headers)
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "Promoted: candidate v1 now serves decisions in place of uniform random layouts." in page
+    assert page.count("<circle") == 9 and "<svg" in page
+    assert "The best single layout (what a classic A/B/n test would ship) is <b>" in page
+
+
+def test_no_report_yet_is_404(client: TestClient) -> None:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    response = client.get("/v1/experiments/exp/reports/latest")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "experiment `exp` has no replay report yet: run a training cycle"
+    assert client.get("/v1/experiments/nope/reports").status_code == 404
+
+
+def test_export_is_dsjson_that_vw_parses(client: TestClient, tmp_path) -> None:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    factories.log_uniform_traffic(client.app.state.services.store, 200)
+    response = client.get("/v1/experiments/exp/export?format=dsjson")
+    assert response.headers["content-type"] == "application/x-ndjson"
+    lines = response.text.splitlines()
+    assert len(lines) == 200
+    first = orjson.loads(lines[0])
+    chosen = first["_labelIndex"]
+    assert first["_label_Action"] == chosen + 1 and first["a"][0] == chosen + 1
+    assert first["_label_probability"] == pytest.approx(1 / 3) and first["_label_cost"] in (0.0, -1.0)
+    assert first["c"]["_multi"][0] == {"A": {"arm": "a", "color": "red"}}
+    path = tmp_path / "export.json"
+    path.write_text(response.text)
+    vw = vowpalwabbit.Workspace(f"--cb_explore_adf --dsjson --strict_parse -d {path} --quiet")
+    try:
+        assert vw.get_weighted_examples() == 200
+    finally:
+        vw.finish()
