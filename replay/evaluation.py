@@ -36,8 +36,8 @@ class PolicyEvaluation:
 def check_target(log: BanditLog, target: np.ndarray) -> np.ndarray:
     """Validate a flat (m,) target pmf: probabilities that sum to 1 within every event."""
     target = np.asarray(target, dtype=float)
-    if target.shape != log.arms.shape:
-        raise ValueError(f"`target` must have one probability per eligible arm ({log.arms.shape[0]}), got {target.shape}")
+    if target.shape != (log.m,):
+        raise ValueError(f"`target` must have one probability per eligible arm ({log.m}), got {target.shape}")
     if np.any(target < 0) or np.any(target > 1) or not np.allclose(log.per_event_sum(target), 1.0, atol=1e-9):
         raise ValueError("`target` must be a probability distribution over each event's eligible arms")
     return target
@@ -59,10 +59,9 @@ def evaluate(log: BanditLog, target: np.ndarray, level: float = 0.95) -> PolicyE
     }
     centers = {"ips": None, "snips": snips_value(weights, log.reward), "dr": None}
     estimates = {m: mean_estimate(terms[m], level, centers[m]) for m in METRICS}
-    arms, inverse = np.unique(log.arms, return_inverse=True)
-    share = np.bincount(inverse, weights=target, minlength=arms.size) / log.n
+    share = np.bincount(log.arm_codes, weights=target, minlength=len(log.arm_names)) / log.n
     return PolicyEvaluation(estimates, effective_sample_size(weights), float(weights.max()),
-                            {str(a): float(s) for a, s in zip(arms, share)}, terms, centers)
+                            {a: float(s) for a, s in zip(log.arm_names, share)}, terms, centers)
 
 
 def compare(a: PolicyEvaluation, b: PolicyEvaluation, metric: str, level: float = 0.95) -> Estimate:

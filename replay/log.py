@@ -25,8 +25,10 @@ class BanditLog:
         Observed reward, finite.
     offsets : (n + 1,) int array
         Start of each event's rows; ``offsets[0] == 0``.
-    arms : (m,) str array
-        Arm id of every row.
+    arm_codes : (m,) int array
+        Arm of every row, as an index into ``arm_names``.
+    arm_names : tuple of str
+        The arm ids.
     predicted : (m,) float array
         A reward model's prediction for every row (zeros when there is none).
     """
@@ -35,7 +37,8 @@ class BanditLog:
     propensity: np.ndarray
     reward: np.ndarray
     offsets: np.ndarray
-    arms: np.ndarray
+    arm_codes: np.ndarray
+    arm_names: tuple[str, ...]
     predicted: np.ndarray
 
     def __post_init__(self) -> None:
@@ -48,8 +51,10 @@ class BanditLog:
         if self.offsets[0] != 0 or np.any(sizes < 1):
             raise ValueError("`offsets` must start at 0 and give every event at least one arm")
         m = int(self.offsets[-1])
-        if self.arms.shape != (m,) or self.predicted.shape != (m,):
-            raise ValueError("`arms` and `predicted` must have one row per eligible arm")
+        if self.arm_codes.shape != (m,) or self.predicted.shape != (m,):
+            raise ValueError("`arm_codes` and `predicted` must have one row per eligible arm")
+        if m and (self.arm_codes.min() < 0 or self.arm_codes.max() >= len(self.arm_names)):
+            raise ValueError("`arm_codes` must index `arm_names`")
         if np.any(self.chosen < 0) or np.any(self.chosen >= sizes):
             raise ValueError("`chosen` must index an eligible arm of its event")
         if not np.all((self.propensity > 0) & (self.propensity <= 1)):
@@ -72,14 +77,26 @@ class BanditLog:
         np.cumsum(sizes, out=offsets[1:])
         flat_predicted = (np.zeros(int(offsets[-1])) if predicted is None
                           else np.array([p for row in predicted for p in row], dtype=float))
+        codes: dict[str, int] = {}
+        arm_codes = np.array([codes.setdefault(a, len(codes)) for row in eligible for a in row], dtype=np.int64)
         return cls(
             chosen=np.asarray(chosen, dtype=np.int64),
             propensity=np.asarray(propensity, dtype=float),
             reward=np.asarray(reward, dtype=float),
             offsets=offsets,
-            arms=np.array([a for row in eligible for a in row], dtype=object),
+            arm_codes=arm_codes,
+            arm_names=tuple(codes),
             predicted=flat_predicted,
         )
+
+    @property
+    def m(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def arms(self) -> np.ndarray:
+        """Arm id of every row (object array; for reading, not for computing)."""
+        return np.asarray(self.arm_names, dtype=object)[self.arm_codes]
 
     @property
     def n(self) -> int:

@@ -113,14 +113,16 @@ def with_arm_means(log: BanditLog) -> BanditLog:
     positions are predicted from the odd ones and vice versa, so no event's own reward enters
     its prediction. An arm never logged in the other half gets that half's mean reward."""
     fold = np.arange(log.n) % 2
-    chosen_arms = log.arms[log.chosen_rows()]
+    chosen_arms = log.arm_codes[log.chosen_rows()]
     row_fold = np.repeat(fold, log.sizes)
-    predicted = np.zeros(log.arms.shape)
+    predicted = np.zeros(log.m)
+    arms = len(log.arm_names)
     for k in (0, 1):
         other = fold != k
         overall = float(log.reward[other].mean()) if other.any() else 0.0
-        means = {arm: float(log.reward[other & (chosen_arms == arm)].mean())
-                 for arm in set(chosen_arms[other])}
+        totals = np.bincount(chosen_arms[other], weights=log.reward[other], minlength=arms)
+        counts = np.bincount(chosen_arms[other], minlength=arms)
+        means = np.where(counts > 0, totals / np.maximum(counts, 1), overall)
         rows = row_fold == k
-        predicted[rows] = [means.get(a, overall) for a in log.arms[rows]]
-    return BanditLog(log.chosen, log.propensity, log.reward, log.offsets, log.arms, predicted)
+        predicted[rows] = means[log.arm_codes[rows]]
+    return BanditLog(log.chosen, log.propensity, log.reward, log.offsets, log.arm_codes, log.arm_names, predicted)

@@ -59,7 +59,7 @@ def model_targets(
 
 def fixed_arm_target(log: BanditLog, arm: str) -> np.ndarray:
     """Always ``arm`` where it is eligible; uniform over the eligible arms where it is not."""
-    is_arm = (log.arms == arm).astype(float)
+    is_arm = (log.arm_codes == log.arm_names.index(arm)).astype(float) if arm in log.arm_names else np.zeros(log.m)
     has_arm = np.repeat(log.per_event_sum(is_arm), log.sizes)
     return np.where(has_arm > 0, is_arm, 1.0 / np.repeat(log.sizes, log.sizes))
 

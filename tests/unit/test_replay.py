@@ -114,7 +114,7 @@ def logs(draw):
 @given(logs())
 def test_target_equal_to_logging_policy_gives_the_mean_reward(data) -> None:
     log, k = data
-    uniform = np.full(log.arms.shape, 1 / k)
+    uniform = np.full(log.m, 1 / k)
     result = evaluate(log, uniform)
     mean = float(log.reward.mean())
     for metric in ("ips", "snips", "dr"):
@@ -130,7 +130,8 @@ def test_dr_with_a_zero_reward_model_is_ips_and_estimates_shift_with_rewards(dat
     target = np.tile(np.eye(k)[0], log.n)
     result = evaluate(log, target)
     assert result.estimates["dr"].value == pytest.approx(result.estimates["ips"].value)
-    shifted = BanditLog(log.chosen, log.propensity, log.reward + shift, log.offsets, log.arms, log.predicted)
+    shifted = BanditLog(log.chosen, log.propensity, log.reward + shift, log.offsets, log.arm_codes, log.arm_names,
+                        log.predicted)
     # SNIPS is shift-equivariant (when the policy's arm was ever logged)
     if np.any(log.chosen == 0):
         assert evaluate(shifted, target).estimates["snips"].value == pytest.approx(
