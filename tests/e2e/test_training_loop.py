@@ -1,5 +1,6 @@
-"""The whole loop through the HTTP API: decisions, rewards, a training cycle, better decisions,
-and every worker following the active policy (including a rollback)."""
+"""The whole loop through the HTTP API: decisions, rewards, a training cycle through the
+promotion gate, better decisions, a worse candidate rejected, and every worker following the
+active policy (including a rollback)."""
 
 from __future__ import annotations
 
@@ -79,12 +80,21 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
         assert rate >= 0.9 and versions == {1}
         eventually(lambda: greedy_hit_rate(other_worker, 1)[1] == {1}, 2, "the second worker never picked up v1")
 
-        wait_written(client, drive_traffic(client, 200, rng))
-        time.sleep(2.1)
-        assert client.post("/v1/experiments/shop/train").json()["version"] == 2  # promoted or not
-        assert client.post("/v1/experiments/shop/policies/2/activate").status_code == 200
-        assert greedy_hit_rate(client, 5)[1] == {2}
+        # a deliberately worse candidate: a learning rate so small it learns nearly nothing
+        worse = {**EXPERIMENT, "training": {**EXPERIMENT["training"], "vw": {"learning_rate": 1e-6}}}
+        assert client.put("/v1/experiments/shop", json=worse).status_code == 200
+        rejected = client.post("/v1/experiments/shop/train").json()
+        assert (rejected["status"], rejected["version"]) == ("rejected", 2)
+        assert "the lower bound does not exceed min_improvement 0" in rejected["reason"]
+        policies = client.get("/v1/experiments/shop/policies").json()
+        assert [(p["version"], p["status"], p["reason"]) for p in policies][0] == (2, "rejected", rejected["reason"])
+        report = client.get("/v1/experiments/shop/reports/latest").json()
+        assert report["verdict"] == {"promoted": False, "reason": rejected["reason"]}
+        assert greedy_hit_rate(client, 5)[1] == {1}  # v1 keeps serving
 
+        # by hand, the gate is bypassed (and recorded); rolling back returns every worker to v1
+        assert client.post("/v1/experiments/shop/policies/2/activate").json()["reason"] == "activated by hand"
+        assert greedy_hit_rate(client, 5)[1] == {2}
         assert client.post("/v1/experiments/shop/policies/1/activate").status_code == 200
         assert greedy_hit_rate(client, 5)[1] == {1}
         eventually(lambda: greedy_hit_rate(other_worker, 1)[1] == {1}, 2, "the second worker never rolled back")
