@@ -20,7 +20,8 @@ from mvt_service.decision_log import DecisionWriter
 from mvt_service.demo import demo_experiment
 from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
-from mvt_service.routes import decisions, experiments, health, policies, reports, rewards
+from mvt_service.auth import KeyRing
+from mvt_service.routes import audit, decisions, experiments, health, policies, reports, rewards
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
 from mvt_service.store import Store
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             log.info("seeded the demo experiment `home`")
         if settings.embedded and database is None:
             log.warning("embedded store: nothing is kept across restarts (set MVT_MONGO_URI for MongoDB)")
+        if app.state.keys.open:
+            log.warning("NO API KEYS CONFIGURED: anyone who can reach this service may change experiments "
+                        "(set MVT_CLIENT_KEYS and MVT_OPERATOR_KEYS)")
         writer = DecisionWriter(store, batch_size=settings.log_batch_size,
                                 flush_seconds=settings.log_flush_seconds, queue_max=settings.log_queue_max)
         writer.start()
@@ -89,8 +93,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         summary="Contextual-bandit decisions for multivariate tests of web pages",
         lifespan=lifespan,
     )
+    app.state.keys = KeyRing.from_settings(settings.client_keys, settings.operator_keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, experiments, policies, reports, decisions, rewards):
+    for module in (health, experiments, policies, reports, audit, decisions, rewards):
         app.include_router(module.router)
     return app

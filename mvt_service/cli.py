@@ -25,6 +25,23 @@ across restarts.
 """
 
 
+def check_binding(settings: Settings) -> None:
+    """Refuse to serve without API keys on any address but loopback.
+
+    Raises
+    ------
+    CommandError
+        When no keys are configured and ``settings.host`` is not a loopback address.
+    """
+    from mvt_service.auth import KeyRing, is_loopback
+
+    if KeyRing.from_settings(settings.client_keys, settings.operator_keys).open and not is_loopback(settings.host):
+        raise CommandError(
+            f"refusing to serve on {settings.host} without API keys: anyone could change experiments. "
+            "Set MVT_CLIENT_KEYS and MVT_OPERATOR_KEYS, or bind to 127.0.0.1."
+        )
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP API with uvicorn until interrupted."""
     import uvicorn
@@ -32,6 +49,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from mvt_service.app import create_app
 
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    check_binding(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
 

@@ -42,6 +42,10 @@ class Unavailable(ServiceError):
     status = 503
 
 
+class PreconditionFailed(ServiceError):
+    status = 412
+
+
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
     """A problem+json response; ``type`` is a stable URN clients can match on."""
     title = HTTPStatus(status).phrase
@@ -56,7 +60,10 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-    return problem(exc.status, exc.detail)
+    response = problem(exc.status, exc.detail)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -70,6 +77,7 @@ async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
     response = problem(exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})
     return response
+
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -20,7 +20,7 @@ from mvt_service.decision_log import DecisionWriter
 from mvt_service.errors import Conflict, Invalid, NotFound
 from mvt_service.store import Store
 from trainer.records import Decision, utcnow
-from policy.decision import choose_action, score_arms
+from policy.decision import choose_action, fixed_choice, score_arms
 from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy
 from policy.features import FeatureValue, arm_line
@@ -38,12 +38,12 @@ class ServedExperiment:
 
     experiment: Experiment
     arm_lines: Mapping[str, str]
-    all_lines: tuple[str, ...]
+    enabled_lines: tuple[str, ...]
 
     @classmethod
     def of(cls, experiment: Experiment) -> ServedExperiment:
         lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
-        return cls(experiment, lines, tuple(lines.values()))
+        return cls(experiment, lines, tuple(lines[a] for a in experiment.enabled_arm_ids))
 
 
 @dataclass(frozen=True)
@@ -177,14 +177,20 @@ class Runtime:
         served = await self.experiment(experiment_id)
         experiment = served.experiment
         if actions is None:
-            eligible, lines = experiment.arm_ids, served.all_lines
+            eligible, lines = experiment.enabled_arm_ids, served.enabled_lines
         else:
             eligible = self._eligible(served, actions)
             lines = tuple(served.arm_lines[a] for a in eligible)
         policy = self._policies.get(experiment_id)
         strategy = experiment.strategy if explore else GREEDY
-        scores = score_arms(policy.model if policy else None, context, lines)
-        choice = choose_action(scores, strategy, self._rng)
+        default = eligible.index(experiment.default_arm) if experiment.default_arm in eligible else None
+        if experiment.paused:
+            choice, group = fixed_choice(default or 0, len(eligible)), "paused"
+        else:
+            scores = score_arms(policy.model if policy else None, context, lines)
+            holdout = experiment.holdout if explore else 0.0
+            choice = choose_action(scores, strategy, self._rng, default, holdout)
+            group = "holdout" if choice.held_out else "bandit"
         decision = Decision(
             event_id=event_id or uuid.uuid4().hex,
             experiment=experiment_id,
@@ -198,6 +204,7 @@ class Runtime:
             epsilon=strategy.epsilon,
             explored=choice.explored,
             deferred=defer_activation,
+            group=group,
         )
         if event_id is None:
             self._writer.append(decision)
@@ -209,10 +216,14 @@ class Runtime:
 
     @staticmethod
     def _eligible(served: ServedExperiment, actions: Sequence[str]) -> tuple[str, ...]:
+        """The listed arms that are enabled, in experiment order."""
         unknown = [a for a in actions if a not in served.arm_lines]
         if unknown:
             raise Invalid(f"actions: unknown arm `{unknown[0]}` in experiment `{served.experiment.id}`")
         if len(set(actions)) != len(actions):
             raise Invalid("actions: an arm is listed twice")
-        order = {a: i for i, a in enumerate(served.experiment.arm_ids)}
-        return tuple(sorted(actions, key=order.__getitem__))
+        listed = set(actions)
+        eligible = tuple(a for a in served.experiment.enabled_arm_ids if a in listed)
+        if not eligible:
+            raise Invalid("actions: every listed arm is disabled")
+        return eligible

@@ -68,6 +68,19 @@ class Request(BaseModel):
 class ArmBody(Request):
     id: ArmId
     features: Features = Field(default_factory=dict)
+    enabled: bool = Field(True, description="a disabled arm is never returned")
+
+
+class ArmStateBody(Request):
+    enabled: bool
+
+
+class EpsilonBody(Request):
+    epsilon: float = Field(ge=0.0, le=1.0, description="share of traffic spread uniformly over all arms")
+
+
+class HoldoutBody(Request):
+    fraction: float = Field(0.0, ge=0.0, le=0.5, description="share of visitors sent to the default arm as a control group")
 
 
 class ExplorationBody(Request):
@@ -119,11 +132,13 @@ class ExperimentBody(Request):
     reward: RewardBody = Field(default_factory=RewardBody)
     training: TrainingBody = Field(default_factory=TrainingBody)
     promotion: PromotionBody = Field(default_factory=PromotionBody)
+    holdout: HoldoutBody = Field(default_factory=HoldoutBody)
 
 
 class ArmOut(BaseModel):
     id: str
     features: dict[str, FeatureValue]
+    enabled: bool
 
 
 class ExperimentOut(BaseModel):
@@ -137,14 +152,16 @@ class ExperimentOut(BaseModel):
     reward: RewardBody
     training: TrainingBody
     promotion: PromotionBody
+    holdout: HoldoutBody
     active_policy: int | None
+    paused: bool
 
     @classmethod
     def of(cls, e: Experiment) -> ExperimentOut:
         return cls(
             id=e.id,
             revision=e.revision,
-            arms=[ArmOut(id=a.id, features=dict(a.features)) for a in e.arms],
+            arms=[ArmOut(id=a.id, features=dict(a.features), enabled=a.enabled) for a in e.arms],
             factors=None if e.factors is None else {k: list(v) for k, v in e.factors.items()},
             exclude=[dict(x) for x in e.exclude],
             default_arm=e.default_arm,
@@ -154,7 +171,9 @@ class ExperimentOut(BaseModel):
                 {**asdict(e.training), "vw": {**asdict(e.training.vw), "interactions": list(e.training.vw.interactions)}}
             ),
             promotion=PromotionBody.model_validate(asdict(e.promotion)),
+            holdout=HoldoutBody(fraction=e.holdout),
             active_policy=e.active_policy,
+            paused=e.paused,
         )
 
 

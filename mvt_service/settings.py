@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     log_queue_max: int = Field(50_000, gt=0, description="decisions held in memory before requests wait for the writer")
     seed: int | None = Field(None, description="seed of the exploration sampler (for reproducible runs); unset = random")
     demo: bool = Field(True, description="seed the demo experiment `home` on the embedded store")
+    client_keys: str | None = Field(None, description="comma-separated API keys with the client role")
+    operator_keys: str | None = Field(None, description="comma-separated API keys with the operator role")
     train_in_process: bool | None = Field(
         None, description="run the training schedule inside `mvt serve`; unset = only on the embedded store"
     )

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -29,6 +30,10 @@ from trainer.storage import Lease
 log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+
+
+class StaleRevision(Exception):
+    """The experiment changed since the revision the caller read (or no longer exists)."""
 
 
 class Store:
@@ -46,6 +51,7 @@ class Store:
         self.policies = db["policies"]
         self.leases = db["leases"]
         self.reports = db["reports"]
+        self.audit = db["audit"]
 
     def ensure_indexes(self) -> None:
         """Create the indexes the service relies on (idempotent)."""
@@ -54,6 +60,7 @@ class Store:
         self.rewards.create_index([("event_id", ASCENDING)])
         self.policies.create_index([("experiment", ASCENDING), ("version", ASCENDING)], unique=True)
         self.reports.create_index([("experiment", ASCENDING), ("created_at", ASCENDING)])
+        self.audit.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -61,28 +68,77 @@ class Store:
 
     # experiments -----------------------------------------------------------------------------
 
-    def put_experiment(self, experiment: Experiment) -> tuple[Experiment, bool]:
-        """Create or replace an experiment; return it as stored (with its new revision) and
-        whether it was created."""
+    def put_experiment(self, experiment: Experiment, expected_revision: int | None = None) -> tuple[Experiment, bool]:
+        """Create or replace an experiment's definition (its operator state, ``paused`` and
+        ``active_policy``, is kept); return it as stored, with its new revision, and whether it
+        was created.
+
+        Raises
+        ------
+        StaleRevision
+            If ``expected_revision`` is given and the stored experiment is not at it.
+        """
         now = utcnow()
+        query: dict[str, Any] = {"_id": experiment.id}
+        if expected_revision is not None:
+            query["revision"] = expected_revision
+        try:
+            doc = self.experiments.find_one_and_update(
+                query,
+                {
+                    "$set": {**_experiment_fields(experiment), "updated_at": now},
+                    "$inc": {"revision": 1},
+                    "$setOnInsert": {"created_at": now, "paused": False},
+                },
+                upsert=expected_revision is None,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError as exc:  # a concurrent creation won
+            raise StaleRevision(experiment.id) from exc
+        if doc is None:
+            raise StaleRevision(experiment.id)
+        return _experiment(doc), doc["revision"] == 1
+
+    def update_experiment(self, experiment_id: str, fields: Mapping[str, Any],
+                          expected_revision: int | None = None) -> Experiment | None:
+        """Set some fields of an experiment atomically and bump its revision; None if it does
+        not exist.
+
+        Raises
+        ------
+        StaleRevision
+            If ``expected_revision`` is given and the stored experiment is not at it.
+        """
+        query: dict[str, Any] = {"_id": experiment_id}
+        if expected_revision is not None:
+            query["revision"] = expected_revision
         doc = self.experiments.find_one_and_update(
-            {"_id": experiment.id},
-            {
-                "$set": {**_experiment_fields(experiment), "updated_at": now},
-                "$inc": {"revision": 1},
-                "$setOnInsert": {"created_at": now},
-            },
-            upsert=True,
+            query, {"$set": {**fields, "updated_at": utcnow()}, "$inc": {"revision": 1}},
             return_document=ReturnDocument.AFTER,
         )
-        return _experiment(doc), doc["revision"] == 1
+        if doc is None:
+            if expected_revision is not None and self.experiments.count_documents({"_id": experiment_id}):
+                raise StaleRevision(experiment_id)
+            return None
+        return _experiment(doc)
+
+    def set_arm_enabled(self, experiment_id: str, arm: str, enabled: bool,
+                        expected_revision: int | None = None) -> Experiment | None:
+        """Enable or disable one arm (the caller checks the arm exists and is not the default)."""
+        experiment = self.get_experiment(experiment_id)
+        if experiment is None:
+            return None
+        arms = [{"id": a.id, "features": _pairs(a.features), "enabled": enabled if a.id == arm else a.enabled}
+                for a in experiment.arms]
+        return self.update_experiment(experiment_id, {"arms": arms},
+                                      experiment.revision if expected_revision is None else expected_revision)
 
     def insert_experiment_if_absent(self, experiment: Experiment) -> bool:
         """Store ``experiment`` unless one with its id exists; return whether it was stored."""
         now = utcnow()
         try:
             self.experiments.insert_one(
-                {"_id": experiment.id, **_experiment_fields(experiment), "revision": 1,
+                {"_id": experiment.id, **_experiment_fields(experiment), "revision": 1, "paused": False,
                  "created_at": now, "updated_at": now}
             )
         except DuplicateKeyError:
@@ -238,6 +294,21 @@ class Store:
         cursor = self.reports.find({"experiment": experiment_id}, {"_id": 0}).sort("created_at", -1).limit(limit)
         return list(cursor)
 
+    # audit -----------------------------------------------------------------------------------
+
+    def insert_audit(self, entry: Mapping[str, Any]) -> None:
+        """Record an operator change: ``ts``, ``experiment``, ``key_id``, ``action``,
+        ``before`` and ``after``. The two states are kept as JSON text, since user-chosen names
+        inside them are not safe as document keys."""
+        self.audit.insert_one({**entry, "before": orjson.dumps(entry["before"]).decode(),
+                               "after": orjson.dumps(entry["after"]).decode()})
+
+    def list_audit(self, experiment_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Operator changes, newest first, of one experiment or all."""
+        query = {} if experiment_id is None else {"experiment": experiment_id}
+        return [{**d, "before": orjson.loads(d["before"]), "after": orjson.loads(d["after"])}
+                for d in self.audit.find(query, {"_id": 0}).sort("ts", -1).limit(limit)]
+
     # leases ----------------------------------------------------------------------------------
 
     def acquire_lease(self, name: str, owner: str, now: datetime, seconds: float) -> Lease | None:
@@ -285,7 +356,8 @@ def _mapping(pairs: Iterable[Sequence[Any]]) -> dict[str, Any]:
 
 def _experiment_fields(e: Experiment) -> dict[str, Any]:
     return {
-        "arms": [{"id": a.id, "features": _pairs(a.features)} for a in e.arms],
+        "arms": [{"id": a.id, "features": _pairs(a.features), "enabled": a.enabled} for a in e.arms],
+        "holdout": e.holdout,
         "factors": None if e.factors is None else _pairs({k: list(v) for k, v in e.factors.items()}),
         "exclude": [_pairs(x) for x in e.exclude],
         "default_arm": e.default_arm,
@@ -300,7 +372,7 @@ def _experiment_fields(e: Experiment) -> dict[str, Any]:
 def _experiment(doc: Mapping[str, Any]) -> Experiment:
     return Experiment(
         id=doc["_id"],
-        arms=tuple(Arm(a["id"], _mapping(a["features"])) for a in doc["arms"]),
+        arms=tuple(Arm(a["id"], _mapping(a["features"]), a["enabled"]) for a in doc["arms"]),
         default_arm=doc["default_arm"],
         epsilon=doc["exploration"]["epsilon"],
         reward=RewardSettings(**doc["reward"]),
@@ -310,6 +382,8 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
         promotion=PromotionSettings(**doc["promotion"]),
         revision=doc["revision"],
         active_policy=doc.get("active_policy"),
+        paused=doc["paused"],
+        holdout=doc["holdout"],
     )
 
 
@@ -325,7 +399,7 @@ def _decision_doc(d: Decision) -> dict[str, Any]:
         "_id": d.event_id, "experiment": d.experiment, "ts": d.ts, "context": _pairs(d.context),
         "actions": list(d.actions), "action": d.action, "probability": d.probability,
         "pmf": list(d.pmf), "policy_version": d.policy_version, "epsilon": d.epsilon,
-        "explored": d.explored, "deferred": d.deferred,
+        "explored": d.explored, "deferred": d.deferred, "group": d.group,
     }
 
 
@@ -335,7 +409,7 @@ def _decision(doc: Mapping[str, Any]) -> Decision:
         context=_mapping(doc["context"]), actions=tuple(doc["actions"]), action=doc["action"],
         probability=doc["probability"], pmf=tuple(doc["pmf"]),
         policy_version=doc["policy_version"], epsilon=doc["epsilon"], explored=doc["explored"],
-        deferred=doc["deferred"],
+        deferred=doc["deferred"], group=doc["group"],
     )
 
 

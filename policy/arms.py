@@ -14,10 +14,12 @@ MAX_ARMS = 1000
 
 @dataclass(frozen=True)
 class Arm:
-    """One layout: an id and the attributes the model sees as its features."""
+    """One layout: an id, the attributes the model sees as its features, and whether it may be
+    shown (a disabled arm is never chosen; its place in the model is kept)."""
 
     id: str
     features: Mapping[str, FeatureValue] = field(default_factory=dict)
+    enabled: bool = True
 
     def __post_init__(self) -> None:
         if not self.id:

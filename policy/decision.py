@@ -16,13 +16,15 @@ class Choice:
     """The outcome of one decision over the eligible arms.
 
     ``probability == pmf[index]`` is the exact probability with which ``index`` was drawn;
-    ``explored`` is true when the drawn arm is not one of the model's top-scoring arms.
+    ``explored`` is true when the drawn arm is not one of the model's top-scoring arms;
+    ``held_out`` when the visitor was sent to the control group.
     """
 
     index: int
     probability: float
     pmf: list[float]
     explored: bool
+    held_out: bool = False
 
 
 def score_arms(
@@ -35,9 +37,33 @@ def score_arms(
 
 
 def choose_action(
-    scores: Sequence[float], strategy: ExplorationStrategy, rng: random.Random
+    scores: Sequence[float],
+    strategy: ExplorationStrategy,
+    rng: random.Random,
+    holdout_arm: int | None = None,
+    holdout: float = 0.0,
 ) -> Choice:
-    """Turn scores into a pmf with ``strategy`` and draw one arm from it."""
+    r"""Turn scores into a pmf with ``strategy`` and draw one arm from it.
+
+    With a ``holdout`` share, a visitor is first sent to the control arm ``holdout_arm`` with
+    probability ``holdout``, else served by the policy. The logged pmf is then the mixture
+
+    .. math:: p(a) = h\,\mathbb{1}[a = a_0] + (1 - h)\,\pi(a),
+
+    the exact marginal probability of each arm, so off-policy estimates stay valid on all
+    traffic.
+    """
     pmf = strategy.pmf(scores)
-    index, probability = sample(pmf, rng)
-    return Choice(index, probability, pmf, index not in greedy_set(scores))
+    if holdout_arm is None or holdout <= 0.0:
+        index, probability = sample(pmf, rng)
+        return Choice(index, probability, pmf, index not in greedy_set(scores))
+    mixture = [(1.0 - holdout) * p for p in pmf]
+    mixture[holdout_arm] += holdout
+    held_out = rng.random() < holdout
+    index = holdout_arm if held_out else sample(pmf, rng)[0]
+    return Choice(index, mixture[index], mixture, not held_out and index not in greedy_set(scores), held_out)
+
+
+def fixed_choice(index: int, arms: int) -> Choice:
+    """Arm ``index`` with probability 1 (a paused experiment's default arm)."""
+    return Choice(index, 1.0, [1.0 if i == index else 0.0 for i in range(arms)], False)

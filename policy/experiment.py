@@ -99,9 +99,11 @@ class Experiment:
     """A validated experiment definition.
 
     Either ``arms`` are listed, or ``factors`` (with optional ``exclude``) declare them as all
-    combinations of factor levels; :meth:`create` takes care of the expansion. ``revision``
-    counts changes of the definition; ``active_policy`` is the version of the policy serving it
-    (None before the first is trained); neither is set by the definition's author.
+    combinations of factor levels; :meth:`create` takes care of the expansion. ``holdout`` is
+    the share of visitors sent to the default arm as a control group. ``revision`` counts changes
+    of the definition; ``active_policy`` is the version of the policy serving it (None before the
+    first is trained); ``paused`` sends every visitor to the default arm. The last three are
+    operator state, not set by the definition's author.
     """
 
     id: str
@@ -115,6 +117,8 @@ class Experiment:
     exclude: tuple[Mapping[str, str], ...] = ()
     revision: int = 1
     active_policy: int | None = None
+    paused: bool = False
+    holdout: float = 0.0
 
     def __post_init__(self) -> None:
         if not EXPERIMENT_ID.match(self.id):
@@ -128,6 +132,10 @@ class Experiment:
             raise ValueError("`arms` lists an arm id twice")
         if self.default_arm not in ids:
             raise ValueError(f"`default_arm` must be one of the arms, got {self.default_arm!r}")
+        if not self.arms[ids.index(self.default_arm)].enabled:
+            raise ValueError(f"the default arm `{self.default_arm}` cannot be disabled")
+        if not (isinstance(self.holdout, (int, float)) and 0.0 <= self.holdout <= 0.5):
+            raise ValueError(f"`holdout.fraction` must be in [0, 0.5], got {self.holdout!r}")
         EpsilonGreedy(self.epsilon)  # validates epsilon
         if self.factors is not None:
             object.__setattr__(
@@ -148,6 +156,7 @@ class Experiment:
         reward: RewardSettings | None = None,
         training: TrainingSettings | None = None,
         promotion: PromotionSettings | None = None,
+        holdout: float = 0.0,
         revision: int = 1,
     ) -> Experiment:
         """Build an experiment from either ``arms`` or ``factors``; ``default_arm`` defaults to
@@ -173,6 +182,7 @@ class Experiment:
             reward=reward or RewardSettings(),
             training=training or TrainingSettings(),
             promotion=promotion or PromotionSettings(),
+            holdout=holdout,
             factors=factors,
             exclude=tuple(exclude),
             revision=revision,
@@ -181,6 +191,10 @@ class Experiment:
     @cached_property
     def arm_ids(self) -> tuple[str, ...]:
         return tuple(arm.id for arm in self.arms)
+
+    @cached_property
+    def enabled_arm_ids(self) -> tuple[str, ...]:
+        return tuple(arm.id for arm in self.arms if arm.enabled)
 
     @cached_property
     def strategy(self) -> EpsilonGreedy:

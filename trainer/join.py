@@ -33,6 +33,7 @@ class Example:
     probability: float
     reward: float
     pmf: tuple[float, ...] = ()
+    group: str = "bandit"
 
     @property
     def chosen(self) -> int:
@@ -156,7 +157,7 @@ def join_rewards(
         stats.first_ts = decision.ts if stats.first_ts is None else min(stats.first_ts, decision.ts)
         stats.last_ts = decision.ts if stats.last_ts is None else max(stats.last_ts, decision.ts)
         yield Example(decision.event_id, decision.ts, decision.context, decision.actions,
-                      decision.action, decision.probability, value, decision.pmf)
+                      decision.action, decision.probability, value, decision.pmf, decision.group)
 
 
 def closed_examples(store: TrainerStore, experiment: Experiment, now: datetime,

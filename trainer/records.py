@@ -21,7 +21,9 @@ class Decision:
     ``pmf`` is aligned with ``actions`` (the eligible arms, in experiment order) and
     ``probability == pmf[actions.index(action)]`` is the exact probability the arm was drawn with.
     ``policy_version`` 0 means no trained policy (uniform scores). A ``deferred`` decision counts
-    as shown only once it has been activated.
+    as shown only once it has been activated. ``group`` is ``bandit`` for the policy's traffic,
+    ``holdout`` for the control group sent to the default arm, ``paused`` while the experiment is
+    paused; ``probability`` is exact in every group.
     """
 
     event_id: str
@@ -36,6 +38,7 @@ class Decision:
     epsilon: float
     explored: bool
     deferred: bool = False
+    group: str = "bandit"
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from mvt_service.auth import require_client
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
 from trainer.records import utcnow
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(require_client)])
 
 
 @router.post("", response_model=DecisionOut)

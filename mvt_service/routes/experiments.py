@@ -1,20 +1,29 @@
-"""Experiments: create or replace, list, read."""
+"""Experiments: create or replace, list, read, and the operator's controls (exploration, pause,
+arms). Every change is audited; ``If-Match: "<revision>"`` makes a change conditional, so that
+concurrent edits cannot silently overwrite each other (412 when the experiment moved on)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Response, status
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Path, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from mvt_service.auth import OperatorDep, Principal, require_operator
 from mvt_service.deps import RuntimeDep, StoreDep
-from mvt_service.errors import Invalid, NotFound
-from mvt_service.schemas import ExperimentBody, ExperimentOut
+from mvt_service.errors import Invalid, NotFound, PreconditionFailed
+from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, ExperimentOut
+from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
 from policy.learning import LearningSettings
+from trainer.records import utcnow
 
-router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator)])
 
 ExperimentId = Path(pattern=EXPERIMENT_ID.pattern, description="experiment id")
+IfMatch = Header(None, description='only change the experiment if it is still at this revision, e.g. "3"')
 
 
 def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
@@ -26,7 +35,7 @@ def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
     try:
         return Experiment.create(
             experiment_id,
-            arms=None if body.arms is None else [Arm(a.id, a.features) for a in body.arms],
+            arms=None if body.arms is None else [Arm(a.id, a.features, a.enabled) for a in body.arms],
             factors=body.factors,
             exclude=body.exclude,
             default_arm=body.default_arm,
@@ -38,23 +47,71 @@ def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
                 vw=vw,
             ),
             promotion=PromotionSettings(**body.promotion.model_dump()),
+            holdout=body.holdout.fraction,
         )
     except ValueError as exc:
         raise Invalid(str(exc)) from exc
 
 
+def revision_of(if_match: str | None) -> int | None:
+    """The revision an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``)."""
+    if if_match is None:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise PreconditionFailed(f'If-Match must name a revision such as "3", got {if_match!r}')
+    return int(text)
+
+
+def existing(store: Store, experiment_id: str) -> Experiment:
+    experiment = store.get_experiment(experiment_id)
+    if experiment is None:
+        raise NotFound(f"experiment `{experiment_id}` does not exist")
+    return experiment
+
+
+def audit(store: Store, who: Principal, experiment_id: str, action: str, before: Any, after: Any) -> None:
+    store.insert_audit({"ts": utcnow(), "experiment": experiment_id, "key_id": who.key_id, "action": action,
+                        "before": before, "after": after})
+
+
+def answer(response: Response, experiment: Experiment) -> ExperimentOut:
+    response.headers["ETag"] = f'"{experiment.revision}"'
+    return ExperimentOut.of(experiment)
+
+
+def _stale(experiment_id: str, revision: int | None) -> PreconditionFailed:
+    return PreconditionFailed(f"experiment `{experiment_id}` is no longer at revision {revision}: read it again")
+
+
 @router.put("/{experiment_id}", response_model=ExperimentOut,
             responses={201: {"model": ExperimentOut, "description": "created"}})
 async def put_experiment(
-    body: ExperimentBody, store: StoreDep, runtime: RuntimeDep, response: Response,
-    experiment_id: str = ExperimentId,
+    body: ExperimentBody, store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
+    experiment_id: str = ExperimentId, if_match: str | None = IfMatch,
 ) -> ExperimentOut:
-    """Create or replace an experiment (201 when created, 200 when replaced)."""
+    """Create or replace an experiment (201 when created, 200 when replaced). Arms that an
+    operator disabled stay disabled; pause state and the active policy are kept."""
     experiment = to_experiment(experiment_id, body)
-    stored, created = await run_in_threadpool(store.put_experiment, experiment)
+    expected = revision_of(if_match)
+    before = await run_in_threadpool(store.get_experiment, experiment_id)
+    if before is not None:
+        disabled = {a.id for a in before.arms if not a.enabled}
+        arms = tuple(Arm(a.id, a.features, a.enabled and a.id not in disabled) for a in experiment.arms)
+        try:
+            experiment = replace(experiment, arms=arms)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from exc
+    try:
+        stored, created = await run_in_threadpool(store.put_experiment, experiment, expected)
+    except StaleRevision as exc:
+        raise _stale(experiment_id, expected) from exc
+    await run_in_threadpool(audit, store, who, experiment_id, "create" if created else "replace",
+                            None if before is None else ExperimentOut.of(before).model_dump(),
+                            ExperimentOut.of(stored).model_dump())
     runtime.update(stored)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return ExperimentOut.of(stored)
+    return answer(response, stored)
 
 
 @router.get("", response_model=list[ExperimentOut])
@@ -64,9 +121,80 @@ def list_experiments(store: StoreDep) -> list[ExperimentOut]:
 
 
 @router.get("/{experiment_id}", response_model=ExperimentOut)
-def get_experiment(store: StoreDep, experiment_id: str = ExperimentId) -> ExperimentOut:
-    """One experiment as stored."""
-    experiment = store.get_experiment(experiment_id)
-    if experiment is None:
+def get_experiment(store: StoreDep, response: Response, experiment_id: str = ExperimentId) -> ExperimentOut:
+    """One experiment as stored; its ``ETag`` is its revision, for ``If-Match``."""
+    return answer(response, existing(store, experiment_id))
+
+
+async def change(store: Store, runtime: Any, who: Principal, experiment_id: str, action: str,
+                 fields: dict[str, Any], before: Any, after: Any, if_match: str | None) -> Experiment:
+    """Apply an operator change atomically, audit it and serve it on this worker at once
+    (the others within ``MVT_RELOAD_SECONDS``)."""
+    expected = revision_of(if_match)
+    try:
+        updated = await run_in_threadpool(store.update_experiment, experiment_id, fields, expected)
+    except StaleRevision as exc:
+        raise _stale(experiment_id, expected) from exc
+    if updated is None:
         raise NotFound(f"experiment `{experiment_id}` does not exist")
-    return ExperimentOut.of(experiment)
+    await run_in_threadpool(audit, store, who, experiment_id, action, before, after)
+    runtime.update(updated)
+    return updated
+
+
+@router.patch("/{experiment_id}/exploration", response_model=ExperimentOut)
+async def set_exploration(
+    body: EpsilonBody, store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
+    experiment_id: str = ExperimentId, if_match: str | None = IfMatch,
+) -> ExperimentOut:
+    """Change the exploration rate; decisions use it at once, with no retraining."""
+    current = await run_in_threadpool(existing, store, experiment_id)
+    updated = await change(store, runtime, who, experiment_id, "set_exploration", {"exploration": body.model_dump()},
+                           {"epsilon": current.epsilon}, body.model_dump(), if_match)
+    return answer(response, updated)
+
+
+async def _set_paused(paused: bool, store: Store, runtime: Any, who: Principal, experiment_id: str,
+                      if_match: str | None) -> Experiment:
+    current = await run_in_threadpool(existing, store, experiment_id)
+    return await change(store, runtime, who, experiment_id, "pause" if paused else "resume", {"paused": paused},
+                        {"paused": current.paused}, {"paused": paused}, if_match)
+
+
+@router.post("/{experiment_id}/pause", response_model=ExperimentOut)
+async def pause(store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
+                experiment_id: str = ExperimentId, if_match: str | None = IfMatch) -> ExperimentOut:
+    """Kill switch: every decision returns the default arm with probability 1 until resumed."""
+    return answer(response, await _set_paused(True, store, runtime, who, experiment_id, if_match))
+
+
+@router.post("/{experiment_id}/resume", response_model=ExperimentOut)
+async def resume(store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
+                 experiment_id: str = ExperimentId, if_match: str | None = IfMatch) -> ExperimentOut:
+    """Undo a pause."""
+    return answer(response, await _set_paused(False, store, runtime, who, experiment_id, if_match))
+
+
+@router.patch("/{experiment_id}/arms/{arm}", response_model=ExperimentOut)
+async def set_arm(
+    body: ArmStateBody, store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
+    experiment_id: str = ExperimentId, arm: str = Path(description="arm id"), if_match: str | None = IfMatch,
+) -> ExperimentOut:
+    """Disable an arm (it is never returned) or enable it again. The default arm cannot be
+    disabled."""
+    current = await run_in_threadpool(existing, store, experiment_id)
+    if arm not in current.arm_ids:
+        raise NotFound(f"experiment `{experiment_id}` has no arm `{arm}`")
+    if arm == current.default_arm and not body.enabled:
+        raise Invalid(f"the default arm `{arm}` cannot be disabled")
+    was = next(a.enabled for a in current.arms if a.id == arm)
+    expected = revision_of(if_match)
+    try:
+        updated = await run_in_threadpool(store.set_arm_enabled, experiment_id, arm, body.enabled,
+                                          current.revision if expected is None else expected)
+    except StaleRevision as exc:
+        raise _stale(experiment_id, expected if expected is not None else current.revision) from exc
+    await run_in_threadpool(audit, store, who, experiment_id, "enable_arm" if body.enabled else "disable_arm",
+                            {"arm": arm, "enabled": was}, {"arm": arm, "enabled": body.enabled})
+    runtime.update(updated)
+    return answer(response, updated)

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from starlette.concurrency import run_in_threadpool
 
+from mvt_service.auth import OperatorDep, require_operator
 from mvt_service.deps import ServicesDep, StoreDep
 from mvt_service.errors import Conflict, NotFound
-from mvt_service.routes.experiments import ExperimentId
+from mvt_service.routes.experiments import ExperimentId, audit, existing
 from mvt_service.schemas import CycleOut, PolicyOut
-from mvt_service.store import Store
-from policy.experiment import Experiment
 from trainer.schedule import TrainingBusy
 
-router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["policies"])
-
-
-def existing(store: Store, experiment_id: str) -> Experiment:
-    experiment = store.get_experiment(experiment_id)
-    if experiment is None:
-        raise NotFound(f"experiment `{experiment_id}` does not exist")
-    return experiment
+router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["policies"],
+                   dependencies=[Depends(require_operator)])
 
 
 @router.get("/policies", response_model=list[PolicyOut])
@@ -32,26 +25,31 @@ def list_policies(store: StoreDep, experiment_id: str = ExperimentId) -> list[Po
 
 @router.post("/policies/{version}/activate", response_model=PolicyOut)
 async def activate_policy(
-    store: StoreDep, services: ServicesDep, experiment_id: str = ExperimentId,
+    store: StoreDep, services: ServicesDep, who: OperatorDep, experiment_id: str = ExperimentId,
     version: int = Path(ge=1, description="policy version"),
 ) -> PolicyOut:
-    """Serve this policy version now (by hand: also the rollback). Every worker switches within
-    ``MVT_RELOAD_SECONDS``; this one at once."""
-    await run_in_threadpool(existing, store, experiment_id)
+    """Serve this policy version now, bypassing the promotion gate (also the rollback). Every
+    worker switches within ``MVT_RELOAD_SECONDS``; this one at once."""
+    before = await run_in_threadpool(existing, store, experiment_id)
     record = await run_in_threadpool(store.activate_policy, experiment_id, version, "activated by hand")
     if record is None:
         raise NotFound(f"policy v{version} of experiment `{experiment_id}` does not exist")
+    await run_in_threadpool(audit, store, who, experiment_id, "activate_policy",
+                            {"active_policy": before.active_policy}, {"active_policy": version})
     await services.runtime.refresh()
     return PolicyOut.of(record)
 
 
 @router.post("/train", response_model=CycleOut)
-async def train(store: StoreDep, services: ServicesDep, experiment_id: str = ExperimentId) -> CycleOut:
+async def train(store: StoreDep, services: ServicesDep, who: OperatorDep,
+                experiment_id: str = ExperimentId) -> CycleOut:
     """Run one training cycle now and return its summary (409 if another trainer is at it)."""
     experiment = await run_in_threadpool(existing, store, experiment_id)
     try:
         summary = await run_in_threadpool(services.scheduler.train_now, experiment)
     except TrainingBusy as exc:
         raise Conflict(str(exc)) from exc
+    await run_in_threadpool(audit, store, who, experiment_id, "train", {"active_policy": experiment.active_policy},
+                            {"status": summary.status, "version": summary.version, "reason": summary.reason})
     await services.runtime.refresh()
     return CycleOut.of(summary)

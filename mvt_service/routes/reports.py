@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
+from mvt_service.auth import require_operator
 from mvt_service.deps import StoreDep
 from mvt_service.errors import NotFound
-from mvt_service.routes.experiments import ExperimentId
-from mvt_service.routes.policies import existing
+from mvt_service.routes.experiments import ExperimentId, existing
 from replay.html import render_report
 from trainer.export import dsjson_lines
 from trainer.join import closed_examples
 from trainer.records import utcnow
 
-router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["reports"])
+router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["reports"], dependencies=[Depends(require_operator)])
 
 
 @router.get("/reports")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
+from mvt_service.auth import require_client
 from mvt_service.deps import StoreDep
 from mvt_service.schemas import RewardsBody, RewardsOut
 from trainer.records import Reward, utcnow
 
-router = APIRouter(prefix="/v1/rewards", tags=["rewards"])
+router = APIRouter(prefix="/v1/rewards", tags=["rewards"], dependencies=[Depends(require_client)])
 
 DEFAULT_REWARD_ID = "default"
 

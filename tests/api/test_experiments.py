@@ -22,7 +22,8 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
     assert created.status_code == 201
     assert created.json() == {
         "id": "checkout", "revision": 1,
-        "arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],
+        "arms": [{"id": "a", "features": {"color": "red"}, "enabled": True},
+                 {"id": "b", "features": {"color": "blue"}, "enabled": True}],
         "factors": None, "exclude": [], "default_arm": "a",
         "exploration": {"epsilon": 0.2},
         "reward": {"window_seconds": 86400, "default": 0.0, "aggregate": "sum"},
@@ -31,7 +32,9 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
                             "l2": 0.0, "bit_precision": 18, "passes": 1}},
         "promotion": {"metric": "dr", "confidence": 0.95, "min_improvement": 0.0, "min_events": 500,
                       "holdout_fraction": 0.2},
+        "holdout": {"fraction": 0.0},
         "active_policy": None,
+        "paused": False,
     }
     replaced = client.put("/v1/experiments/checkout", json=experiment_body(
         default_arm="b", exploration={"epsilon": 0.05},

@@ -108,7 +108,7 @@ def test_examples_carry_what_training_needs(store: Store) -> None:
                                   probability=0.25, pmf=(0.25, 0.5, 0.25), context={"geo": "DE"})
     store.insert_decisions([decision])
     [example], stats = join(store, now=T0 + 2 * 60 * S)
-    assert example == Example("d", T0, {"geo": "DE"}, ("a", "b", "c"), "c", 0.25, -1.0, (0.25, 0.5, 0.25))
+    assert example == Example("d", T0, {"geo": "DE"}, ("a", "b", "c"), "c", 0.25, -1.0, (0.25, 0.5, 0.25), "bandit")
     assert example.chosen == 2
     assert (stats.first_ts, stats.last_ts) == (T0, T0)
 
