@@ -87,6 +87,14 @@ def render_report(report: dict[str, Any]) -> str:
                        f"<b>{escape(best_fixed['name'].removeprefix('always '))}</b> at "
                        f"{_fmt(best_fixed['estimates'][metric]['value'])}.</p>") if best_fixed else ""
     chart = _chart(policies, metric) if policies else "<p>No held-out events: nothing to chart.</p>"
+    online = report.get("online")
+    online_line = ""
+    if online:
+        b, h, d = online["bandit"], online["holdout"], online["difference"]
+        online_line = (f"<h2>Online: bandit traffic against the holdout group</h2><p>Mean reward of the bandit's "
+                       f"visitors {_fmt(b['value'])} (n = {b['n']:,}) against {_fmt(h['value'])} for the holdout "
+                       f"group shown the default layout (n = {h['n']:,}): a difference of <b>{_fmt(d['value'])}</b> "
+                       f"({level} interval {_fmt(d['low'])} to {_fmt(d['high'])}), measured live, not estimated.</p>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Replay report: {escape(report['experiment'])}, candidate v{report['candidate_version']}</title>
@@ -110,6 +118,7 @@ exploration ε = {report['epsilon']:g}</p>
 {best_fixed_line}
 <h2>Estimated reward per visitor ({metric.upper()}, {level} intervals)</h2>
 {chart}
+{online_line}
 <table><thead><tr><th>policy</th><th>{metric.upper()}</th><th>{level} interval</th><th>IPS</th><th>SNIPS</th>
 <th>effective sample size</th><th>max weight</th></tr></thead><tbody>{rows}</tbody></table>
 <p class="note">Each policy's value is estimated counterfactually from the logged decisions and their

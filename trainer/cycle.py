@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from policy.experiment import Experiment
 from policy.features import arm_line
 from policy.model import VWModel
+from replay.online import online_comparison
 from trainer.join import Example, JoinStats, closed_examples
 from trainer.records import PolicyRecord
 from trainer.replay import REWARD_MODEL, replay_report
@@ -60,11 +62,14 @@ def run_cycle(
     split_ts = store.split_time(experiment.id, decided_before, experiment.promotion.holdout_fraction)
     stats = JoinStats()
     held_out: list[Example] = []
+    rewards_by_group: dict[str, list[float]] = defaultdict(list)
     first_pass = iter([True])
 
     def training_examples() -> Iterator[Example]:
         collecting = next(first_pass, False)  # every pass re-reads the store; the first counts
         for example in closed_examples(store, experiment, now, stats if collecting else JoinStats()):
+            if collecting:
+                rewards_by_group[example.group].append(example.reward)
             if split_ts is None or example.ts < split_ts:
                 yield example
             elif collecting:
@@ -91,6 +96,7 @@ def run_cycle(
             active=(experiment.active_policy if active_model else None, active_model),
             reward_model=reward_model, train_events=train_events, split_ts=split_ts, now=now,
         )
+        report["online"] = online_comparison(rewards_by_group, experiment.promotion.confidence)
         status = "active" if verdict.promoted else "rejected"
         store.insert_policy(
             PolicyRecord(

@@ -113,3 +113,19 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
             "training": {"min_events": 100, "interval_seconds": 3600}, "promotion": {"min_events": 50}})
         eventually(lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1,
                    10, "the in-process schedule never trained")
+
+
+def test_the_report_compares_bandit_and_holdout_traffic_online(shared_db: Database, settings: Settings) -> None:
+    rng = random.Random(7)
+    with TestClient(create_app(settings, database=shared_db)) as client:
+        client.put("/v1/experiments/shop", json={**EXPERIMENT, "holdout": {"fraction": 0.3}})
+        wait_written(client, drive_traffic(client, 1000, rng))
+        time.sleep(2.1)
+        client.post("/v1/experiments/shop/train")
+        online = client.get("/v1/experiments/shop/reports/latest").json()["online"]
+        assert online["bandit"]["n"] + online["holdout"]["n"] == 1000
+        assert abs(online["holdout"]["n"] - 300) < 75  # binomial(1000, 0.3): sd 14.5
+        d = online["difference"]
+        assert d["low"] < d["value"] < d["high"]
+        page = client.get("/v1/experiments/shop/reports/latest?format=html").text
+        assert "Online: bandit traffic against the holdout group" in page

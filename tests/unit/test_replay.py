@@ -169,3 +169,14 @@ def test_interval_coverage_is_close_to_nominal(metric: str) -> None:
     sqrt(0.95 * 0.05 / 300) = 0.0126; allow four of them below nominal (and normal intervals
     may over-cover)."""
     assert simulated_coverage(metric) >= 0.95 - 4 * 0.0126
+
+
+def test_online_comparison_hand_computed() -> None:
+    from replay.online import online_comparison
+
+    result = online_comparison({"bandit": [1.0, 0.0, 1.0, 1.0], "holdout": [0.0, 1.0], "paused": [5.0]})
+    half = z_value(0.95) * math.sqrt(np.var([1, 0, 1, 1], ddof=1) / 4 + np.var([0, 1], ddof=1) / 2)
+    assert result["difference"] == pytest.approx({"value": 0.25, "low": 0.25 - half, "high": 0.25 + half})
+    assert (result["bandit"]["n"], result["holdout"]["n"]) == (4, 2)
+    assert result["bandit"]["value"] == 0.75
+    assert online_comparison({"bandit": [1.0, 0.0]}) is None
