@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
@@ -58,8 +59,10 @@ class CommandError(Exception):
     """A command cannot run as asked; the message says what to do instead."""
 
 
-def call_api(url: str, method: str, path: str, body: Any = None) -> Any:
-    """Call a running mvt service and return its JSON answer.
+def call_api(url: str, method: str, path: str, body: Any = None, key: str | None = None,
+             if_match: str | None = None, raw: bool = False) -> Any:
+    """Call a running mvt service and return its JSON answer (or the raw response, open, with
+    ``raw``); ``key`` defaults to ``MVT_API_KEY``.
 
     Raises
     ------
@@ -67,10 +70,18 @@ def call_api(url: str, method: str, path: str, body: Any = None) -> Any:
         If the service cannot be reached or answers with an error.
     """
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{url.rstrip('/')}{path}", data=data, method=method,
-                                     headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    key = key or os.environ.get("MVT_API_KEY")
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    if if_match:
+        headers["if-match"] = if_match
+    request = urllib.request.Request(f"{url.rstrip('/')}{path}", data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=600) as response:
+        response = urllib.request.urlopen(request, timeout=600)
+        if raw:
+            return response
+        with response:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         detail = json.loads(exc.read() or b"{}").get("detail", exc.reason)
@@ -222,15 +233,10 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     out = open(args.output, "wb") if args.output else sys.stdout.buffer
     try:
         if args.url:
-            url = f"{args.url.rstrip('/')}/v1/experiments/{args.experiment}/export?format={args.format}"
-            try:
-                with urllib.request.urlopen(url, timeout=600) as response:
-                    for line in response:
-                        out.write(line)
-            except urllib.error.HTTPError as exc:
-                raise CommandError(f"{exc.code} {json.loads(exc.read() or b'{}').get('detail', exc.reason)}") from exc
-            except urllib.error.URLError as exc:
-                raise CommandError(f"cannot reach {args.url}: {exc.reason}") from exc
+            path = f"/v1/experiments/{args.experiment}/export?format={args.format}"
+            with call_api(args.url, "GET", path, raw=True) as response:
+                for line in response:
+                    out.write(line)
         else:
             from trainer.export import dsjson_lines
             from trainer.join import closed_examples
@@ -246,6 +252,61 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
         if args.output:
             out.close()
     return 0
+
+
+def experiments(args: argparse.Namespace, settings: Settings) -> int:
+    """Operator commands against a running service (MVT_URL, MVT_API_KEY)."""
+    url = args.url or "http://127.0.0.1:8000"
+    if args.action == "list":
+        rows = call_api(url, "GET", "/v1/experiments")
+        print_table(["experiment", "arms", "epsilon", "holdout", "paused", "policy", "revision"], [
+            [e["id"], f"{sum(a['enabled'] for a in e['arms'])}/{len(e['arms'])}", e["exploration"]["epsilon"],
+             e["holdout"]["fraction"], "yes" if e["paused"] else "no",
+             f"v{e['active_policy']}" if e["active_policy"] else "-", e["revision"]] for e in rows])
+        return 0
+    if not args.experiment:
+        raise CommandError(f"`mvt experiments {args.action}` needs an experiment id")
+    base = f"/v1/experiments/{args.experiment}"
+    current = call_api(url, "GET", base)
+    revision = f'"{current["revision"]}"'  # the change applies only to what was just read
+    if args.action == "set-epsilon":
+        if args.value is None:
+            raise CommandError("give the new epsilon, e.g. `mvt experiments set-epsilon home 0.1`")
+        current = call_api(url, "PATCH", f"{base}/exploration", {"epsilon": float(args.value)}, if_match=revision)
+    elif args.action in ("pause", "resume"):
+        current = call_api(url, "POST", f"{base}/{args.action}", if_match=revision)
+    elif args.action in ("disable-arm", "enable-arm"):
+        if args.value is None:
+            raise CommandError(f"give the arm id, e.g. `mvt experiments {args.action} home ARM`")
+        arm = urllib.parse.quote(args.value, safe="")
+        current = call_api(url, "PATCH", f"{base}/arms/{arm}", {"enabled": args.action == "enable-arm"},
+                           if_match=revision)
+    elif args.action == "activate":
+        if args.value is None or not args.value.lstrip("v").isdigit():
+            raise CommandError("give the policy version, e.g. `mvt experiments activate home 3`")
+        policy = call_api(url, "POST", f"{base}/policies/{int(args.value.lstrip('v'))}/activate")
+        print(f"{args.experiment}: policy v{policy['version']} is active ({policy['reason']})")
+        return 0
+    print_experiment(current)
+    return 0
+
+
+def print_table(header: list[str], rows: list[list[Any]]) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def print_experiment(e: dict[str, Any]) -> None:
+    print(f"experiment  {e['id']} (revision {e['revision']})")
+    print(f"state       {'PAUSED: every visitor gets the default arm' if e['paused'] else 'running'}")
+    print(f"policy      {'v' + str(e['active_policy']) if e['active_policy'] else 'none yet (uniform)'}")
+    print(f"exploration epsilon {e['exploration']['epsilon']}, holdout {e['holdout']['fraction']}")
+    print(f"reward      {e['reward']['aggregate']} within {e['reward']['window_seconds']} s, default {e['reward']['default']}")
+    print()
+    print_table(["arm", "enabled", "default", "features"], [
+        [a["id"], "yes" if a["enabled"] else "no", "yes" if a["id"] == e["default_arm"] else "",
+         ", ".join(f"{k}={v}" for k, v in a["features"].items())] for a in e["arms"]])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,6 +369,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="file to write (default: standard output)")
     p.add_argument("--url", default=os.environ.get("MVT_URL"), help="a running service (default: MVT_URL)")
     p.set_defaults(run=export)
+
+    p = commands.add_parser(
+        "experiments", help="operator controls of a running service",
+        description="List, show and change experiments on a running service (MVT_URL, default "
+                    "http://127.0.0.1:8000) with an operator key (MVT_API_KEY). Every change is "
+                    "conditional on the revision just read, so a concurrent edit is never overwritten.",
+        epilog="examples:\n  mvt experiments list\n  mvt experiments show home\n"
+               "  mvt experiments set-epsilon home 0.05\n  mvt experiments pause home\n"
+               "  mvt experiments disable-arm home 'hero=small,cta=blue,headline=value'\n"
+               "  mvt experiments activate home 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=["list", "show", "set-epsilon", "pause", "resume", "disable-arm",
+                                      "enable-arm", "activate"])
+    p.add_argument("experiment", nargs="?", help="experiment id")
+    p.add_argument("value", nargs="?", help="epsilon, arm id or policy version")
+    p.add_argument("--url", default=os.environ.get("MVT_URL"), help="the service (default: MVT_URL)")
+    p.set_defaults(run=experiments)
     return parser
 
 

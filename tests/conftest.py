@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import uuid
 from collections.abc import Iterator
@@ -71,9 +73,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "store tests: embedded only; the real-MongoDB variants are skipped (set MVT_TEST_MONGO_URI)"
 
 
-@pytest.fixture
-def live_server(settings: Settings, shared_db: Database) -> Iterator[str]:
-    """A real uvicorn server on a free loopback port, on ``shared_db``; yields its URL."""
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free loopback port in a thread; yield its URL."""
     import socket
     import threading
 
@@ -82,11 +84,19 @@ def live_server(settings: Settings, shared_db: Database) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, database=shared_db), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     eventually(lambda: server.started, 10, "server did not start")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(settings: Settings, shared_db: Database) -> Iterator[str]:
+    """A real server on ``shared_db``; yields its URL."""
+    with serving(create_app(settings, database=shared_db)) as url:
+        yield url

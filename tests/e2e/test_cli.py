@@ -109,3 +109,42 @@ def test_replay_estimate(tmp_path, capsys: pytest.CaptureFixture) -> None:
     logs.write_text('{"action": "a"}\n')
     assert cli.main(["replay", "estimate", "--logs", str(logs)]) == 2
     assert "line 1: `probability` is missing" in capsys.readouterr().err
+
+
+@pytest.fixture
+def keyed_server(settings, shared_db: Database, monkeypatch: pytest.MonkeyPatch):
+    """A live server with keys; the CLI holds the operator key."""
+    from mvt_service.app import create_app
+    from tests.conftest import serving
+
+    monkeypatch.setenv("MVT_API_KEY", "op-key")
+    keyed = settings.model_copy(update={"client_keys": "client-key", "operator_keys": "op-key"})
+    with serving(create_app(keyed, database=shared_db)) as url:
+        yield url
+
+
+def test_operator_commands(keyed_server: str, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    url = ["--url", keyed_server]
+    assert cli.main(["experiments", "list", *url]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["experiment", "arms", "epsilon", "holdout", "paused", "policy", "revision"]
+    assert out.splitlines()[1].split() == ["home", "12/12", "0.2", "0.0", "no", "-", "1"]
+
+    assert cli.main(["experiments", "set-epsilon", "home", "0.05", *url]) == 0
+    assert "exploration epsilon 0.05" in capsys.readouterr().out
+    assert cli.main(["experiments", "pause", "home", *url]) == 0
+    assert "PAUSED" in capsys.readouterr().out
+    assert cli.main(["experiments", "resume", "home", *url]) == 0
+    arm = "hero=small,cta=blue,headline=value"
+    assert cli.main(["experiments", "disable-arm", "home", arm, *url]) == 0
+    shown = capsys.readouterr().out
+    assert any(line.split()[:2] == [arm, "no"] for line in shown.splitlines())
+    assert cli.main(["experiments", "enable-arm", "home", arm, *url]) == 0
+    assert cli.main(["experiments", "show", "home", *url]) == 0
+    assert "revision 6" in capsys.readouterr().out
+
+    assert cli.main(["experiments", "activate", "home", "3", *url]) == 2
+    assert "policy v3 of experiment `home` does not exist" in capsys.readouterr().err
+    monkeypatch.setenv("MVT_API_KEY", "client-key")
+    assert cli.main(["experiments", "pause", "home", *url]) == 2
+    assert "403 this needs the `operator` role" in capsys.readouterr().err
