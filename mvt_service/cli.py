@@ -327,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser(
         "train", help="run one training cycle of an experiment now",
-        description="Join rewards, train a candidate policy and activate it when it has enough examples. "
+        description="Join rewards, train a candidate policy, replay it on held-out data and promote it if the "
+                    "promotion gate passes. "
                     "With --url, asks a running service; otherwise works on MongoDB (MVT_MONGO_URI) and "
                     "shows its progress.",
     )
