@@ -9,6 +9,7 @@ import pytest
 from pymongo.database import Database
 
 from mvt_service import cli
+from mvt_service.cli import common
 from mvt_service.store import Store
 from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
 from tests import factories
@@ -23,7 +24,7 @@ EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "f
 def mongo(shared_db: Database, monkeypatch: pytest.MonkeyPatch) -> Store:
     """Commands that need MongoDB get the shared embedded database instead."""
     monkeypatch.setenv("MVT_MONGO_URI", "mongodb://db.invalid:27017")
-    monkeypatch.setattr(cli, "open_database", lambda settings: (None, shared_db))
+    monkeypatch.setattr(common, "open_database", lambda settings: (None, shared_db))
     store = Store(shared_db)
     store.ensure_indexes()
     store.put_experiment(factories.experiment(

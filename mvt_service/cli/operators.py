@@ -1,0 +1,59 @@
+"""`mvt experiments`: operator controls of a running service."""
+
+from __future__ import annotations
+
+import argparse
+import urllib.parse
+from typing import Any
+
+from mvt_service.cli.common import CommandError, call_api, print_table
+from mvt_service.settings import Settings
+
+
+def experiments(args: argparse.Namespace, settings: Settings) -> int:
+    """Operator commands against a running service (MVT_URL, MVT_API_KEY)."""
+    url = args.url or "http://127.0.0.1:8000"
+    if args.action == "list":
+        rows = call_api(url, "GET", "/v1/experiments")
+        print_table(["experiment", "arms", "epsilon", "holdout", "paused", "policy", "revision"], [
+            [e["id"], f"{sum(a['enabled'] for a in e['arms'])}/{len(e['arms'])}", e["exploration"]["epsilon"],
+             e["holdout"]["fraction"], "yes" if e["paused"] else "no",
+             f"v{e['active_policy']}" if e["active_policy"] else "-", e["revision"]] for e in rows])
+        return 0
+    if not args.experiment:
+        raise CommandError(f"`mvt experiments {args.action}` needs an experiment id")
+    base = f"/v1/experiments/{args.experiment}"
+    current = call_api(url, "GET", base)
+    revision = f'"{current["revision"]}"'  # the change applies only to what was just read
+    if args.action == "set-epsilon":
+        if args.value is None:
+            raise CommandError("give the new epsilon, e.g. `mvt experiments set-epsilon home 0.1`")
+        current = call_api(url, "PATCH", f"{base}/exploration", {"epsilon": float(args.value)}, if_match=revision)
+    elif args.action in ("pause", "resume"):
+        current = call_api(url, "POST", f"{base}/{args.action}", if_match=revision)
+    elif args.action in ("disable-arm", "enable-arm"):
+        if args.value is None:
+            raise CommandError(f"give the arm id, e.g. `mvt experiments {args.action} home ARM`")
+        arm = urllib.parse.quote(args.value, safe="")
+        current = call_api(url, "PATCH", f"{base}/arms/{arm}", {"enabled": args.action == "enable-arm"},
+                           if_match=revision)
+    elif args.action == "activate":
+        if args.value is None or not args.value.lstrip("v").isdigit():
+            raise CommandError("give the policy version, e.g. `mvt experiments activate home 3`")
+        policy = call_api(url, "POST", f"{base}/policies/{int(args.value.lstrip('v'))}/activate")
+        print(f"{args.experiment}: policy v{policy['version']} is active ({policy['reason']})")
+        return 0
+    print_experiment(current)
+    return 0
+
+
+def print_experiment(e: dict[str, Any]) -> None:
+    print(f"experiment  {e['id']} (revision {e['revision']})")
+    print(f"state       {'PAUSED: every visitor gets the default arm' if e['paused'] else 'running'}")
+    print(f"policy      {'v' + str(e['active_policy']) if e['active_policy'] else 'none yet (uniform)'}")
+    print(f"exploration epsilon {e['exploration']['epsilon']}, holdout {e['holdout']['fraction']}")
+    print(f"reward      {e['reward']['aggregate']} within {e['reward']['window_seconds']} s, default {e['reward']['default']}")
+    print()
+    print_table(["arm", "enabled", "default", "features"], [
+        [a["id"], "yes" if a["enabled"] else "no", "yes" if a["id"] == e["default_arm"] else "",
+         ", ".join(f"{k}={v}" for k, v in a["features"].items())] for a in e["arms"]])
