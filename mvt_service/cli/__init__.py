@@ -116,7 +116,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"mvt {args.command}: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
