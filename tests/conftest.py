@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 
 import os
 import uuid
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from mvt_service.app import create_app
+from mvt_service.cli.serving import serving
 from mvt_service.embedded import embedded_client
 from mvt_service.settings import Settings
 from mvt_service.store import Store
@@ -71,28 +71,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     if MONGO_URI:
         return "store tests: embedded and real MongoDB (MVT_TEST_MONGO_URI)"
     return "store tests: embedded only; the real-MongoDB variants are skipped (set MVT_TEST_MONGO_URI)"
-
-
-@contextlib.contextmanager
-def serving(app) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free loopback port in a thread; yield its URL."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, 10, "server did not start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

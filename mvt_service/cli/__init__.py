@@ -12,6 +12,7 @@ from mvt_service.cli.common import CommandError, call_api
 from mvt_service.cli.operators import experiments
 from mvt_service.cli.replaying import export, replay
 from mvt_service.cli.serving import check_binding, serve
+from mvt_service.cli.simulating import add_arguments, simulate_command
 from mvt_service.cli.training import train, trainer
 from mvt_service.settings import Settings
 
@@ -105,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("value", nargs="?", help="epsilon, arm id or policy version")
     p.add_argument("--url", default=os.environ.get("MVT_URL"), help="the service (default: MVT_URL)")
     p.set_defaults(run=experiments)
+
+    p = commands.add_parser(
+        "simulate", help="drive a service with a simulated shop and measure how well it learns",
+        description="Simulated visitors ask for layouts, click (or order) by a hidden model whose best layout "
+                    "depends on the visitor, and post rewards after a delay; a training cycle runs every "
+                    "--train-every visitors. Prints and writes the learning curve against uniform random, the "
+                    "best fixed layout and the oracle, the final policy's share of the oracle, and replay's "
+                    "estimate next to the true value. Uses an embedded service unless --url is given.",
+    )
+    add_arguments(p, visitors=20_000)
+    p.set_defaults(run=simulate_command)
+
+    p = commands.add_parser("demo", help="see it work: a simulation on an embedded service, with a chart",
+                            description="`mvt simulate` with defaults: 20,000 visitors on an embedded service.")
+    add_arguments(p, visitors=20_000)
+    p.set_defaults(run=simulate_command)
     return parser
 
 

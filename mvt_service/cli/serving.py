@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -25,6 +31,28 @@ def check_binding(settings: Settings) -> None:
             f"refusing to serve on {settings.host} without API keys: anyone could change experiments. "
             "Set MVT_CLIENT_KEYS and MVT_OPERATOR_KEYS, or bind to 127.0.0.1."
         )
+
+
+@contextlib.contextmanager
+def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free port of ``host`` in a thread; yield its URL and stop
+    it (draining the decision log) on exit."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise CommandError("the embedded service did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -116,7 +116,7 @@ def test_replay_estimate(tmp_path, capsys: pytest.CaptureFixture) -> None:
 def keyed_server(settings, shared_db: Database, monkeypatch: pytest.MonkeyPatch):
     """A live server with keys; the CLI holds the operator key."""
     from mvt_service.app import create_app
-    from tests.conftest import serving
+    from mvt_service.cli.serving import serving
 
     monkeypatch.setenv("MVT_API_KEY", "op-key")
     keyed = settings.model_copy(update={"client_keys": "client-key", "operator_keys": "op-key"})

@@ -1,0 +1,92 @@
+"""`mvt simulate` and `mvt demo`: the simulated shop driving a service through its HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from mvt_service.app import create_app
+from mvt_service.cli.common import ApiClient, CommandError
+from mvt_service.cli.serving import serving
+from mvt_service.settings import Settings
+from replay.html import render_report
+from simulator.chart import render_simulation
+from simulator.run import Api, SimulationResult, simulate
+from simulator.shop import Shop, ShopConfig
+
+
+@contextlib.contextmanager
+def service(url: str | None, settings: Settings, seed: int) -> Iterator[Api]:
+    """The API to drive, over real HTTP: a running service at ``url``, or an embedded one
+    started on a loopback port of this process."""
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            embedded = settings.model_copy(update={"mongo_uri": None, "train_in_process": False, "demo": False,
+                                                   "seed": seed, "log_flush_seconds": 0.05})
+            url = stack.enter_context(serving(create_app(embedded)))
+        client = ApiClient(url)
+        stack.callback(client.close)
+        yield client
+
+
+def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[SimulationResult, Path]:
+    shop = Shop(ShopConfig(reward=args.reward))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def progress(n: int, total: int) -> None:
+        if n % 1000 == 0 or n == total:
+            print(f"\rvisitors {n:,}/{total:,}", end="", file=sys.stderr, flush=True)
+
+    with service(args.url, settings, args.seed) as api:
+        result = simulate(api, shop, visitors=args.visitors, train_every=args.train_every, epsilon=args.epsilon,
+                          seed=args.seed, progress=progress)
+        reports = api("GET", "/v1/experiments/shop/reports")
+        if reports:
+            (out / "replay-report.html").write_text(render_report(api("GET", "/v1/experiments/shop/reports/latest")))
+    print(file=sys.stderr)
+    (out / "simulation.json").write_text(json.dumps(result.as_dict(), indent=2))
+    (out / "simulation.html").write_text(render_simulation(result))
+    return result, out
+
+
+def print_result(result: SimulationResult, out: Path) -> None:
+    f = result.final
+    print(f"{result.visitors:,} visitors in {result.seconds:.0f} s")
+    print(f"final greedy policy v{f['policy_version']}: {f['greedy']:.4f} per visitor = "
+          f"{f['fraction_of_oracle']:.1%} of the oracle ({f['oracle']:.4f}), "
+          f"{f['uplift_over_best_fixed']:+.1%} vs the best fixed layout ({f['best_fixed']:.4f}); uniform {f['uniform']:.4f}")
+    statuses = [p["status"] for p in result.policies]
+    print(f"policies: {statuses.count('active') + statuses.count('retired')} promoted, "
+          f"{statuses.count('rejected')} rejected")
+    check = result.replay_check
+    if check:
+        e = check["estimate"]
+        print(f"replay of v{check['policy_version']}: {e['value']:.4f} [{e['low']:.4f}, {e['high']:.4f}] by "
+              f"{check['metric'].upper()}, true value {check['true_value']:.4f} "
+              f"({'inside' if check['covered'] else 'outside'} the interval)")
+    print(f"\nchart:         {out / 'simulation.html'}\nfigures:       {out / 'simulation.json'}")
+    if (out / "replay-report.html").exists():
+        print(f"replay report: {out / 'replay-report.html'}")
+
+
+def simulate_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the simulated shop against a service and report how well it learned."""
+    if args.train_every < 1 or args.visitors < 1:
+        raise CommandError("--visitors and --train-every must be positive")
+    print_result(*run_simulation(args, settings))
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser, visitors: int) -> None:
+    p.add_argument("--visitors", type=int, default=visitors, help=f"simulated page views (default {visitors:,})")
+    p.add_argument("--train-every", type=int, default=2000, help="run a training cycle every N visitors")
+    p.add_argument("--epsilon", type=float, default=0.2, help="exploration rate of the experiment")
+    p.add_argument("--reward", choices=["click", "order"], default="click", help="clicks or order values")
+    p.add_argument("--seed", type=int, default=1, help="seed of the simulation")
+    p.add_argument("--out", default="mvt-simulation", help="folder for the chart, figures and replay report")
+    p.add_argument("--url", default=None, help="a running service instead of an embedded one (MVT_API_KEY)")
