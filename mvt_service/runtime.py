@@ -168,7 +168,8 @@ class Runtime:
         NotFound
             Unknown experiment.
         Invalid
-            ``actions`` names an arm the experiment does not have, or names one twice.
+            ``actions`` names an arm the experiment does not have, names one twice, or names
+            only disabled arms.
         Conflict
             ``event_id`` was already used for another experiment.
         Unavailable
