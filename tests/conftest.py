@@ -17,7 +17,6 @@ from mvt_service.cli.serving import serving
 from mvt_service.embedded import embedded_client
 from mvt_service.settings import Settings
 from mvt_service.store import Store
-from tests.helpers import eventually
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 BACKENDS = ["mongomock", pytest.param("mongodb", marks=pytest.mark.skipif(
