@@ -122,17 +122,6 @@ class Store:
             return None
         return _experiment(doc)
 
-    def set_arm_enabled(self, experiment_id: str, arm: str, enabled: bool,
-                        expected_revision: int | None = None) -> Experiment | None:
-        """Enable or disable one arm (the caller checks the arm exists and is not the default)."""
-        experiment = self.get_experiment(experiment_id)
-        if experiment is None:
-            return None
-        arms = [{"id": a.id, "features": _pairs(a.features), "enabled": enabled if a.id == arm else a.enabled}
-                for a in experiment.arms]
-        return self.update_experiment(experiment_id, {"arms": arms},
-                                      experiment.revision if expected_revision is None else expected_revision)
-
     def insert_experiment_if_absent(self, experiment: Experiment) -> bool:
         """Store ``experiment`` unless one with its id exists; return whether it was stored."""
         now = utcnow()
@@ -172,7 +161,7 @@ class Store:
             self.decisions.insert_one(_decision_doc(decision))
             return decision
         except DuplicateKeyError:
-            return _decision(self.decisions.find_one({"_id": decision.event_id}))
+            return self.get_decision(decision.event_id)
 
     def get_decision(self, event_id: str) -> Decision | None:
         doc = self.decisions.find_one({"_id": event_id})
@@ -224,9 +213,6 @@ class Store:
     def rewards_by_event(self) -> Iterator[Reward]:
         """All reward events, sorted by event id (``_id`` order, see :meth:`insert_rewards`)."""
         return (_reward(d) for d in self.rewards.find().sort("_id", ASCENDING))
-
-    def rewards_for(self, event_id: str) -> list[Reward]:
-        return [_reward(d) for d in self.rewards.find({"event_id": event_id}).sort("ts", ASCENDING)]
 
     # policies ------------------------------------------------------------------------------
 

@@ -79,3 +79,8 @@ def log_uniform_traffic(store: Any, n: int, *, seed: int = 0, ts: datetime = T0,
         rng.shuffle(rewards)
     store.insert_decisions(decisions)
     store.insert_rewards([reward(d.event_id, "click", r, d.ts) for d, r in zip(decisions, rewards) if r])
+
+
+def rewards_of(store: Any, event_id: str) -> list[Reward]:
+    """The stored reward events of one decision, in ``(event_id, reward_id)`` order."""
+    return [r for r in store.rewards_by_event() if r.event_id == event_id]

@@ -84,6 +84,14 @@ def _stale(experiment_id: str, revision: int | None) -> PreconditionFailed:
     return PreconditionFailed(f"experiment `{experiment_id}` is no longer at revision {revision}: read it again")
 
 
+async def save_definition(store: Store, experiment: Experiment, expected: int | None) -> tuple[Experiment, bool]:
+    """Write an experiment's definition, at ``expected`` revision if given (412 otherwise)."""
+    try:
+        return await run_in_threadpool(store.put_experiment, experiment, expected)
+    except StaleRevision as exc:
+        raise _stale(experiment.id, expected) from exc
+
+
 @router.put("/{experiment_id}", response_model=ExperimentOut,
             responses={201: {"model": ExperimentOut, "description": "created"}})
 async def put_experiment(
@@ -102,10 +110,7 @@ async def put_experiment(
             experiment = replace(experiment, arms=arms)
         except ValueError as exc:
             raise Invalid(str(exc)) from exc
-    try:
-        stored, created = await run_in_threadpool(store.put_experiment, experiment, expected)
-    except StaleRevision as exc:
-        raise _stale(experiment_id, expected) from exc
+    stored, created = await save_definition(store, experiment, expected)
     await run_in_threadpool(audit, store, who, experiment_id, "create" if created else "replace",
                             None if before is None else ExperimentOut.of(before).model_dump(),
                             ExperimentOut.of(stored).model_dump())
@@ -181,19 +186,19 @@ async def set_arm(
     experiment_id: str = ExperimentId, arm: str = Path(description="arm id"), if_match: str | None = IfMatch,
 ) -> ExperimentOut:
     """Disable an arm (it is never returned) or enable it again. The default arm cannot be
-    disabled."""
+    disabled. The change is written against the revision just read, so it cannot undo a
+    concurrent edit."""
     current = await run_in_threadpool(existing, store, experiment_id)
     if arm not in current.arm_ids:
         raise NotFound(f"experiment `{experiment_id}` has no arm `{arm}`")
-    if arm == current.default_arm and not body.enabled:
-        raise Invalid(f"the default arm `{arm}` cannot be disabled")
     was = next(a.enabled for a in current.arms if a.id == arm)
-    expected = revision_of(if_match)
     try:
-        updated = await run_in_threadpool(store.set_arm_enabled, experiment_id, arm, body.enabled,
-                                          current.revision if expected is None else expected)
-    except StaleRevision as exc:
-        raise _stale(experiment_id, expected if expected is not None else current.revision) from exc
+        changed = replace(current, arms=tuple(replace(a, enabled=body.enabled) if a.id == arm else a
+                                              for a in current.arms))
+    except ValueError as exc:  # the domain's rules, e.g. the default arm stays enabled
+        raise Invalid(str(exc)) from exc
+    expected = revision_of(if_match)
+    updated, _ = await save_definition(store, changed, current.revision if expected is None else expected)
     await run_in_threadpool(audit, store, who, experiment_id, "enable_arm" if body.enabled else "disable_arm",
                             {"arm": arm, "enabled": was}, {"arm": arm, "enabled": body.enabled})
     runtime.update(updated)

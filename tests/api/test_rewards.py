@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests import factories
+
 
 def test_single_reward_is_accepted(client: TestClient) -> None:
     response = client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.5})
@@ -16,7 +18,7 @@ def test_reposting_a_reward_is_a_duplicate_not_a_second_reward(client: TestClien
     response = client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.0})
     assert response.json() == {"accepted": 0, "duplicates": 1}
     store = client.app.state.services.store
-    assert [r.reward for r in store.rewards_for("e1")] == [1.0]
+    assert [r.reward for r in factories.rewards_of(store, "e1")] == [1.0]
 
 
 def test_batch_with_distinct_reward_ids_and_duplicates(client: TestClient) -> None:
@@ -35,7 +37,7 @@ def test_batch_with_distinct_reward_ids_and_duplicates(client: TestClient) -> No
 
 def test_reward_for_a_decision_not_yet_seen_is_kept(client: TestClient) -> None:
     client.post("/v1/rewards", json={"event_id": "future-event", "reward": 2.0})
-    assert [r.reward for r in client.app.state.services.store.rewards_for("future-event")] == [2.0]
+    assert [r.reward for r in factories.rewards_of(client.app.state.services.store, "future-event")] == [2.0]
 
 
 def test_a_batch_with_one_invalid_item_writes_nothing(client: TestClient) -> None:

@@ -77,7 +77,7 @@ def test_rewards_are_idempotent_on_event_and_reward_id(store: Store) -> None:
     assert store.insert_rewards(batch) == (3, 0)
     again = [factories.reward("e1", "click", 99.0), factories.reward("e3")]
     assert store.insert_rewards(again) == (1, 1)
-    assert [r.reward for r in store.rewards_for("e1")] == [1.0, 25.0]
+    assert [r.reward for r in factories.rewards_of(store, "e1")] == [1.0, 25.0]
 
 
 def test_activation_is_recorded_once(store: Store) -> None:
