@@ -23,7 +23,7 @@ from trainer.records import Decision, utcnow
 from policy.decision import choose_action, fixed_choice, score_arms
 from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy
-from policy.features import FeatureValue, arm_line
+from policy.features import FeatureValue, arm_line, context_line
 from policy.model import VWModel
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class Runtime:
         if experiment.paused:
             choice, group = fixed_choice(default or 0, len(eligible)), "paused"
         else:
-            scores = score_arms(policy.model if policy else None, context, lines)
+            scores = score_arms(policy.model if policy else None, context_line(context), lines)
             holdout = experiment.holdout if explore else 0.0
             choice = choose_action(scores, strategy, self._rng, default, holdout)
             group = "holdout" if choice.held_out else "bandit"

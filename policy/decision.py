@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policy.exploration import ExplorationStrategy, greedy_set, sample
-from policy.features import FeatureValue, context_line
 from policy.model import VWModel
 
 
@@ -27,13 +26,12 @@ class Choice:
     held_out: bool = False
 
 
-def score_arms(
-    model: VWModel | None, context: Mapping[str, FeatureValue], arm_lines: Sequence[str]
-) -> list[float]:
-    """Expected reward of each arm; all equal (so exploration is uniform) when there is no model."""
+def score_arms(model: VWModel | None, context: str, arm_lines: Sequence[str]) -> list[float]:
+    """Expected reward of each arm for an encoded context (:func:`policy.features.context_line`);
+    all equal (so exploration is uniform) when there is no model."""
     if model is None:
         return [0.0] * len(arm_lines)
-    return model.score(context_line(context), arm_lines)
+    return model.score(context, arm_lines)
 
 
 def choose_action(

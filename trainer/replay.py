@@ -18,7 +18,7 @@ from policy.model import VWModel
 from replay.evaluation import PolicyEvaluation, compare, evaluate, on_policy
 from replay.log import BanditLog
 from trainer.join import Example
-from trainer.train import encode_arms
+from trainer.train import encode
 
 REWARD_MODEL = LearningSettings(cb_type="mtr", interactions=("UA",))
 """DR's reward model: a VW regression trained on the cycle's training part only (never on the
@@ -34,24 +34,22 @@ class Verdict:
     reason: str
 
 
-def held_out_log(examples: Sequence[Example], reward_model: VWModel, arm_lines: Mapping[str, str]) -> BanditLog:
+Encoded = Sequence[tuple[str, list[str]]]
+
+
+def held_out_log(examples: Sequence[Example], encoded: Encoded, reward_model: VWModel) -> BanditLog:
     """The held-out events as a bandit log, with DR's reward-model predictions for every arm."""
-    predicted = [score_arms(reward_model, e.context, encode_arms(arm_lines, e.actions)) for e in examples]
+    predicted = [score_arms(reward_model, context, lines) for context, lines in encoded]
     return BanditLog.build([e.actions for e in examples], [e.chosen for e in examples],
                            [e.probability for e in examples], [e.reward for e in examples], predicted)
 
 
-def model_targets(
-    model: VWModel | None,
-    examples: Sequence[Example],
-    arm_lines: Mapping[str, str],
-    strategies: Sequence[ExplorationStrategy],
-) -> list[np.ndarray]:
+def model_targets(model: VWModel | None, encoded: Encoded, strategies: Sequence[ExplorationStrategy]) -> list[np.ndarray]:
     """Flat pmfs (one per strategy) of a model's policy on every held-out event; without a
     model every arm ties, as in serving."""
     pmfs: list[list[float]] = [[] for _ in strategies]
-    for e in examples:
-        scores = score_arms(model, e.context, encode_arms(arm_lines, e.actions))
+    for context, lines in encoded:
+        scores = score_arms(model, context, lines)
         for flat, strategy in zip(pmfs, strategies):
             flat.extend(strategy.pmf(scores))
     return [np.asarray(flat) for flat in pmfs]
@@ -96,9 +94,10 @@ def replay_report(
         return _document(experiment, candidate_version, active_version, now, train_events, 0, split_ts,
                          [], None, verdict, level), verdict
 
-    log = held_out_log(examples, reward_model, arm_lines)
-    cand_explore, cand_greedy = model_targets(candidate_model, examples, arm_lines, [current, GREEDY])
-    act_explore, act_greedy = model_targets(active_model, examples, arm_lines, [current, GREEDY])
+    encoded = [encode(e, arm_lines) for e in examples]  # once, for the three models
+    log = held_out_log(examples, encoded, reward_model)
+    cand_explore, cand_greedy = model_targets(candidate_model, encoded, [current, GREEDY])
+    act_explore, act_greedy = model_targets(active_model, encoded, [current, GREEDY])
     evaluated: list[tuple[str, str, PolicyEvaluation]] = [
         (f"{candidate_name} ({eps})", "candidate", evaluate(log, cand_explore, level)),
         (f"{candidate_name} (greedy)", "candidate", evaluate(log, cand_greedy, level)),

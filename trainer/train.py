@@ -13,9 +13,10 @@ Progress = Callable[[int], None]
 PROGRESS_EVERY = 10_000
 
 
-def encode_arms(arm_lines: Mapping[str, str], actions: Sequence[str]) -> list[str]:
-    """VW lines of logged arms; an arm that has left the experiment is encoded by its id alone."""
-    return [arm_lines.get(a) or arm_line(a, {}) for a in actions]
+def encode(example: Example, arm_lines: Mapping[str, str]) -> tuple[str, list[str]]:
+    """An example's VW context line and the lines of its eligible arms; an arm that has left the
+    experiment since it was logged is encoded by its id alone."""
+    return context_line(example.context), [arm_lines.get(a) or arm_line(a, {}) for a in example.actions]
 
 
 def train_policies(
@@ -38,7 +39,7 @@ def train_policies(
     examples
         Called once per pass; each call yields the examples in the same order.
     arm_lines
-        VW line of every current arm (see :func:`encode_arms`).
+        VW line of every current arm (see :func:`encode`).
     settings
         A model with ``passes = p`` learns in the first ``p`` passes.
     progress
@@ -50,8 +51,7 @@ def train_policies(
         for done in range(max(s.passes for s in settings)):
             learning = [m for m, s in zip(models, settings) if s.passes > done]
             for example in examples():
-                context = context_line(example.context)
-                lines = encode_arms(arm_lines, example.actions)
+                context, lines = encode(example, arm_lines)
                 for model in learning:
                     model.learn(context, lines, example.chosen, example.probability, example.reward)
                 read += 1
