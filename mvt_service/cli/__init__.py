@@ -27,6 +27,12 @@ across restarts.
 """
 
 
+def add_url(parser: argparse.ArgumentParser) -> None:
+    """The ``--url`` of a running service, defaulting to ``MVT_URL`` (sent with ``MVT_API_KEY``)."""
+    parser.add_argument("--url", default=os.environ.get("MVT_URL"),
+                        help="a running service (default: MVT_URL; key: MVT_API_KEY)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mvt", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -51,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "shows its progress.",
     )
     p.add_argument("--experiment", required=True, help="experiment id")
-    p.add_argument("--url", default=os.environ.get("MVT_URL"), help="a running service (default: MVT_URL)")
+    add_url(p)
     p.set_defaults(run=train)
 
     p = commands.add_parser(
@@ -73,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report (default) or estimate")
     p.add_argument("--experiment", help="experiment id (report)")
     p.add_argument("--html", help="also write the report as a self-contained HTML page (report)")
-    p.add_argument("--url", default=os.environ.get("MVT_URL"), help="a running service (default: MVT_URL)")
+    add_url(p)
     p.add_argument("--logs", help="JSON-lines file of logged events (estimate)")
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (estimate; default 0.95)")
     p.set_defaults(run=replay)
@@ -86,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True, help="experiment id")
     p.add_argument("--format", choices=["dsjson"], default="dsjson", help="output format (dsjson)")
     p.add_argument("--output", help="file to write (default: standard output)")
-    p.add_argument("--url", default=os.environ.get("MVT_URL"), help="a running service (default: MVT_URL)")
+    add_url(p)
     p.set_defaults(run=export)
 
     p = commands.add_parser(
@@ -104,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "enable-arm", "activate"])
     p.add_argument("experiment", nargs="?", help="experiment id")
     p.add_argument("value", nargs="?", help="epsilon, arm id or policy version")
-    p.add_argument("--url", default=os.environ.get("MVT_URL"), help="the service (default: MVT_URL)")
+    add_url(p)
     p.set_defaults(run=experiments)
 
     p = commands.add_parser(
