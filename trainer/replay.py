@@ -15,7 +15,8 @@ from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy, ExplorationStrategy
 from policy.learning import LearningSettings
 from policy.model import VWModel
-from replay.evaluation import PolicyEvaluation, compare, evaluate, on_policy
+from replay.estimate import Estimate
+from replay.evaluation import METRICS, PolicyEvaluation, compare, evaluate, on_policy
 from replay.log import BanditLog
 from trainer.join import Example
 from trainer.train import encode
@@ -98,26 +99,29 @@ def replay_report(
     log = held_out_log(examples, encoded, reward_model)
     cand_explore, cand_greedy = model_targets(candidate_model, encoded, [current, GREEDY])
     act_explore, act_greedy = model_targets(active_model, encoded, [current, GREEDY])
+    # the gate compares the exploring versions: what would be served
+    candidate_served = (f"{candidate_name} ({eps})", "candidate", evaluate(log, cand_explore, level))
+    active_served = (f"{active_name} ({eps})", "active", evaluate(log, act_explore, level))
     evaluated: list[tuple[str, str, PolicyEvaluation]] = [
-        (f"{candidate_name} ({eps})", "candidate", evaluate(log, cand_explore, level)),
+        candidate_served,
         (f"{candidate_name} (greedy)", "candidate", evaluate(log, cand_greedy, level)),
-        (f"{active_name} ({eps})", "active", evaluate(log, act_explore, level)),
+        active_served,
         (f"{active_name} (greedy)", "active", evaluate(log, act_greedy, level)),
         ("uniform random", "uniform", evaluate(log, 1.0 / np.repeat(log.sizes, log.sizes), level)),
     ]
     evaluated += [(f"always {arm}", "fixed", evaluate(log, fixed_arm_target(log, arm), level))
                   for arm in experiment.arm_ids]
-    difference = compare(evaluated[0][2], evaluated[2][2], promotion.metric, level)
+    difference = compare(candidate_served[2], active_served[2], promotion.metric, level)
     verdict = _gate(log.n, difference, experiment)
-    policies = [_policy_entry("logging policy (observed mean)", "logging", None, on_policy(log, level))]
+    policies = [_observed_entry("logging policy (observed mean)", on_policy(log, level))]
     policies += [_policy_entry(name, kind, e) for name, kind, e in evaluated]
-    comparison = {"metric": promotion.metric, "candidate": evaluated[0][0], "active": evaluated[2][0],
+    comparison = {"metric": promotion.metric, "candidate": candidate_served[0], "active": active_served[0],
                   "difference": difference.as_dict()}
     return _document(experiment, candidate_version, active_version, now, train_events, log.n, split_ts,
                      policies, comparison, verdict, level), verdict
 
 
-def _gate(n: int, difference: Any, experiment: Experiment) -> Verdict:
+def _gate(n: int, difference: Estimate, experiment: Experiment) -> Verdict:
     promotion = experiment.promotion
     if n < promotion.min_events:
         return Verdict(False, f"only {n} held-out events; promotion.min_events is {promotion.min_events}")
@@ -128,11 +132,13 @@ def _gate(n: int, difference: Any, experiment: Experiment) -> Verdict:
     return Verdict(False, f"{interval}: the lower bound does not exceed min_improvement {promotion.min_improvement:g}")
 
 
-def _policy_entry(name: str, kind: str, evaluation: PolicyEvaluation | None, observed: Any = None) -> dict[str, Any]:
-    if evaluation is None:
-        estimate = observed.as_dict()
-        return {"name": name, "kind": kind, "estimates": {m: estimate for m in ("ips", "snips", "dr")},
-                "ess": None, "max_weight": None, "arm_share": []}
+def _observed_entry(name: str, observed: Estimate) -> dict[str, Any]:
+    """The logging policy's observed mean, in every metric's column."""
+    return {"name": name, "kind": "logging", "estimates": {m: observed.as_dict() for m in METRICS},
+            "ess": None, "max_weight": None, "arm_share": []}
+
+
+def _policy_entry(name: str, kind: str, evaluation: PolicyEvaluation) -> dict[str, Any]:
     return {
         "name": name, "kind": kind,
         "estimates": {m: e.as_dict() for m, e in evaluation.estimates.items()},
