@@ -14,6 +14,7 @@ from policy.experiment import AGGREGATES, METRICS, Experiment
 from policy.features import FeatureValue
 from policy.learning import CB_TYPES
 from trainer.cycle import CycleSummary
+from trainer.search import SearchResult
 from trainer.records import PolicyRecord
 
 MAX_FEATURES = 100
@@ -105,10 +106,29 @@ class VWBody(Request):
     passes: int = Field(1, description="passes over the data, 1 to 20")
 
 
+class SearchBody(Request):
+    """Policy search: each cycle tries the last chosen settings, the configured ``vw`` and every
+    setting one option away from the former, scores them by cross-fitting on the training part,
+    and trains the candidate with the best (ranges are checked by the domain and reported as
+    422)."""
+
+    enabled: bool = Field(True, description="search each cycle; off: the candidate uses `vw` as configured")
+    learning_rates: list[float] = Field([0.01, 0.05, 0.2, 0.5, 1.0], min_length=1, max_length=10)
+    cb_types: list[Literal[CB_TYPES]] = Field(list(CB_TYPES), min_length=1, max_length=3)
+    interactions: list[list[str]] = Field([["UA"], ["UA", "AA"]], min_length=1, max_length=10)
+    l2: list[float] = Field([0.0, 1e-6], min_length=1, max_length=10)
+    passes: list[int] = Field([1, 3], min_length=1, max_length=10)
+    folds: int = Field(2, description="cross-fitting folds: each setting is trained on all folds but one and "
+                                      "scored on that one, in turn; 2 to 10")
+    max_events: int = Field(50_000, description="training examples sampled to train each setting")
+    budget_seconds: float = Field(300.0, description="settings not started within this time are skipped")
+
+
 class TrainingBody(Request):
     interval_seconds: int = Field(3600, gt=0, description="how often a training cycle runs")
     min_events: int = Field(1000, ge=1, description="examples a candidate needs")
     vw: VWBody = Field(default_factory=VWBody)
+    search: SearchBody = Field(default_factory=SearchBody)
 
 
 class PromotionBody(Request):
@@ -167,9 +187,7 @@ class ExperimentOut(BaseModel):
             default_arm=e.default_arm,
             exploration=ExplorationBody(epsilon=e.epsilon),
             reward=RewardBody.model_validate(asdict(e.reward)),
-            training=TrainingBody.model_validate(
-                {**asdict(e.training), "vw": {**asdict(e.training.vw), "interactions": list(e.training.vw.interactions)}}
-            ),
+            training=TrainingBody.model_validate(e.training.to_dict()),
             promotion=PromotionBody.model_validate(asdict(e.promotion)),
             holdout=HoldoutBody(fraction=e.holdout),
             active_policy=e.active_policy,
@@ -264,3 +282,35 @@ class CycleOut(BaseModel):
     @classmethod
     def of(cls, c: CycleSummary) -> CycleOut:
         return cls.model_validate(asdict(c))
+
+
+class EstimateOut(BaseModel):
+    value: float
+    low: float
+    high: float
+
+
+class TrialOut(BaseModel):
+    learning: VWBody
+    vw_args: str
+    passes: int
+    seconds: float
+    chosen: bool
+    estimate: EstimateOut | None = Field(description="cross-fitted estimate; null when skipped by the time budget")
+    status: str
+
+
+class SearchOut(BaseModel):
+    """A policy search: every setting tried with its cross-fitted estimate, and the one chosen."""
+
+    metric: str
+    method: str
+    seconds: float
+    events: int
+    folds: int
+    chosen: VWBody
+    trials: list[TrialOut]
+
+    @classmethod
+    def of(cls, result: SearchResult) -> SearchOut:
+        return cls.model_validate(result.as_dict())

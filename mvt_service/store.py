@@ -23,7 +23,6 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from policy.arms import Arm
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from policy.learning import LearningSettings
 from trainer.records import Decision, PolicyRecord, Reward, utcnow
 from trainer.storage import Lease
 
@@ -229,6 +228,11 @@ class Store:
         cursor = self.policies.find({"experiment": experiment_id}, {"model": 0}).sort("version", -1)
         return [_policy(d) for d in cursor]
 
+    def latest_policy(self, experiment_id: str) -> PolicyRecord | None:
+        """The experiment's newest policy, whatever its status."""
+        doc = self.policies.find_one({"experiment": experiment_id}, {"model": 0}, sort=[("version", -1)])
+        return _policy(doc) if doc else None
+
     def get_policy(self, experiment_id: str, version: int) -> PolicyRecord | None:
         doc = self.policies.find_one({"experiment": experiment_id, "version": version}, {"model": 0})
         return _policy(doc) if doc else None
@@ -349,8 +353,7 @@ def _experiment_fields(e: Experiment) -> dict[str, Any]:
         "default_arm": e.default_arm,
         "exploration": {"epsilon": e.epsilon},
         "reward": asdict(e.reward),
-        "training": {**asdict(e.training), "vw": {**asdict(e.training.vw),
-                                                   "interactions": list(e.training.vw.interactions)}},
+        "training": e.training.to_dict(),
         "promotion": asdict(e.promotion),
     }
 
@@ -364,19 +367,12 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
         reward=RewardSettings(**doc["reward"]),
         factors=None if doc["factors"] is None else _mapping(doc["factors"]),
         exclude=tuple(_mapping(x) for x in doc["exclude"]),
-        training=_training(doc["training"]),
+        training=TrainingSettings.from_dict(doc["training"]),
         promotion=PromotionSettings(**doc["promotion"]),
         revision=doc["revision"],
         active_policy=doc.get("active_policy"),
         paused=doc["paused"],
         holdout=doc["holdout"],
-    )
-
-
-def _training(doc: Mapping[str, Any]) -> TrainingSettings:
-    return TrainingSettings(
-        interval_seconds=doc["interval_seconds"], min_events=doc["min_events"],
-        vw=LearningSettings(**doc["vw"]),
     )
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import Any
 
 from policy.arms import Arm, expand_factors
 from policy.exploration import EpsilonGreedy
-from policy.learning import LearningSettings
+from policy.learning import LearningSettings, SearchSettings
 
 AGGREGATES = ("sum", "mean", "max", "min", "first", "last")
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -48,18 +49,53 @@ class TrainingSettings:
     """When the trainer retrains the experiment's policy, and how VW learns.
 
     A cycle runs every ``interval_seconds``; a candidate is trained only when the training part
-    of the closed-window data holds at least ``min_events`` examples.
+    of the closed-window data holds at least ``min_events`` examples. ``vw`` are the configured
+    learning settings; with ``search.enabled`` a cycle may train the candidate with better ones
+    it found around them (see :class:`SearchSettings`).
     """
 
     interval_seconds: int = 3600
     min_events: int = 1000
     vw: LearningSettings = field(default_factory=LearningSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
 
     def __post_init__(self) -> None:
         if isinstance(self.interval_seconds, bool) or not isinstance(self.interval_seconds, int) or self.interval_seconds <= 0:
             raise ValueError(f"`training.interval_seconds` must be a positive integer, got {self.interval_seconds!r}")
         if isinstance(self.min_events, bool) or not isinstance(self.min_events, int) or self.min_events < 1:
             raise ValueError(f"`training.min_events` must be an integer of at least 1, got {self.min_events!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible document (lists, not tuples) that :meth:`from_dict` reads back."""
+        return _lists(asdict(self))
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> TrainingSettings:
+        """Settings from a document; missing parts take their defaults.
+
+        Raises
+        ------
+        ValueError
+            If any value is invalid (the message names the part).
+        """
+        try:
+            vw = LearningSettings(**doc.get("vw", {}))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"training.vw: {exc}") from exc
+        try:
+            search = SearchSettings(**doc.get("search", {}))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"training.search: {exc}") from exc
+        return cls(**{k: v for k, v in doc.items() if k not in ("vw", "search")}, vw=vw, search=search)
+
+
+def _lists(value: Any) -> Any:
+    """``value`` with every tuple, in any nesting, turned into a list."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
 
 
 METRICS = ("ips", "snips", "dr")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 CB_TYPES = ("ips", "dr", "mtr")
 INTERACTION = re.compile(r"^[UA]{2,3}$")
@@ -58,6 +58,10 @@ class LearningSettings:
         _check_int("bit_precision", self.bit_precision, 12, 24)
         _check_int("passes", self.passes, 1, 20)
 
+    def as_dict(self) -> dict[str, object]:
+        """The settings as a JSON-compatible document; ``LearningSettings(**doc)`` reads it back."""
+        return {**asdict(self), "interactions": list(self.interactions)}
+
     def vw_args(self) -> str:
         """The VW command line for these settings."""
         parts = ["--cb_adf", f"--cb_type {self.cb_type}"]
@@ -76,3 +80,58 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
 def _check_int(name: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValueError(f"`{name}` must be an integer in [{low}, {high}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a training cycle searches for better learning settings.
+
+    The search tries the *starting* settings (the last ones it chose, else the experiment's
+    ``training.vw``) and every setting that differs from them in exactly one option, taking
+    that option's values from the lists below: a coordinate neighbourhood, so each cycle can
+    move one step further along every option. Candidates are scored by ``folds``-fold
+    cross-fitting on a seeded random sample of at most ``max_events`` training examples;
+    candidates not started within ``budget_seconds`` are skipped.
+    """
+
+    enabled: bool = True
+    learning_rates: tuple[float, ...] = (0.01, 0.05, 0.2, 0.5, 1.0)
+    cb_types: tuple[str, ...] = CB_TYPES
+    interactions: tuple[tuple[str, ...], ...] = (("UA",), ("UA", "AA"))
+    l2: tuple[float, ...] = (0.0, 1e-6)
+    passes: tuple[int, ...] = (1, 3)
+    folds: int = 2
+    max_events: int = 50_000
+    budget_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        for name in ("learning_rates", "cb_types", "l2", "passes"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "interactions", tuple(tuple(i) for i in self.interactions))
+        for option, values in self.options().items():
+            if not 1 <= len(values) <= 10:
+                raise ValueError(f"`search` must list 1 to 10 values of {option}, got {len(values)}")
+            for value in values:
+                try:
+                    LearningSettings(**{option: value})
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"`search.{option}`: {exc}") from exc
+        _check_int("search.folds", self.folds, 2, 10)
+        _check_int("search.max_events", self.max_events, 100, 10_000_000)
+        _check_range("search.budget_seconds", self.budget_seconds, 1.0, 86_400.0)
+
+    def options(self) -> dict[str, tuple[object, ...]]:
+        """Each searched :class:`LearningSettings` field and the values tried for it."""
+        return {"learning_rate": self.learning_rates, "cb_type": self.cb_types,
+                "interactions": self.interactions, "l2": self.l2, "passes": self.passes}
+
+    def candidates(self, start: LearningSettings) -> list[LearningSettings]:
+        """``start``, then each setting one option away from it, in option order, without
+        repeats."""
+        found = [start]
+        for option, values in self.options().items():
+            for value in values:
+                settings = replace(start, **{option: value})
+                if settings not in found:
+                    found.append(settings)
+        return found

@@ -60,6 +60,24 @@ def _chart(policies: list[dict[str, Any]], metric: str) -> str:
     return "".join(parts)
 
 
+def _search_section(search: dict[str, Any] | None, level: str) -> str:
+    """The policy search's table: every learning setting tried, its estimate, and the one chosen."""
+    if not search:
+        return ""
+    rows = "".join(
+        f"<tr><td>{'<b>chosen</b>' if t['chosen'] else escape(t['status'])}</td><td>{escape(t['vw_args'])}</td>"
+        f"<td>{t['passes']}</td>"
+        + (f"<td>{_fmt(t['estimate']['value'])}</td><td>{_fmt(t['estimate']['low'])} to {_fmt(t['estimate']['high'])}</td>"
+           if t["estimate"] else "<td>–</td><td>–</td>")
+        + f"<td>{t['seconds']:.1f}</td></tr>"
+        for t in search["trials"]
+    )
+    return (f"<h2>Policy search: which learning settings trained the candidate</h2><p>{escape(search['method'])} "
+            f"({search['seconds']:.1f} s).</p><table><thead><tr><th>status</th><th>VW settings</th><th>passes</th>"
+            f"<th>{search['metric'].upper()}</th><th>{level} interval</th><th>seconds</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def render_report(report: dict[str, Any]) -> str:
     """Render a stored replay report (as produced by the trainer) to a standalone HTML page."""
     metric = report["comparison"]["metric"] if report.get("comparison") else "dr"
@@ -119,6 +137,7 @@ exploration ε = {report['epsilon']:g}</p>
 <h2>Estimated reward per visitor ({metric.upper()}, {level} intervals)</h2>
 {chart}
 {online_line}
+{_search_section(report.get("search"), level)}
 <table><thead><tr><th>policy</th><th>{metric.upper()}</th><th>{level} interval</th><th>IPS</th><th>SNIPS</th>
 <th>effective sample size</th><th>max weight</th></tr></thead><tbody>{rows}</tbody></table>
 <p class="note">Each policy's value is estimated counterfactually from the logged decisions and their

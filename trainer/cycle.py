@@ -6,16 +6,18 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from policy.experiment import Experiment
 from policy.features import arm_line
+from policy.learning import LearningSettings
 from policy.model import VWModel
 from replay.online import online_comparison
 from trainer.join import Example, JoinStats, closed_examples
 from trainer.records import PolicyRecord
 from trainer.replay import REWARD_MODEL, replay_report
+from trainer.search import Sample, SearchResult, search
 from trainer.storage import TrainerStore
 from trainer.train import Progress, train_policies
 
@@ -41,6 +43,42 @@ class CycleSummary:
         return int(self.join.get("examples", 0))
 
 
+class CycleData:
+    """A cycle's closed-window examples split by decision time: the training part (older than
+    ``split_ts``) and the held-out part (from ``split_ts``, the newest
+    ``promotion.holdout_fraction`` of the decisions).
+
+    :meth:`training` streams the training part from the store at every call; the first call
+    also collects the held-out examples, a random sample of the training part for the search,
+    the join's counts and the rewards of each serving group.
+    """
+
+    def __init__(self, store: TrainerStore, experiment: Experiment, now: datetime, seed: int) -> None:
+        self._store, self._experiment, self._now = store, experiment, now
+        decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
+        self.split_ts = store.split_time(experiment.id, decided_before, experiment.promotion.holdout_fraction)
+        self.stats = JoinStats()
+        self.held_out: list[Example] = []
+        self.sample: Sample[Example] = Sample(experiment.training.search.max_events, seed)
+        self.rewards_by_group: dict[str, list[float]] = defaultdict(list)
+        self._collected = False
+
+    def training(self) -> Iterator[Example]:
+        collecting, self._collected = not self._collected, True
+        for example in closed_examples(self._store, self._experiment, self._now,
+                                       self.stats if collecting else JoinStats()):
+            held_out = self.split_ts is not None and example.ts >= self.split_ts
+            if collecting:
+                self.rewards_by_group[example.group].append(example.reward)
+                (self.held_out.append if held_out else self.sample.add)(example)
+            if not held_out:
+                yield example
+
+    @property
+    def train_events(self) -> int:
+        return self.stats.examples - len(self.held_out)
+
+
 def run_cycle(
     store: TrainerStore,
     experiment: Experiment,
@@ -54,57 +92,53 @@ def run_cycle(
 
     Every decision whose attribution window closed before ``now`` is joined; the newest
     ``promotion.holdout_fraction`` (by decision time) is held out. With fewer than
-    ``training.min_events`` training examples nothing is registered. Otherwise the candidate is
-    registered as ``active`` or ``rejected`` with the gate's reason, and a replay report is
-    stored either way.
+    ``training.min_events`` training examples nothing is registered. Otherwise, with
+    ``training.search`` on, the learning settings are searched on the training part (see
+    :func:`trainer.search.search`) before the candidate is trained with the chosen ones on the
+    whole training part. The candidate is registered as ``active`` or ``rejected`` with the
+    gate's reason and its settings, and a replay report is stored either way.
     """
-    decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
-    split_ts = store.split_time(experiment.id, decided_before, experiment.promotion.holdout_fraction)
-    stats = JoinStats()
-    held_out: list[Example] = []
-    rewards_by_group: dict[str, list[float]] = defaultdict(list)
-    first_pass = iter([True])
-
-    def training_examples() -> Iterator[Example]:
-        collecting = next(first_pass, False)  # every pass re-reads the store; the first counts
-        for example in closed_examples(store, experiment, now, stats if collecting else JoinStats()):
-            if collecting:
-                rewards_by_group[example.group].append(example.reward)
-            if split_ts is None or example.ts < split_ts:
-                yield example
-            elif collecting:
-                held_out.append(example)
-
+    data = CycleData(store, experiment, now, seed)
     arm_lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
+    searching = experiment.training.search.enabled
     started = time.perf_counter()
-    candidate, reward_model = train_policies(training_examples, arm_lines, [experiment.training.vw, REWARD_MODEL],
-                                             seed=seed, progress=progress)
-    seconds = time.perf_counter() - started
-    train_events = stats.examples - len(held_out)
+    # the first read trains DR's reward model, and the candidate too when its settings are known
+    models = train_policies(data.training, arm_lines, [REWARD_MODEL] + ([] if searching else [experiment.training.vw]),
+                            seed=seed, progress=progress)
+    reward_model = models[0]
+    candidate = None if searching else models[1]
     active_model = None
     try:
-        if train_events < experiment.training.min_events:
-            reason = (f"{train_events} training examples (of {stats.examples} with closed windows); "
+        if data.train_events < experiment.training.min_events:
+            reason = (f"{data.train_events} training examples (of {data.stats.examples} with closed windows); "
                       f"training.min_events is {experiment.training.min_events}")
             log.info("experiment %s: no candidate: %s", experiment.id, reason)
-            return CycleSummary(experiment.id, "skipped", reason, join=stats.as_dict(), train_seconds=seconds,
-                                train_events=train_events, holdout_events=len(held_out))
+            return CycleSummary(experiment.id, "skipped", reason, join=data.stats.as_dict(),
+                                train_seconds=time.perf_counter() - started, train_events=data.train_events,
+                                holdout_events=len(data.held_out))
+        found = _search(store, experiment, data, arm_lines, seed) if searching else None
+        settings = found.chosen if found else experiment.training.vw
+        if candidate is None:
+            (candidate,) = train_policies(data.training, arm_lines, [settings], seed=seed, progress=progress)
+        seconds = time.perf_counter() - started
         version = store.next_policy_version(experiment.id)
         active_model = _load_active(store, experiment)
         report, verdict = replay_report(
-            experiment, held_out, arm_lines, candidate=(version, candidate),
+            experiment, data.held_out, arm_lines, candidate=(version, candidate),
             active=(experiment.active_policy if active_model else None, active_model),
-            reward_model=reward_model, train_events=train_events, split_ts=split_ts, now=now,
+            reward_model=reward_model, train_events=data.train_events, split_ts=data.split_ts, now=now,
         )
-        report["online"] = online_comparison(rewards_by_group, experiment.promotion.confidence)
+        report["online"] = online_comparison(data.rewards_by_group, experiment.promotion.confidence)
+        report["search"] = found.as_dict() if found else None
         status = "active" if verdict.promoted else "rejected"
         store.insert_policy(
             PolicyRecord(
                 experiment=experiment.id, version=version, status="candidate",
-                vw_args=experiment.training.vw.vw_args(), learning=asdict(experiment.training.vw),
-                data_from=stats.first_ts, data_to=split_ts or stats.last_ts, examples=train_events,
-                join=stats.as_dict(), trained_at=now, train_seconds=seconds, reason=verdict.reason,
-                metrics={"comparison": report["comparison"], "holdout_events": len(held_out)},
+                vw_args=settings.vw_args(), learning=settings.as_dict(),
+                data_from=data.stats.first_ts, data_to=data.split_ts or data.stats.last_ts,
+                examples=data.train_events, join=data.stats.as_dict(), trained_at=now, train_seconds=seconds,
+                reason=verdict.reason,
+                metrics={"comparison": report["comparison"], "holdout_events": len(data.held_out)},
             ),
             candidate.to_bytes(),
         )
@@ -118,8 +152,28 @@ def run_cycle(
     else:
         store.reject_policy(experiment.id, version, verdict.reason)
     log.info("experiment %s: candidate v%d %s: %s", experiment.id, version, status, verdict.reason)
-    return CycleSummary(experiment.id, status, verdict.reason, version, stats.as_dict(), seconds,
-                        train_events, len(held_out))
+    return CycleSummary(experiment.id, status, verdict.reason, version, data.stats.as_dict(), seconds,
+                        data.train_events, len(data.held_out))
+
+
+def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, seed: int = 0) -> SearchResult:
+    """Search the learning settings on the experiment's closed-window data as a cycle at ``now``
+    would, without training or registering a candidate."""
+    data = CycleData(store, experiment, now, seed)
+    for _ in data.training():
+        pass
+    arm_lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
+    return _search(store, experiment, data, arm_lines, seed)
+
+
+def _search(store: TrainerStore, experiment: Experiment, data: CycleData, arm_lines: dict[str, str],
+            seed: int) -> SearchResult:
+    """Search around the settings the last cycle chose (the configured ones at first)."""
+    latest = store.latest_policy(experiment.id)
+    start = LearningSettings(**latest.learning) if latest is not None else experiment.training.vw
+    found = search(experiment, start, data.sample.items(), arm_lines, seed=seed)
+    log.info("experiment %s: search chose %s in %.1f s", experiment.id, found.chosen.vw_args(), found.seconds)
+    return found
 
 
 def _load_active(store: TrainerStore, experiment: Experiment) -> VWModel | None:

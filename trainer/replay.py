@@ -40,7 +40,16 @@ Encoded = Sequence[tuple[str, list[str]]]
 
 def held_out_log(examples: Sequence[Example], encoded: Encoded, reward_model: VWModel) -> BanditLog:
     """The held-out events as a bandit log, with DR's reward-model predictions for every arm."""
-    predicted = [score_arms(reward_model, context, lines) for context, lines in encoded]
+    return bandit_log(examples, predictions(reward_model, encoded))
+
+
+def predictions(reward_model: VWModel, encoded: Encoded) -> list[list[float]]:
+    """The reward model's prediction for every eligible arm of every encoded event."""
+    return [score_arms(reward_model, context, lines) for context, lines in encoded]
+
+
+def bandit_log(examples: Sequence[Example], predicted: Sequence[Sequence[float]]) -> BanditLog:
+    """Examples as a bandit log, with ``predicted`` rewards for every eligible arm."""
     return BanditLog.build([e.actions for e in examples], [e.chosen for e in examples],
                            [e.probability for e in examples], [e.reward for e in examples], predicted)
 

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from policy.experiment import Experiment
-from trainer.cycle import CycleSummary, run_cycle
+from trainer.cycle import CycleSummary, run_cycle, run_search
 from trainer.records import utcnow
-from trainer.storage import TrainerStore
+from trainer.search import SearchResult
+from trainer.storage import Lease, TrainerStore
 from trainer.train import Progress
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,22 @@ class Scheduler:
         """
         return cast(CycleSummary, self._run(experiment, force=True))  # a forced cycle always runs
 
+    def search_now(self, experiment: Experiment) -> SearchResult:
+        """Search the experiment's learning settings now, under its training lease, without
+        training a candidate.
+
+        Raises
+        ------
+        TrainingBusy
+            If another trainer is training this experiment.
+        """
+        name = f"train:{experiment.id}"
+        holder, _ = self._hold(name, experiment)
+        try:
+            return run_search(self._store, experiment, self._clock(), seed=self._seed)
+        finally:
+            self._store.release_lease(name, holder, None)
+
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         """Check for due experiments every ``poll_seconds`` until ``stop`` is set."""
         while not stop.is_set():
@@ -86,13 +103,18 @@ class Scheduler:
         if self._progress is not None:
             self._progress(learned)
 
-    def _run(self, experiment: Experiment, *, force: bool) -> CycleSummary | None:
-        name = f"train:{experiment.id}"
-        holder = f"{self._owner}/{uuid.uuid4().hex[:8]}"  # unique per run, even within a process
-        now = self._clock()
-        lease = self._store.acquire_lease(name, holder, now, self._lease_seconds)
+    def _hold(self, name: str, experiment: Experiment) -> tuple[str, Lease]:
+        """Take the lease ``name`` with a holder id unique to this run (even within a process)."""
+        holder = f"{self._owner}/{uuid.uuid4().hex[:8]}"
+        lease = self._store.acquire_lease(name, holder, self._clock(), self._lease_seconds)
         if lease is None:
             raise TrainingBusy(f"experiment `{experiment.id}` is being trained by another trainer")
+        return holder, lease
+
+    def _run(self, experiment: Experiment, *, force: bool) -> CycleSummary | None:
+        name = f"train:{experiment.id}"
+        now = self._clock()
+        holder, lease = self._hold(name, experiment)
         finished = None
         try:
             interval = timedelta(seconds=experiment.training.interval_seconds)

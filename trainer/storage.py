@@ -35,6 +35,9 @@ class TrainerStore(Protocol):
 
     def policy_model(self, experiment_id: str, version: int) -> bytes | None: ...
 
+    def latest_policy(self, experiment_id: str) -> PolicyRecord | None:
+        """The experiment's newest policy, whatever its status."""
+
     def insert_report(self, report: Mapping[str, object]) -> None: ...
 
     def rewards_by_event(self) -> Iterator[Reward]:

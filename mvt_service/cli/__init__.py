@@ -13,7 +13,7 @@ from mvt_service.cli.operators import experiments
 from mvt_service.cli.replaying import export, replay
 from mvt_service.cli.serving import check_binding, serve
 from mvt_service.cli.simulating import add_arguments, simulate_command
-from mvt_service.cli.training import train, trainer
+from mvt_service.cli.training import search, train, trainer
 from mvt_service.settings import Settings
 
 __all__ = ["CommandError", "build_parser", "call_api", "check_binding", "main"]
@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True, help="experiment id")
     add_url(p)
     p.set_defaults(run=train)
+
+    p = commands.add_parser(
+        "search", help="search an experiment's learning settings now, without promoting anything",
+        description="Score the learning settings the next training cycle would try (learning rate, cost "
+                    "estimator, interactions, l2, passes) by cross-fitted replay on the experiment's training "
+                    "data, and print every setting with its estimate and interval. "
+                    "With --url, asks a running service; otherwise works on MongoDB (MVT_MONGO_URI).",
+    )
+    p.add_argument("--experiment", required=True, help="experiment id")
+    add_url(p)
+    p.set_defaults(run=search)
 
     p = commands.add_parser(
         "trainer", help="run the training schedule as its own process (production)",

@@ -1,4 +1,4 @@
-"""`mvt train` and `mvt trainer`."""
+"""`mvt train`, `mvt search` and `mvt trainer`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from mvt_service.app import owner_id
-from mvt_service.cli.common import CommandError, call_api, open_store
+from mvt_service.cli.common import CommandError, call_api, open_store, print_table
 from mvt_service.settings import Settings
+from policy.experiment import Experiment
 from trainer.schedule import Scheduler, TrainingBusy
+
+T = TypeVar("T")
 
 
 def print_cycle(summary: dict[str, Any]) -> None:
@@ -34,11 +38,38 @@ def print_cycle(summary: dict[str, Any]) -> None:
         print(f"{name:<12}{value}")
 
 
+def print_search(result: dict[str, Any]) -> None:
+    print(f"{result['method']} ({result['seconds']:.1f} s)")
+    rows = []
+    for trial in result["trials"]:
+        estimate = trial["estimate"]
+        rows.append(["*" if trial["chosen"] else "", trial["vw_args"], trial["passes"],
+                     "-" if estimate is None else f"{estimate['value']:.4f}",
+                     "-" if estimate is None else f"[{estimate['low']:.4f}, {estimate['high']:.4f}]",
+                     f"{trial['seconds']:.1f}", trial["status"]])
+    print_table(["", "settings", "passes", result["metric"], "interval", "seconds", "status"], rows)
+
+
 def train(args: argparse.Namespace, settings: Settings) -> int:
     """Run one training cycle of an experiment now, via a running service or on MongoDB."""
     if args.url:
         print_cycle(call_api(args.url, "POST", f"/v1/experiments/{args.experiment}/train"))
-        return 0
+    else:
+        print_cycle(asdict(_locally(args, settings, Scheduler.train_now)))
+    return 0
+
+
+def search(args: argparse.Namespace, settings: Settings) -> int:
+    """Search an experiment's learning settings now, via a running service or on MongoDB."""
+    if args.url:
+        print_search(call_api(args.url, "POST", f"/v1/experiments/{args.experiment}/search"))
+    else:
+        print_search(_locally(args, settings, Scheduler.search_now).as_dict())
+    return 0
+
+
+def _locally(args: argparse.Namespace, settings: Settings, job: Callable[[Scheduler, Experiment], T]) -> T:
+    """Run ``job`` on the experiment ``args.experiment`` of the store, under its training lease."""
     store = open_store(settings, "train")
     experiment = store.get_experiment(args.experiment)
     if experiment is None:
@@ -46,11 +77,9 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
     scheduler = Scheduler(store, owner_id("cli"), lease_seconds=settings.trainer_lease_seconds,
                           progress=lambda n: print(f"trained {n:,} examples", file=sys.stderr, flush=True))
     try:
-        summary = scheduler.train_now(experiment)
+        return job(scheduler, experiment)
     except TrainingBusy as exc:
         raise CommandError(str(exc)) from exc
-    print_cycle(asdict(summary))
-    return 0
 
 
 def trainer(args: argparse.Namespace, settings: Settings) -> int:

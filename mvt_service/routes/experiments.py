@@ -17,7 +17,6 @@ from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, Exper
 from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from policy.learning import LearningSettings
 from trainer.records import utcnow
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator)])
@@ -29,10 +28,6 @@ IfMatch = Header(None, description='only change the experiment if it is still at
 def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
     """The domain experiment for a request body; domain rules broken give 422."""
     try:
-        vw = LearningSettings(**body.training.vw.model_dump())
-    except ValueError as exc:
-        raise Invalid(f"training.vw: {exc}") from exc
-    try:
         return Experiment.create(
             experiment_id,
             arms=None if body.arms is None else [Arm(a.id, a.features, a.enabled) for a in body.arms],
@@ -41,11 +36,7 @@ def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
             default_arm=body.default_arm,
             epsilon=body.exploration.epsilon,
             reward=RewardSettings(**body.reward.model_dump()),
-            training=TrainingSettings(
-                interval_seconds=body.training.interval_seconds,
-                min_events=body.training.min_events,
-                vw=vw,
-            ),
+            training=TrainingSettings.from_dict(body.training.model_dump()),
             promotion=PromotionSettings(**body.promotion.model_dump()),
             holdout=body.holdout.fraction,
         )

@@ -1,4 +1,4 @@
-"""The policy registry of an experiment: list, activate (and roll back), train now."""
+"""The policy registry of an experiment: list, activate (and roll back), train now, search now."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from mvt_service.auth import OperatorDep, require_operator
 from mvt_service.deps import ServicesDep, StoreDep
 from mvt_service.errors import Conflict, NotFound
 from mvt_service.routes.experiments import ExperimentId, audit, existing
-from mvt_service.schemas import CycleOut, PolicyOut
+from mvt_service.schemas import CycleOut, PolicyOut, SearchOut
 from trainer.schedule import TrainingBusy
 
 router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["policies"],
@@ -53,3 +53,16 @@ async def train(store: StoreDep, services: ServicesDep, who: OperatorDep,
                             {"status": summary.status, "version": summary.version, "reason": summary.reason})
     await services.runtime.refresh()
     return CycleOut.of(summary)
+
+
+@router.post("/search", response_model=SearchOut)
+async def search(store: StoreDep, services: ServicesDep, experiment_id: str = ExperimentId) -> SearchOut:
+    """Search the learning settings on the experiment's training data now, as the next training
+    cycle would, and return every setting tried with its estimate; nothing is trained for
+    serving or registered (409 if a trainer is at the experiment)."""
+    experiment = await run_in_threadpool(existing, store, experiment_id)
+    try:
+        result = await run_in_threadpool(services.scheduler.search_now, experiment)
+    except TrainingBusy as exc:
+        raise Conflict(str(exc)) from exc
+    return SearchOut.of(result)

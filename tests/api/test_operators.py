@@ -44,6 +44,7 @@ ENDPOINTS = [
     ("GET", "/v1/experiments/abc/policies", None, "operator"),
     ("POST", "/v1/experiments/abc/policies/1/activate", None, "operator"),
     ("POST", "/v1/experiments/abc/train", None, "operator"),
+    ("POST", "/v1/experiments/abc/search", None, "operator"),
     ("GET", "/v1/experiments/abc/reports", None, "operator"),
     ("GET", "/v1/experiments/abc/reports/latest", None, "operator"),
     ("GET", "/v1/experiments/abc/export", None, "operator"),

@@ -1,7 +1,8 @@
-"""The policy registry over HTTP: list, train now, activate and roll back."""
+"""The policy registry over HTTP: list, train now, search now, activate and roll back."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mvt_service.store import Store
@@ -53,12 +54,29 @@ def test_training_without_enough_data_is_skipped(client: TestClient) -> None:
     assert client.get("/v1/experiments/exp/policies").json() == []
 
 
-def test_train_while_another_trainer_holds_the_lease_is_409(client: TestClient) -> None:
+def test_search_now_returns_every_setting_tried_and_registers_nothing(client: TestClient) -> None:
+    search = {"learning_rates": [0.05, 0.5], "cb_types": ["mtr"], "interactions": [["UA"]], "l2": [0],
+              "passes": [1]}
+    client.put("/v1/experiments/exp", json={**EXPERIMENT, "training": {"min_events": 100, "search": search}})
+    factories.log_uniform_traffic(store_of(client), 600)
+    response = client.post("/v1/experiments/exp/search")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["metric"], body["events"], body["folds"]) == ("dr", 480, 2)
+    assert [t["learning"]["learning_rate"] for t in body["trials"]] == [0.5, 0.05]
+    [chosen] = [t for t in body["trials"] if t["chosen"]]
+    assert chosen["learning"] == body["chosen"] and chosen["status"] == "chosen"
+    assert all(t["estimate"]["low"] <= t["estimate"]["value"] <= t["estimate"]["high"] for t in body["trials"])
+    assert client.get("/v1/experiments/exp/policies").json() == []
+
+
+@pytest.mark.parametrize("action", ["train", "search"])
+def test_train_or_search_while_another_trainer_holds_the_lease_is_409(client: TestClient, action: str) -> None:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
     from trainer.records import utcnow
 
     store_of(client).acquire_lease("train:exp", "someone-else", utcnow(), 600)
-    response = client.post("/v1/experiments/exp/train")
+    response = client.post(f"/v1/experiments/exp/{action}")
     assert response.status_code == 409
     assert response.json()["detail"] == "experiment `exp` is being trained by another trainer"
 
@@ -66,6 +84,7 @@ def test_train_while_another_trainer_holds_the_lease_is_409(client: TestClient) 
 def test_unknown_experiment_and_version(client: TestClient) -> None:
     assert client.get("/v1/experiments/nope/policies").status_code == 404
     assert client.post("/v1/experiments/nope/train").status_code == 404
+    assert client.post("/v1/experiments/nope/search").status_code == 404
     client.put("/v1/experiments/exp", json=EXPERIMENT)
     response = client.post("/v1/experiments/exp/policies/7/activate")
     assert response.status_code == 404

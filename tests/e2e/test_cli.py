@@ -1,4 +1,4 @@
-"""The command line: train and trainer, on MongoDB (stood in for by the embedded store) and via
+"""The command line: train, search and trainer, on MongoDB (stood in for by the embedded store) and via
 a running service."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from mvt_service import cli
 from mvt_service.cli import common
 from mvt_service.store import Store
 from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
+from policy.learning import SearchSettings
 from tests import factories
 
 EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
@@ -28,7 +29,8 @@ def mongo(shared_db: Database, monkeypatch: pytest.MonkeyPatch) -> Store:
     store = Store(shared_db)
     store.ensure_indexes()
     store.put_experiment(factories.experiment(
-        reward=RewardSettings(window_seconds=60), training=TrainingSettings(min_events=100, interval_seconds=600),
+        reward=RewardSettings(window_seconds=60),
+        training=TrainingSettings(min_events=100, interval_seconds=600, search=SearchSettings(learning_rates=(0.1,))),
         promotion=PromotionSettings(min_events=50)))
     return store
 
@@ -41,6 +43,24 @@ def test_train_on_mongodb_prints_the_cycle(mongo: Store, capsys: pytest.CaptureF
     assert "examples    13,000 of 13,000 decisions; 10,400 trained on, 2,600 held out" in out
     assert "trained 10,000 examples" in err
     assert mongo.get_experiment("exp").active_policy == 1
+
+
+def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.CaptureFixture) -> None:
+    factories.log_uniform_traffic(mongo, 1000)
+    assert cli.main(["search", "--experiment", "exp"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("2-fold cross-fitting on 800 sampled training events")
+    assert out[1].split() == ["settings", "passes", "dr", "interval", "seconds", "status"]
+    rows = out[2:]
+    assert len(rows) == 1 + 1 + 2 + 1 + 1 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, passes away
+    assert sum(row.startswith("*") for row in rows) == 1 and mongo.list_policies("exp") == []
+
+
+def test_search_via_a_running_service(live_server: str, shared_db: Database, capsys: pytest.CaptureFixture) -> None:
+    cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
+    factories.log_uniform_traffic(Store(shared_db), 600)
+    assert cli.main(["search", "--experiment", "exp", "--url", live_server]) == 0
+    assert "cross-fitting on 480 sampled training events" in capsys.readouterr().out
 
 
 def test_trainer_once_runs_due_cycles(mongo: Store) -> None:

@@ -9,7 +9,7 @@ import pytest
 from mvt_service.store import Store
 from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
 from policy.features import arm_line, context_line
-from policy.learning import LearningSettings
+from policy.learning import LearningSettings, SearchSettings
 from policy.model import VWModel
 from tests import factories
 from tests.factories import T0
@@ -20,9 +20,11 @@ NOW = T0 + timedelta(hours=4)
 
 
 def experiment(min_events: int = 100, interval: int = 3600, holdout_min: int = 50, **vw: object):
+    """The cycle's mechanics with the configured settings; tests/unit/test_search.py covers the search."""
     return factories.experiment(
         reward=RewardSettings(window_seconds=60),
-        training=TrainingSettings(interval_seconds=interval, min_events=min_events, vw=LearningSettings(**vw)),
+        training=TrainingSettings(interval_seconds=interval, min_events=min_events, vw=LearningSettings(**vw),
+                                  search=SearchSettings(enabled=False)),
         promotion=PromotionSettings(min_events=holdout_min),
     )
 

@@ -1,0 +1,150 @@
+"""Policy search: try learning settings on the training data and keep the one whose policy
+replays best, by cross-fitting.
+
+The training part is split into folds; each setting is trained on all folds but one and its
+policy scored, by the promotion metric, on the events of the left-out fold, for every fold in
+turn, so that every sampled event scores a policy that never learned from it. The gate then
+judges the chosen setting on the cycle's held-out events, which neither the search nor training
+saw: choosing the best of several noisy estimates (the winner's curse) cannot inflate it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+from policy.experiment import Experiment
+from policy.learning import LearningSettings
+from replay.estimate import Estimate
+from replay.evaluation import evaluate
+from trainer.join import Example
+from trainer.replay import REWARD_MODEL, bandit_log, model_targets, predictions
+from trainer.train import encode, train_policies
+
+T = TypeVar("T")
+
+
+class Sample(Generic[T]):
+    """A seeded uniform random sample of at most ``size`` items of a stream (reservoir
+    sampling), returned in stream order."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self._size = size
+        self._rng = random.Random(seed)
+        self._kept: list[tuple[int, T]] = []
+        self._seen = 0
+
+    def add(self, item: T) -> None:
+        if len(self._kept) < self._size:
+            self._kept.append((self._seen, item))
+        else:
+            slot = self._rng.randrange(self._seen + 1)
+            if slot < self._size:
+                self._kept[slot] = (self._seen, item)
+        self._seen += 1
+
+    def items(self) -> list[T]:
+        return [item for _, item in sorted(self._kept, key=lambda kept: kept[0])]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One tried setting: its cross-fitted estimate (None when it was skipped) and the seconds it took."""
+
+    settings: LearningSettings
+    estimate: Estimate | None
+    seconds: float
+
+    def as_dict(self, chosen: bool) -> dict[str, Any]:
+        return {"learning": self.settings.as_dict(), "vw_args": self.settings.vw_args(),
+                "passes": self.settings.passes, "seconds": self.seconds, "chosen": chosen,
+                "estimate": None if self.estimate is None else self.estimate.as_dict(),
+                "status": "chosen" if chosen else "tried" if self.estimate is not None else "skipped: time budget"}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What a search tried and chose; ``reason`` says why nothing was tried when ``trials`` is
+    empty (then ``chosen`` is the starting setting)."""
+
+    chosen: LearningSettings
+    trials: list[Trial]
+    metric: str
+    events: int
+    folds: int
+    seconds: float
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        method = (f"{self.folds}-fold cross-fitting on {self.events} sampled training events: each setting is "
+                  f"trained on all folds but one and scored by {self.metric.upper()} on the left-out fold, in turn; "
+                  f"the gate judges the chosen setting on the held-out events only, which neither the search nor "
+                  f"training saw")
+        return {"metric": self.metric, "method": self.reason or method, "seconds": self.seconds,
+                "events": self.events, "folds": self.folds, "chosen": self.chosen.as_dict(),
+                "trials": [t.as_dict(t.estimate is not None and t.settings == self.chosen) for t in self.trials]}
+
+
+def search(
+    experiment: Experiment,
+    start: LearningSettings,
+    sample: Sequence[Example],
+    arm_lines: Mapping[str, str],
+    *,
+    seed: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+) -> SearchResult:
+    """Score every candidate of ``experiment.training.search`` around ``start`` (and the
+    experiment's configured settings) by cross-fitting on ``sample``, and choose the highest
+    estimate (the earlier candidate on ties, ``start`` first).
+
+    Event ``i`` of ``sample`` is in fold ``i mod k``. Each candidate's policy, at the
+    experiment's exploration, is estimated by the promotion metric on one log of all the
+    sampled events, where each event's target pmf comes from the model trained without its
+    fold, and so do DR's reward predictions (a reward model per fold, shared by all
+    candidates). Candidates are trained one after the other; those not started within
+    ``search.budget_seconds`` are skipped (``start`` never is).
+    """
+    settings = experiment.training.search
+    metric, level, k = experiment.promotion.metric, experiment.promotion.confidence, settings.folds
+    started = clock()
+    if len(sample) < max(experiment.promotion.min_events, k):
+        return SearchResult(start, [], metric, len(sample), k, 0.0,
+                            f"no search: {len(sample)} training events; it needs promotion.min_events "
+                            f"({experiment.promotion.min_events})")
+    candidates = settings.candidates(start)
+    if experiment.training.vw not in candidates:
+        candidates.append(experiment.training.vw)
+    folds = [list(sample[i::k]) for i in range(k)]
+    rests = [[e for i, e in enumerate(sample) if i % k != fold] for fold in range(k)]
+    encoded = [[encode(e, arm_lines) for e in part] for part in folds]
+    predicted: list[list[float]] = []
+    for rest, part in zip(rests, encoded):
+        (reward_model,) = train_policies(lambda rest=rest: rest, arm_lines, [REWARD_MODEL], seed=seed)
+        try:
+            predicted += predictions(reward_model, part)
+        finally:
+            reward_model.close()
+    log = bandit_log([e for part in folds for e in part], predicted)
+    trials = []
+    for candidate in candidates:
+        began = clock()
+        if trials and began - started > settings.budget_seconds:
+            trials.append(Trial(candidate, None, 0.0))
+            continue
+        targets = []
+        for rest, part in zip(rests, encoded):
+            (model,) = train_policies(lambda rest=rest: rest, arm_lines, [candidate], seed=seed)
+            try:
+                targets += model_targets(model, part, [experiment.strategy])
+            finally:
+                model.close()
+        trials.append(Trial(candidate, evaluate(log, np.concatenate(targets), level).estimates[metric],
+                            clock() - began))
+    best = max((t for t in trials if t.estimate is not None), key=lambda t: t.estimate.value)  # type: ignore[union-attr]
+    return SearchResult(best.settings, trials, metric, len(sample), k, clock() - started)
