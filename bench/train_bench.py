@@ -3,14 +3,17 @@ estimators.
 
     python bench/train_bench.py --sizes 100000 1000000
     python bench/train_bench.py --sizes 100000 --compare-cb-types
+    python bench/train_bench.py --sizes 16000 100000 --search
 
-For each size, logs that many uniformly explored decisions of the simulated shop
-(``simulator.shop``: 12 layouts, 3 context features, ~15% clicks), 10 ms apart, into a fresh
-embedded store, then times one training cycle: the join of decisions, rewards and activations,
-VW training of the candidate and of DR's reward model on the older 80%, and the replay on the
-newest 20%. With ``--compare-cb-types`` it trains with each of ips, dr and mtr on the same log
-and reports the true click rate of each greedy policy on fresh visitors (the shop knows its
-click probabilities), next to the best single layout and the per-visitor oracle.
+For each size, logs that many uniformly explored decisions of the default simulated shop
+(``simulator.shop``: 12 layouts, 3 context features and 2 noise features, ~15% clicks), 10 ms
+apart, into a fresh embedded store, then times one training cycle with VW's default settings
+and no policy search: the join of decisions, rewards and activations, VW training of the
+candidate and of DR's reward model on the older 80%, and the replay on the newest 20%. With
+``--compare-cb-types`` it trains with each of ips, dr and mtr on the same log, and with
+``--search`` it runs a cycle with the policy search; both report the true click rate of each
+greedy policy on fresh visitors (the shop knows its click probabilities), next to the best
+single layout and the per-visitor oracle.
 """
 
 from __future__ import annotations
@@ -25,20 +28,23 @@ from datetime import timedelta
 from mvt_service.embedded import embedded_client
 from mvt_service.store import Store
 from policy.experiment import Experiment, RewardSettings, TrainingSettings
-from policy.features import arm_line, context_line
-from policy.learning import LearningSettings
+from policy.learning import LearningSettings, SearchSettings
 from policy.model import VWModel
-from simulator.shop import Shop, ShopConfig
+from simulator.offline import greedy_value
+from simulator.shop import Shop
 from trainer.cycle import run_cycle
 from trainer.records import Decision, Reward, utcnow
 
-SHOP = Shop(ShopConfig(noise_features=0))
+SHOP = Shop()
 
 
-def experiment(cb_type: str = "mtr") -> Experiment:
+def experiment(cb_type: str = "mtr", search: bool = False) -> Experiment:
+    """The shop's experiment; VW's default settings unless ``cb_type`` says otherwise, with the
+    policy search off unless ``search``."""
     return Experiment.create(
         "bench", factors=SHOP.config.factors, epsilon=1.0, reward=RewardSettings(window_seconds=60),
-        training=TrainingSettings(min_events=1, vw=LearningSettings(cb_type=cb_type)),
+        training=TrainingSettings(min_events=1, vw=LearningSettings(cb_type=cb_type),
+                                  search=SearchSettings(enabled=search)),
     )
 
 
@@ -65,17 +71,11 @@ def log_traffic(store: Store, n: int, rng: random.Random) -> float:
 
 def policy_value(store: Store, version: int, rng: random.Random, visitors: int = 5000) -> float:
     """True expected click rate of the greedy policy on fresh visitors."""
-    lines = [arm_line(i, a) for i, a in zip(SHOP.layout_ids, SHOP.layouts)]
     model = VWModel.from_bytes(store.policy_model("bench", version))
-    total = 0.0
     try:
-        for _ in range(visitors):
-            context = SHOP.visitor(rng)
-            scores = model.score(context_line(context), lines)
-            total += SHOP.expected_reward(context, scores.index(max(scores)))
+        return greedy_value(SHOP, model, [SHOP.visitor(rng) for _ in range(visitors)])
     finally:
         model.close()
-    return total / visitors
 
 
 def baselines(rng: random.Random, visitors: int = 5000) -> tuple[float, float]:
@@ -91,6 +91,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--compare-cb-types", action="store_true")
+    parser.add_argument("--search", action="store_true", help="also run a cycle with the policy search")
     args = parser.parse_args()
 
     for n in args.sizes:
@@ -104,6 +105,22 @@ def main() -> int:
         print(f"{n:>9,} decisions: logged in {log_seconds:6.1f} s ({n / log_seconds:8,.0f}/s); "
               f"cycle {seconds:6.1f} s ({summary.examples / seconds:8,.0f} joined examples/s; trained on "
               f"{summary.train_events:,}, replayed {summary.holdout_events:,})", flush=True)
+
+        if args.search:
+            fixed, oracle = baselines(random.Random(7))
+            plain = policy_value(store, summary.version, random.Random(7))
+            started = time.perf_counter()
+            result = run_cycle(store, replace(store.get_experiment("bench"), training=experiment(search=True).training),
+                               utcnow())
+            seconds = time.perf_counter() - started
+            found = store.list_reports("bench")[0]["search"]
+            chosen = LearningSettings(**found["chosen"])
+            value = policy_value(store, result.version, random.Random(7))
+            print(f"  greedy value with VW's default settings {plain:.4f} ({plain / oracle:.1%} of oracle, "
+                  f"{plain / fixed - 1:+.1%} vs best fixed); with the search {value:.4f} ({value / oracle:.1%}, "
+                  f"{value / fixed - 1:+.1%}) using {chosen.vw_args()} --passes {chosen.passes}", flush=True)
+            print(f"  cycle with the search {seconds:.1f} s, of which the search {found['seconds']:.1f} s "
+                  f"({len(found['trials'])} settings, {found['events']:,} sampled events)", flush=True)
 
         if args.compare_cb_types:
             fixed, oracle = baselines(random.Random(7))

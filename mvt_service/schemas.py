@@ -102,6 +102,7 @@ class VWBody(Request):
     learning_rate: float = Field(0.5, description="VW -l, in [1e-6, 10]")
     power_t: float = Field(0.5, description="VW --power_t, in [0, 1]")
     l2: float = Field(0.0, description="VW --l2, in [0, 1]")
+    clip_p: float = Field(0.0, description="VW --clip_p: logged probabilities count as at least this, in [0, 0.5]")
     bit_precision: int = Field(18, description="VW -b, in [12, 24]")
     passes: int = Field(1, description="passes over the data, 1 to 20")
 
@@ -117,6 +118,7 @@ class SearchBody(Request):
     cb_types: list[Literal[CB_TYPES]] = Field(list(CB_TYPES), min_length=1, max_length=3)
     interactions: list[list[str]] = Field([["UA"], ["UA", "AA"]], min_length=1, max_length=10)
     l2: list[float] = Field([0.0, 1e-6], min_length=1, max_length=10)
+    clip_p: list[float] = Field([0.0, 0.1], min_length=1, max_length=10)
     passes: list[int] = Field([1, 3], min_length=1, max_length=10)
     folds: int = Field(2, description="cross-fitting folds: each setting is trained on all folds but one and "
                                       "scored on that one, in turn; 2 to 10")

@@ -29,6 +29,11 @@ class LearningSettings:
         effects), ``UAA`` context × arm × arm.
     learning_rate, power_t, l2
         VW's ``-l``, ``--power_t`` and ``--l2``.
+    clip_p
+        VW's ``--clip_p``: logged probabilities below it count as it, so no example weighs more
+        than ``1 / clip_p`` (0: no clipping). Once a policy serves greedily, explored arms are
+        logged with probability ε/K and their importance weights dwarf everything else; clipping
+        trades a little bias for far steadier learning from such logs.
     bit_precision
         Size of the weight table (``-b``), 2**bits weights.
     passes
@@ -40,6 +45,7 @@ class LearningSettings:
     learning_rate: float = 0.5
     power_t: float = 0.5
     l2: float = 0.0
+    clip_p: float = 0.0
     bit_precision: int = 18
     passes: int = 1
 
@@ -55,6 +61,7 @@ class LearningSettings:
         _check_range("learning_rate", self.learning_rate, 1e-6, 10.0)
         _check_range("power_t", self.power_t, 0.0, 1.0)
         _check_range("l2", self.l2, 0.0, 1.0)
+        _check_range("clip_p", self.clip_p, 0.0, 0.5)
         _check_int("bit_precision", self.bit_precision, 12, 24)
         _check_int("passes", self.passes, 1, 20)
 
@@ -69,6 +76,8 @@ class LearningSettings:
         parts += [f"-l {self.learning_rate!r}", f"--power_t {self.power_t!r}", f"-b {self.bit_precision}"]
         if self.l2:
             parts.append(f"--l2 {self.l2!r}")
+        if self.clip_p:
+            parts.append(f"--clip_p {self.clip_p!r}")
         return " ".join(parts)
 
 
@@ -99,13 +108,14 @@ class SearchSettings:
     cb_types: tuple[str, ...] = CB_TYPES
     interactions: tuple[tuple[str, ...], ...] = (("UA",), ("UA", "AA"))
     l2: tuple[float, ...] = (0.0, 1e-6)
+    clip_p: tuple[float, ...] = (0.0, 0.1)
     passes: tuple[int, ...] = (1, 3)
     folds: int = 2
     max_events: int = 50_000
     budget_seconds: float = 300.0
 
     def __post_init__(self) -> None:
-        for name in ("learning_rates", "cb_types", "l2", "passes"):
+        for name in ("learning_rates", "cb_types", "l2", "clip_p", "passes"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "interactions", tuple(tuple(i) for i in self.interactions))
         for option, values in self.options().items():
@@ -123,7 +133,7 @@ class SearchSettings:
     def options(self) -> dict[str, tuple[object, ...]]:
         """Each searched :class:`LearningSettings` field and the values tried for it."""
         return {"learning_rate": self.learning_rates, "cb_type": self.cb_types,
-                "interactions": self.interactions, "l2": self.l2, "passes": self.passes}
+                "interactions": self.interactions, "l2": self.l2, "clip_p": self.clip_p, "passes": self.passes}
 
     def candidates(self, start: LearningSettings) -> list[LearningSettings]:
         """``start``, then each setting one option away from it, in option order, without

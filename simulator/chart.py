@@ -33,11 +33,14 @@ def render_simulation(result: SimulationResult) -> str:
     legend = "".join(f'<span style="color:{color}">■</span> {escape(label)} &nbsp; ' for _, label, color in SERIES)
     f = result.final
     policies = ", ".join(f"v{p['version']} {p['status']}" for p in sorted(result.policies, key=lambda p: p["version"]))
-    check = result.replay_check
-    replay = ("no replay report of the served policy" if check is None else
-              f"replay estimated v{check['policy_version']} (greedy) at {check['estimate']['value']:.4f} "
-              f"[{check['estimate']['low']:.4f}, {check['estimate']['high']:.4f}] by {check['metric'].upper()}; "
-              f"its true value is {check['true_value']:.4f} ({'inside' if check['covered'] else 'outside'} the interval)")
+    covered, checked = result.replay_coverage
+    cycles = "".join(
+        f"<tr><td>{c.visitors:,}</td><td>{escape(c.status)}</td><td>v{c.served_version}</td>"
+        f"<td>{c.true_value:.4f} ({c.fraction_of_oracle:.1%})</td><td>{c.attributed_value:.4f}</td>"
+        + ("<td>–</td><td>–</td>" if c.estimate is None else
+           f"<td>{c.estimate['value']:.4f} [{c.estimate['low']:.4f}, {c.estimate['high']:.4f}]</td>"
+           f"<td>{'yes' if c.covered else 'no'}</td>")
+        + "</tr>" for c in result.cycles)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mvt simulation: {result.visitors:,} visitors</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 2rem; max-width: 60rem; color: #222; }}
@@ -57,6 +60,12 @@ td {{ padding: .2rem .8rem; }} td:last-child {{ text-align: right; }}</style></h
 <tr><td>oracle / best fixed / uniform</td><td>{f['oracle']:.4f} / {f['best_fixed']:.4f} / {f['uniform']:.4f}</td></tr>
 </table>
 <p>Policies: {escape(policies) or 'none trained'}.</p>
-<p>Replay honesty: {escape(replay)}.</p>
+<h2>Training cycles: replay against the truth</h2>
+<p>After each cycle, the served policy's greedy choice on fresh visitors (its true value) next to the
+cycle's replay estimate of it. Replay estimates the reward that arrives within the attribution
+window, a share {result.attributed_share:.0%} of the true value; its interval held that share of the
+truth in {covered} of {checked} cycles.</p>
+<table><tr><th>visitors</th><th>candidate</th><th>serving</th><th>true value (of oracle)</th>
+<th>within the window</th><th>replay estimate</th><th>inside</th></tr>{cycles}</table>
 </body></html>
 """

@@ -4,6 +4,7 @@ against the truth the simulator knows."""
 from __future__ import annotations
 
 import heapq
+import math
 import random
 import statistics
 import time
@@ -33,6 +34,24 @@ class Curve:
 
 
 @dataclass
+class CycleCheck:
+    """A training cycle seen from outside: what serves after it, that policy's true greedy value
+    on fresh visitors, and the cycle's replay estimate of it (None when nothing but uniform
+    random serves, which the report does not estimate greedily). Replay estimates the reward
+    that arrives within the attribution window, so ``covered`` checks its interval against
+    ``attributed_value``, the true value times the shop's attributed share."""
+
+    visitors: int
+    status: str
+    served_version: int
+    true_value: float
+    fraction_of_oracle: float
+    attributed_value: float
+    estimate: dict[str, float] | None
+    covered: bool | None
+
+
+@dataclass
 class SimulationResult:
     visitors: int
     seconds: float
@@ -40,10 +59,24 @@ class SimulationResult:
     curve: Curve
     final: dict[str, float]
     policies: list[dict[str, Any]]
-    replay_check: dict[str, Any] | None
+    cycles: list[CycleCheck]
+    attributed_share: float
+
+    @property
+    def replay_coverage(self) -> tuple[int, int]:
+        """(cycles whose replay interval held the served policy's true value, cycles checked)."""
+        checked = [c.covered for c in self.cycles if c.covered is not None]
+        return sum(checked), len(checked)
+
+    @property
+    def visitors_to_90(self) -> int | None:
+        """Visitors until a cycle first left a policy worth 90% of the oracle serving."""
+        return next((c.visitors for c in self.cycles if c.fraction_of_oracle >= 0.9), None)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        covered, checked = self.replay_coverage
+        return {**asdict(self), "replay_covered": covered, "replay_checked": checked,
+                "visitors_to_90_percent_of_oracle": self.visitors_to_90}
 
 
 def simulate(
@@ -57,25 +90,34 @@ def simulate(
     experiment_id: str = "shop",
     bucket: int = 1000,
     probes: int = 2000,
+    cycle_probes: int = 500,
+    search_events: int = 10_000,
     progress: Progress | None = None,
 ) -> SimulationResult:
     """Run ``visitors`` simulated page views against the service.
 
     Each visitor asks for a decision; their reward (if any) is posted to the webhook after its
-    simulated delay, in batches; a training cycle runs every ``train_every`` visitors. The
-    learning curve records the *true* expected reward of what each visitor was shown, next to
-    what uniform random, the best fixed layout and the oracle would have earned for the same
-    visitors. At the end, ``probes`` fresh visitors measure the final greedy policy.
+    simulated delay, in batches; a training cycle runs every ``train_every`` visitors (its
+    policy search samples at most ``search_events`` examples). The learning curve records the
+    *true* expected reward of what each visitor was shown, next to what uniform random, the best
+    fixed layout and the oracle would have earned for the same visitors. After each cycle
+    ``cycle_probes`` fresh visitors measure the served greedy policy against the cycle's replay
+    estimate of it; at the end, ``probes`` fresh visitors measure the final greedy policy.
+    Probes ask for decisions with deferred activation and never activate them, so they are
+    logged but never trained or replayed on.
     """
     started = time.monotonic()
     rng = random.Random(seed)
     api("PUT", f"/v1/experiments/{experiment_id}", shop.experiment(
-        epsilon, training={"min_events": 200, "interval_seconds": 10**7}, promotion={"min_events": 200}))
+        epsilon, training={"min_events": 200, "interval_seconds": 10**7, "search": {"max_events": search_events}},
+        promotion={"min_events": 200}))
     index = {layout_id: i for i, layout_id in enumerate(shop.layout_ids)}
     reference = random.Random(seed + 1)
     best_fixed = shop.best_fixed_layout([shop.visitor(reference) for _ in range(5000)])
-    pending: list[tuple[float, int, dict[str, Any]]] = []
+    pending: list[tuple[float, int, dict[str, Any], bool]] = []  # (due, visitor, reward, after the window)
     curve, sums, count = Curve(), [0.0, 0.0, 0.0, 0.0], 0
+    cycles: list[CycleCheck] = []
+    probe_rng = random.Random(seed + 2)
 
     def post_due(force: bool = False) -> None:
         now = time.monotonic()
@@ -95,8 +137,9 @@ def simulate(
         count += 1
         reward = shop.draw_reward(context, shown, rng)
         if reward:
-            heapq.heappush(pending, (time.monotonic() + shop.draw_delay(rng), n,
-                                     {"event_id": answer["event_id"], "reward": reward}))
+            delay = shop.draw_delay(rng)
+            heapq.heappush(pending, (time.monotonic() + delay, n, {"event_id": answer["event_id"], "reward": reward},
+                                     delay > shop.config.window_seconds))
         if n % 25 == 0:
             post_due()
         if n % bucket == 0 or n == visitors:
@@ -105,30 +148,39 @@ def simulate(
                 series.append(total / count)
             sums, count = [0.0, 0.0, 0.0, 0.0], 0
         if n % train_every == 0:
+            # rewards keep arriving while a real shop trains: deliver those due within their
+            # window before the cycle blocks this loop, so that none is made late by it
+            in_window = [due for due, _, _, late in pending if not late]
+            time.sleep(max(0.0, max(in_window, default=0.0) - time.monotonic()))
             post_due()
-            api("POST", f"/v1/experiments/{experiment_id}/train")
+            cycle = api("POST", f"/v1/experiments/{experiment_id}/train")
+            probed = _probe(api, shop, experiment_id, cycle_probes, best_fixed, probe_rng)
+            cycles.append(_check(api, shop, experiment_id, n, cycle, probed))
         if progress is not None:
             progress(n, visitors)
     if pending:  # let the last rewards arrive
-        time.sleep(max(0.0, max(due for due, _, _ in pending) - time.monotonic()))
+        time.sleep(max(0.0, max(due for due, _, _, _ in pending) - time.monotonic()))
     post_due(force=True)
 
-    final = _probe(api, shop, experiment_id, probes, best_fixed, random.Random(seed + 2))
+    final = _probe(api, shop, experiment_id, probes, best_fixed, probe_rng)
     policies = [{"version": p["version"], "status": p["status"], "reason": p["reason"]}
                 for p in api("GET", f"/v1/experiments/{experiment_id}/policies")]
     return SimulationResult(visitors, time.monotonic() - started, shop.layout_ids[best_fixed], curve, final,
-                            policies, _replay_check(api, experiment_id, final))
+                            policies, cycles, shop.attributed_share)
 
 
 def _probe(api: Api, shop: Shop, experiment_id: str, probes: int, best_fixed: int,
            rng: random.Random) -> dict[str, float]:
-    """True values, on fresh visitors, of the service's greedy policy and the baselines."""
+    """True values, on fresh visitors, of the service's greedy policy and the baselines, with
+    the standard errors of the greedy policy's paired gains over uniform random and the best
+    fixed layout."""
     index = {layout_id: i for i, layout_id in enumerate(shop.layout_ids)}
     greedy, uniform, fixed, oracle = [], [], [], []
     version = 0
     for _ in range(probes):
         context = shop.visitor(rng)
-        answer = api("POST", "/v1/decisions", {"experiment": experiment_id, "context": context, "explore": False})
+        answer = api("POST", "/v1/decisions", {"experiment": experiment_id, "context": context, "explore": False,
+                                               "defer_activation": True})
         version = answer["policy_version"]
         values = [shop.expected_reward(context, i) for i in range(len(shop.layouts))]
         greedy.append(values[index[answer["action"]]])
@@ -137,17 +189,27 @@ def _probe(api: Api, shop: Shop, experiment_id: str, probes: int, best_fixed: in
         oracle.append(max(values))
     g, u, f, o = (statistics.fmean(x) for x in (greedy, uniform, fixed, oracle))
     return {"policy_version": version, "greedy": g, "uniform": u, "best_fixed": f, "oracle": o,
-            "fraction_of_oracle": g / o, "uplift_over_best_fixed": g / f - 1.0}
+            "fraction_of_oracle": g / o, "uplift_over_best_fixed": g / f - 1.0,
+            "se_gain_over_uniform": _paired_se(greedy, uniform), "se_gain_over_best_fixed": _paired_se(greedy, fixed)}
 
 
-def _replay_check(api: Api, experiment_id: str, final: dict[str, float]) -> dict[str, Any] | None:
-    """The latest replay report's estimate of the served policy next to its true value."""
-    reports = api("GET", f"/v1/experiments/{experiment_id}/reports")
-    if not reports or reports[0]["candidate_version"] != final["policy_version"]:
-        return None
-    report = api("GET", f"/v1/experiments/{experiment_id}/reports/latest")
-    entry = next(p for p in report["policies"] if p["name"] == f"candidate v{final['policy_version']} (greedy)")
-    estimate = entry["estimates"][report["comparison"]["metric"]]
-    return {"policy_version": final["policy_version"], "metric": report["comparison"]["metric"],
-            "estimate": estimate, "true_value": final["greedy"],
-            "covered": estimate["low"] <= final["greedy"] <= estimate["high"]}
+def _paired_se(a: list[float], b: list[float]) -> float:
+    """Standard error of the mean of the paired differences ``a - b``."""
+    return statistics.stdev(x - y for x, y in zip(a, b)) / math.sqrt(len(a))
+
+
+def _check(api: Api, shop: Shop, experiment_id: str, visitors: int, cycle: dict[str, Any],
+           probed: dict[str, float]) -> CycleCheck:
+    """Set the cycle's replay estimate of the served policy's greedy value beside its probed
+    true value."""
+    served = int(probed["policy_version"])
+    estimate = None
+    if cycle["status"] != "skipped" and served:
+        report = api("GET", f"/v1/experiments/{experiment_id}/reports/latest")
+        role = "candidate" if served == report["candidate_version"] else "active"
+        entry = next(p for p in report["policies"] if p["name"] == f"{role} v{served} (greedy)")
+        estimate = entry["estimates"][report["comparison"]["metric"]]
+    attributed = probed["greedy"] * shop.attributed_share
+    covered = None if estimate is None else estimate["low"] <= attributed <= estimate["high"]
+    return CycleCheck(visitors, cycle["status"], served, probed["greedy"], probed["fraction_of_oracle"],
+                      attributed, estimate, covered)

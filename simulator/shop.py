@@ -123,6 +123,13 @@ class Shop:
             return self.config.window_seconds * (1.2 + 0.3 * rng.random())
         return min(rng.expovariate(1.0 / self.config.mean_delay_seconds), self.config.window_seconds * 0.8)
 
+    @property
+    def attributed_share(self) -> float:
+        """The share of the expected reward that arrives within the attribution window, which is
+        all the service can learn or replay: late rewards are drawn independently of the
+        visitor, layout and reward."""
+        return 1.0 - self.config.late_fraction
+
     def best_layout(self, context: Mapping[str, str]) -> int:
         """The oracle's layout for this visitor."""
         values = [self.expected_reward(context, i) for i in range(len(self.layouts))]

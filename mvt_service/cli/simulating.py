@@ -44,7 +44,7 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
 
     with service(args.url, settings, args.seed) as api:
         result = simulate(api, shop, visitors=args.visitors, train_every=args.train_every, epsilon=args.epsilon,
-                          seed=args.seed, progress=progress)
+                          seed=args.seed, search_events=args.search_events, progress=progress)
         reports = api("GET", "/v1/experiments/shop/reports")
         if reports:
             (out / "replay-report.html").write_text(render_report(api("GET", "/v1/experiments/shop/reports/latest")))
@@ -63,12 +63,15 @@ def print_result(result: SimulationResult, out: Path) -> None:
     statuses = [p["status"] for p in result.policies]
     print(f"policies: {statuses.count('active') + statuses.count('retired')} promoted, "
           f"{statuses.count('rejected')} rejected")
-    check = result.replay_check
-    if check:
-        e = check["estimate"]
-        print(f"replay of v{check['policy_version']}: {e['value']:.4f} [{e['low']:.4f}, {e['high']:.4f}] by "
-              f"{check['metric'].upper()}, true value {check['true_value']:.4f} "
-              f"({'inside' if check['covered'] else 'outside'} the interval)")
+    reached = result.visitors_to_90
+    print(f"90% of the oracle: {'reached after ' + format(reached, ',') + ' visitors' if reached else 'not reached'}")
+    covered, checked = result.replay_coverage
+    print(f"replay honesty: the interval held the served policy's true value in {covered} of {checked} cycles")
+    for c in result.cycles:
+        estimate = "-" if c.estimate is None else (f"{c.estimate['value']:.4f} [{c.estimate['low']:.4f}, "
+                                                    f"{c.estimate['high']:.4f}]")
+        print(f"  after {c.visitors:>7,} visitors: candidate {c.status:<8} serving v{c.served_version:<3} "
+              f"true {c.true_value:.4f} ({c.fraction_of_oracle:5.1%} of oracle), replay {estimate}")
     print(f"\nchart:         {out / 'simulation.html'}\nfigures:       {out / 'simulation.json'}")
     if (out / "replay-report.html").exists():
         print(f"replay report: {out / 'replay-report.html'}")
@@ -84,7 +87,9 @@ def simulate_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_arguments(p: argparse.ArgumentParser, visitors: int) -> None:
     p.add_argument("--visitors", type=int, default=visitors, help=f"simulated page views (default {visitors:,})")
-    p.add_argument("--train-every", type=int, default=2000, help="run a training cycle every N visitors")
+    p.add_argument("--train-every", type=int, default=5000, help="run a training cycle every N visitors")
+    p.add_argument("--search-events", type=int, default=10_000,
+                   help="training examples the policy search samples (the experiment's training.search.max_events)")
     p.add_argument("--epsilon", type=float, default=0.2, help="exploration rate of the experiment")
     p.add_argument("--reward", choices=["click", "order"], default="click", help="clicks or order values")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulation")

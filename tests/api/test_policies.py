@@ -55,7 +55,7 @@ def test_training_without_enough_data_is_skipped(client: TestClient) -> None:
 
 
 def test_search_now_returns_every_setting_tried_and_registers_nothing(client: TestClient) -> None:
-    search = {"learning_rates": [0.05, 0.5], "cb_types": ["mtr"], "interactions": [["UA"]], "l2": [0],
+    search = {"learning_rates": [0.05, 0.5], "cb_types": ["mtr"], "interactions": [["UA"]], "l2": [0], "clip_p": [0],
               "passes": [1]}
     client.put("/v1/experiments/exp", json={**EXPERIMENT, "training": {"min_events": 100, "search": search}})
     factories.log_uniform_traffic(store_of(client), 600)

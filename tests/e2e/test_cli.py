@@ -52,7 +52,7 @@ def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.Cap
     assert out[0].startswith("2-fold cross-fitting on 800 sampled training events")
     assert out[1].split() == ["settings", "passes", "dr", "interval", "seconds", "status"]
     rows = out[2:]
-    assert len(rows) == 1 + 1 + 2 + 1 + 1 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, passes away
+    assert len(rows) == 1 + 1 + 2 + 1 + 1 + 1 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, clip_p, passes
     assert sum(row.startswith("*") for row in rows) == 1 and mongo.list_policies("exp") == []
 
 

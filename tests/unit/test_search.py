@@ -38,11 +38,11 @@ def test_candidates_are_the_start_then_every_setting_one_option_away() -> None:
     candidates = SearchSettings().candidates(start)
     assert candidates[0] == start and len(candidates) == len(set(candidates))
     for settings in candidates[1:]:
-        changed = [f for f in ("learning_rate", "cb_type", "interactions", "l2", "passes")
+        changed = [f for f in ("learning_rate", "cb_type", "interactions", "l2", "clip_p", "passes")
                    if getattr(settings, f) != getattr(start, f)]
         assert len(changed) == 1
-    # 4 other learning rates, 2 other cost estimators, 1 other interaction set, l2 and passes 1 each
-    assert len(candidates) == 1 + 4 + 2 + 1 + 1 + 1
+    # 4 other learning rates, 2 other cost estimators, 1 other interaction set, l2, clip_p, passes 1 each
+    assert len(candidates) == 1 + 4 + 2 + 1 + 1 + 1 + 1
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -104,7 +104,7 @@ def test_cross_fitting_never_scores_a_model_on_events_it_learned() -> None:
     # (it would pick the arm logged with a click); on events it never saw it is worth the coin.
     memorise = LearningSettings(learning_rate=10.0, passes=3)
     exp = experiment(SearchSettings(learning_rates=(10.0,), cb_types=("mtr",), interactions=(("UA",),),
-                                    l2=(0.0,), passes=(3,)))
+                                    l2=(0.0,), clip_p=(0.0,), passes=(3,)))
     exp = replace(exp, epsilon=0.0, training=replace(exp.training, vw=memorise))
     result = search(exp, memorise, pure_noise(2000), ARM_LINES)
     [trial] = result.trials
@@ -113,7 +113,7 @@ def test_cross_fitting_never_scores_a_model_on_events_it_learned() -> None:
 
 def test_the_search_chooses_the_highest_estimate_and_reports_every_trial() -> None:
     exp = experiment(SearchSettings(learning_rates=(0.05, 0.5), cb_types=("mtr",), interactions=(("UA",),),
-                                    l2=(0.0,), passes=(1,)))
+                                    l2=(0.0,), clip_p=(0.0,), passes=(1,)))
     result = search(exp, LearningSettings(), _examples(3000), ARM_LINES)
     estimates = {t.settings.learning_rate: t.estimate.value for t in result.trials}  # type: ignore[union-attr]
     assert set(estimates) == {0.5, 0.05}
@@ -153,7 +153,7 @@ def _examples(n: int) -> list[Example]:
 
 def test_a_cycle_trains_the_candidate_with_the_chosen_settings_and_starts_there_next_time(store: Store) -> None:
     exp = experiment(SearchSettings(learning_rates=(0.05, 0.5, 1.0), cb_types=("mtr", "ips"),
-                                    interactions=(("UA",),), l2=(0.0,), passes=(1,)))
+                                    interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(1,)))
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 3000)
     run_cycle(store, exp, NOW)
@@ -179,7 +179,7 @@ def test_without_the_search_the_candidate_uses_the_configured_settings(store: St
 
 def test_a_search_on_demand_registers_nothing(store: Store) -> None:
     exp = experiment(SearchSettings(learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),),
-                                    l2=(0.0,), passes=(1, 2)))
+                                    l2=(0.0,), clip_p=(0.0,), passes=(1, 2)))
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 1000)
     result = run_search(store, exp, NOW)
