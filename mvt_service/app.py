@@ -15,15 +15,16 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from pymongo.database import Database
 
+from mvt_service.auth import KeyRing
 from mvt_service.body_limit import BodyLimitMiddleware
-from mvt_service.decision_log import DecisionWriter
 from mvt_service.demo import demo_experiment
 from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
-from mvt_service.auth import KeyRing
+from mvt_service.log_writer import LogWriter
 from mvt_service.routes import audit, decisions, experiments, health, policies, reports, rewards
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
+from mvt_service.spool import Spool
 from mvt_service.store import Store
 from trainer.schedule import Scheduler
 
@@ -60,8 +61,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if app.state.keys.open:
             log.warning("NO API KEYS CONFIGURED: anyone who can reach this service may change experiments "
                         "(set MVT_CLIENT_KEYS and MVT_OPERATOR_KEYS)")
-        writer = DecisionWriter(store, batch_size=settings.log_batch_size,
-                                flush_seconds=settings.log_flush_seconds, queue_max=settings.log_queue_max)
+        writer = LogWriter(store, Spool(settings.spool_dir, settings.spool_max_bytes), batch_size=settings.log_batch_size,
+                           flush_seconds=settings.log_flush_seconds, queue_max=settings.log_queue_max)
         writer.start()
         runtime = Runtime(store, writer, random.Random(settings.seed))
         await runtime.refresh()

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mvt_service.decision_log import DecisionWriter
+from mvt_service.log_writer import LogWriter
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings
 from mvt_service.store import Store
@@ -25,7 +25,7 @@ class Services:
     settings: Settings
     store: Store
     runtime: Runtime
-    writer: DecisionWriter
+    writer: LogWriter
     scheduler: Scheduler
 
 

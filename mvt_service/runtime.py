@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
-from mvt_service.decision_log import DecisionWriter
+from mvt_service import metrics
 from mvt_service.errors import Conflict, Invalid, NotFound
+from mvt_service.log_writer import LogWriter
 from mvt_service.store import Store
 from trainer.records import Decision, utcnow
 from policy.decision import choose_action, fixed_choice, score_arms
@@ -55,7 +56,7 @@ class ServedPolicy:
 class Runtime:
     """Experiments and active policies of one worker, and the decisions made with them."""
 
-    def __init__(self, store: Store, writer: DecisionWriter, rng: random.Random) -> None:
+    def __init__(self, store: Store, writer: LogWriter, rng: random.Random) -> None:
         self._store = store
         self._writer = writer
         self._rng = rng
@@ -87,6 +88,7 @@ class Runtime:
             return current
         served = ServedExperiment.of(experiment)
         self._experiments[experiment.id] = served
+        metrics.EPSILON.labels(experiment.id).set(experiment.epsilon)
         return served
 
     def update(self, experiment: Experiment) -> None:
@@ -123,6 +125,7 @@ class Runtime:
         self.policy_errors.pop(experiment_id, None)
         previous = self._policies.get(experiment_id)
         self._policies[experiment_id] = ServedPolicy(version, model)
+        metrics.ACTIVE_POLICY.labels(experiment_id).set(version)
         if previous is not None:
             previous.model.close()
         log.info("experiment %s now serves policy v%d", experiment_id, version)
@@ -161,7 +164,7 @@ class Runtime:
 
         With a client ``event_id`` the decision is written before it is returned, so that a
         retry with the same id, on any worker, gets the original decision back; otherwise it is
-        queued for the write-behind log.
+        queued for the write-behind log (and, should the queue be full, answered unlogged).
 
         Raises
         ------
@@ -172,8 +175,6 @@ class Runtime:
             only disabled arms.
         Conflict
             ``event_id`` was already used for another experiment.
-        Unavailable
-            The decision log is backed up.
         """
         served = await self.experiment(experiment_id)
         experiment = served.experiment
@@ -207,8 +208,9 @@ class Runtime:
             deferred=defer_activation,
             group=group,
         )
+        metrics.DECISIONS.labels(experiment_id, group).inc()
         if event_id is None:
-            self._writer.append(decision)
+            self._writer.log_decision(decision)
             return decision
         stored = await run_in_threadpool(self._store.insert_decision_once, decision)
         if stored.experiment != experiment_id:

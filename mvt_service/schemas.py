@@ -244,8 +244,7 @@ RewardsBody = Annotated[
 
 
 class RewardsOut(BaseModel):
-    accepted: int
-    duplicates: int
+    accepted: int = Field(description="reward events queued; repeats of stored ones are stored once")
 
 
 # policies and training -------------------------------------------------------------------------

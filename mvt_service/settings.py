@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import mongomock
 import pymongo
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.database import Database
@@ -24,9 +26,11 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="port `mvt serve` listens on")
     reload_seconds: float = Field(2.0, gt=0, description="how often a worker polls for changed experiments and policies")
     max_body_bytes: int = Field(262_144, gt=0, description="largest accepted request body")
-    log_flush_seconds: float = Field(0.1, gt=0, description="longest time a decision waits in memory before it is written")
-    log_batch_size: int = Field(500, gt=0, description="decisions written per insert_many")
-    log_queue_max: int = Field(50_000, gt=0, description="decisions held in memory before requests wait for the writer")
+    log_flush_seconds: float = Field(0.1, gt=0, description="longest time a decision or reward waits in memory before it is written")
+    log_batch_size: int = Field(500, gt=0, description="records written per insert_many")
+    log_queue_max: int = Field(50_000, gt=0, description="records held in memory; beyond, decisions go unlogged (counted) and rewards get 503")
+    spool_dir: Path = Field(Path("mvt-spool"), description="directory of the local spool that holds what MongoDB refused")
+    spool_max_bytes: int = Field(1_073_741_824, gt=0, description="largest spool file of a worker process")
     seed: int | None = Field(None, description="seed of the exploration sampler (for reproducible runs); unset = random")
     demo: bool = Field(True, description="seed the demo experiment `home` on the embedded store")
     client_keys: str | None = Field(None, description="comma-separated API keys with the client role")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pymongo
 import pytest
@@ -46,11 +46,11 @@ def store(db: Database) -> Store:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    """Test settings: seeded sampler, demo experiment, fast refresh, and no in-process training
-    schedule (tests train when they mean to; one test turns the schedule on)."""
+def settings(tmp_path: Path) -> Settings:
+    """Test settings: seeded sampler, demo experiment, fast refresh, a spool of its own, and no
+    in-process training schedule (tests train when they mean to; one test turns the schedule on)."""
     return Settings(_env_file=None, mongo_uri=None, seed=1234, reload_seconds=0.05, log_flush_seconds=0.01,
-                    train_in_process=False)
+                    train_in_process=False, spool_dir=tmp_path / "spool")
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 from fastapi import APIRouter, Depends, Path, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
@@ -17,10 +20,12 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Dep
 @router.post("", response_model=DecisionOut)
 async def create_decision(body: DecisionBody, runtime: RuntimeDep) -> Response:
     """Choose an arm for the visitor's context, log the decision and return it."""
+    started = time.perf_counter()
     decision = await runtime.decide(
         body.experiment, body.context, actions=body.actions, event_id=body.event_id,
         explore=body.explore, defer_activation=body.defer_activation,
     )
+    metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
     # Encoded directly: the answer is built from validated values, so re-validating it against
     # the response model would only cost time on the hottest path.
     return Response(orjson.dumps({

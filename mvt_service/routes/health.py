@@ -1,11 +1,13 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from mvt_service.auth import require_operator
 from mvt_service.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
@@ -19,12 +21,12 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> JSONResponse:
-    """The store answers; 503 otherwise. Also reports the decision log's backlog, the policy
+    """The store answers; 503 otherwise. Also reports the log's backlog and spool, the policy
     version this worker serves per experiment, and any active policy it could not load."""
     runtime = services.runtime
     details = {
         "store": "ok",
-        "decision_log": {"pending": services.writer.pending, "write_failures": services.writer.failures},
+        "log": {"pending": services.writer.pending, "spool_bytes": services.writer.spool_bytes},
         "policies": runtime.served_policies(),
         "policy_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.policy_errors.items()},
     }
@@ -34,3 +36,9 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         details["store"] = f"unreachable: {type(exc).__name__}"
         return JSONResponse({"status": "unavailable", **details}, status_code=503)
     return JSONResponse({"status": "ready", **details})
+
+
+@router.get("/metrics", dependencies=[Depends(require_operator)], response_class=PlainTextResponse)
+def prometheus_metrics() -> Response:
+    """This worker's metrics in Prometheus's text format (operator key, as a bearer token)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

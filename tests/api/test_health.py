@@ -14,7 +14,7 @@ def test_readyz_reports_the_store_and_the_log(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "store": "ok",
-                               "decision_log": {"pending": 0, "write_failures": 0},
+                               "log": {"pending": 0, "spool_bytes": 0},
                                "policies": {}, "policy_errors": {}}
 
 
@@ -26,3 +26,23 @@ def test_readyz_is_503_when_the_store_is_unreachable(client: TestClient, monkeyp
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["store"] == "unreachable: ServerSelectionTimeoutError"
+
+
+def test_metrics_count_decisions_and_rewards_and_report_the_log(client: TestClient) -> None:
+    def sample(text: str, name: str) -> float:
+        return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name)))
+
+    before = client.get("/metrics").text
+    for _ in range(3):
+        client.post("/v1/decisions", json={"experiment": "home", "context": {"device": "mobile"}})
+    client.post("/v1/rewards", json=[{"event_id": "e1", "reward": 1.0}, {"event_id": "e2", "reward": 1.0}])
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    after = response.text
+    counted = 'mvt_decisions_total{experiment="home",group="bandit"}'
+    assert sample(after, counted) - (sample(before, counted) if counted in before else 0) == 3
+    assert sample(after, "mvt_rewards_received_total") - sample(before, "mvt_rewards_received_total") == 2
+    assert sample(after, 'mvt_exploration_epsilon{experiment="home"}') == 0.2
+    for name in ("mvt_decision_seconds_bucket", "mvt_log_queue_depth", "mvt_spool_bytes",
+                 "mvt_log_write_failures_total"):
+        assert name in after

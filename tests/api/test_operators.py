@@ -49,6 +49,7 @@ ENDPOINTS = [
     ("GET", "/v1/experiments/abc/reports/latest", None, "operator"),
     ("GET", "/v1/experiments/abc/export", None, "operator"),
     ("GET", "/v1/audit", None, "operator"),
+    ("GET", "/metrics", None, "operator"),
 ]
 
 
