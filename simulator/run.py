@@ -163,7 +163,8 @@ def simulate(
     post_due(force=True)
 
     final = _probe(api, shop, experiment_id, probes, best_fixed, probe_rng)
-    policies = [{"version": p["version"], "status": p["status"], "reason": p["reason"]}
+    policies = [{"version": p["version"], "status": p["status"], "reason": p["reason"], "vw_args": p["vw_args"],
+                 "passes": p["learning"].get("passes", 1), "examples": p["examples"]}
                 for p in api("GET", f"/v1/experiments/{experiment_id}/policies")]
     return SimulationResult(visitors, time.monotonic() - started, shop.layout_ids[best_fixed], curve, final,
                             policies, cycles, shop.attributed_share)

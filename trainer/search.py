@@ -23,7 +23,7 @@ from policy.learning import LearningSettings
 from replay.estimate import Estimate
 from replay.evaluation import evaluate
 from trainer.join import Example
-from trainer.replay import REWARD_MODEL, bandit_log, model_targets, predictions
+from trainer.replay import GREEDY, REWARD_MODEL, bandit_log, model_targets, predictions
 from trainer.train import encode, train_policies
 
 T = TypeVar("T")
@@ -103,11 +103,12 @@ def search(
     experiment's configured settings) by cross-fitting on ``sample``, and choose the highest
     estimate (the earlier candidate on ties, ``start`` first).
 
-    Event ``i`` of ``sample`` is in fold ``i mod k``. Each candidate's policy, at the
-    experiment's exploration, is estimated by the promotion metric on one log of all the
-    sampled events, where each event's target pmf comes from the model trained without its
-    fold, and so do DR's reward predictions (a reward model per fold, shared by all
-    candidates). Candidates are trained one after the other; those not started within
+    Event ``i`` of ``sample`` is in fold ``i mod k``. Each candidate's greedy policy is
+    estimated by the promotion metric on one log of all the sampled events, where each event's
+    target pmf comes from the model trained without its fold, and so do DR's reward predictions
+    (a reward model per fold, shared by all candidates). Greedy, because the value of the
+    policy served with exploration ε is ``(1 − ε) · greedy + ε · uniform`` for IPS and DR: the
+    same ranking for any ε < 1, and still a ranking when ε = 1. Candidates are trained one after the other; those not started within
     ``search.budget_seconds`` are skipped (``start`` never is).
     """
     settings = experiment.training.search
@@ -141,7 +142,7 @@ def search(
         for rest, part in zip(rests, encoded):
             (model,) = train_policies(lambda rest=rest: rest, arm_lines, [candidate], seed=seed)
             try:
-                targets += model_targets(model, part, [experiment.strategy])
+                targets += model_targets(model, part, [GREEDY])
             finally:
                 model.close()
         trials.append(Trial(candidate, evaluate(log, np.concatenate(targets), level).estimates[metric],
