@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", help="address to bind (default: MVT_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default: MVT_PORT or 8000)")
+    p.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
+                   help="worker processes sharing the port (more than 1 needs MVT_MONGO_URI)")
     p.set_defaults(run=serve)
 
     p = commands.add_parser(

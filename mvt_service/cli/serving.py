@@ -56,8 +56,20 @@ def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the HTTP API with uvicorn until interrupted."""
+    """Run the HTTP API with uvicorn until SIGTERM or Ctrl-C (both drain the log first).
+
+    With ``--workers N`` uvicorn forks N worker processes that share the port; each builds its
+    app from the environment (``MVT_*``), so ``--host`` and ``--port`` apply to the listening
+    socket only.
+    """
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
     check_binding(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+        return 0
+    if settings.embedded:
+        raise CommandError("several workers need MongoDB (MVT_MONGO_URI): the embedded store lives inside one "
+                           "process, so each worker would have its own")
+    uvicorn.run("mvt_service.app:create_app", factory=True, workers=args.workers, host=settings.host,
+                port=settings.port, log_level=args.log_level)
     return 0

@@ -83,6 +83,12 @@ def test_open_service_only_on_loopback(settings: Settings, capsys: pytest.Captur
     assert "refusing to serve on 0.0.0.0" in capsys.readouterr().err
 
 
+def test_several_workers_need_mongodb(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MVT_MONGO_URI", raising=False)
+    assert cli.main(["serve", "--workers", "2"]) == 2
+    assert "several workers need MongoDB" in capsys.readouterr().err
+
+
 def test_epsilon_change_reaches_a_second_worker(shared_db: Database, settings: Settings) -> None:
     with TestClient(create_app(settings, database=shared_db)) as one, \
             TestClient(create_app(settings, database=shared_db)) as two:
