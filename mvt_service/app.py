@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client, db = (None, database) if database is not None else open_database(settings)
         store = Store(db)
-        store.ensure_indexes()
+        store.ensure_indexes(settings.retention_days)
         if settings.embedded and settings.demo and store.insert_experiment_if_absent(demo_experiment()):
             log.info("seeded the demo experiment `home`")
         if settings.embedded and database is None:
@@ -97,6 +97,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keys = KeyRing.from_settings(settings.client_keys, settings.operator_keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, experiments, policies, reports, audit, decisions, rewards):
+    for module in (decisions, rewards, health, experiments, policies, reports, audit):  # hottest first
         app.include_router(module.router)
     return app

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     log_flush_seconds: float = Field(0.1, gt=0, description="longest time a decision or reward waits in memory before it is written")
     log_batch_size: int = Field(500, gt=0, description="records written per insert_many")
     log_queue_max: int = Field(50_000, gt=0, description="records held in memory; beyond, decisions go unlogged (counted) and rewards get 503")
+    retention_days: int | None = Field(None, gt=0, description="delete decisions, rewards and activations this many days "
+                                                                "old (a TTL index); unset = keep them")
     spool_dir: Path = Field(Path("mvt-spool"), description="directory of the local spool that holds what MongoDB refused")
     spool_max_bytes: int = Field(1_073_741_824, gt=0, description="largest spool file of a worker process")
     seed: int | None = Field(None, description="seed of the exploration sampler (for reproducible runs); unset = random")

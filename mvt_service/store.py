@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -52,14 +53,18 @@ class Store:
         self.reports = db["reports"]
         self.audit = db["audit"]
 
-    def ensure_indexes(self) -> None:
-        """Create the indexes the service relies on (idempotent)."""
+    def ensure_indexes(self, retention_days: int | None = None) -> None:
+        """Create the indexes the service relies on (idempotent), and make decisions, rewards
+        and activations expire ``retention_days`` after their time (a TTL index on ``ts``), or
+        never when it is None (a TTL index left from an earlier setting is dropped)."""
         self.decisions.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
         self.decisions.create_index([("experiment", ASCENDING), ("_id", ASCENDING)])
         self.rewards.create_index([("event_id", ASCENDING)])
         self.policies.create_index([("experiment", ASCENDING), ("version", ASCENDING)], unique=True)
         self.reports.create_index([("experiment", ASCENDING), ("created_at", ASCENDING)])
         self.audit.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
+        for collection in (self.decisions, self.rewards, self.activations):
+            _set_retention(collection, None if retention_days is None else retention_days * 86_400)
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -421,3 +426,17 @@ def _policy(doc: Mapping[str, Any]) -> PolicyRecord:
 
 def _reward(doc: Mapping[str, Any]) -> Reward:
     return Reward(event_id=doc["event_id"], reward_id=doc["reward_id"], reward=doc["reward"], ts=doc["ts"])
+
+
+TTL_INDEX = "retention_ts"
+
+
+def _set_retention(collection: Collection, seconds: int | None) -> None:
+    """Make documents of ``collection`` expire ``seconds`` after their ``ts`` (None: never)."""
+    existing = collection.index_information().get(TTL_INDEX)
+    if existing is not None and existing.get("expireAfterSeconds") == seconds:
+        return
+    if existing is not None:
+        collection.drop_index(TTL_INDEX)
+    if seconds is not None:
+        collection.create_index([("ts", ASCENDING)], name=TTL_INDEX, expireAfterSeconds=seconds)

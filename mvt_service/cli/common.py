@@ -78,7 +78,7 @@ def open_store(settings: Settings, command: str) -> Store:
         )
     _, db = open_database(settings)
     store = Store(db)
-    store.ensure_indexes()
+    store.ensure_indexes(settings.retention_days)
     return store
 
 

@@ -20,6 +20,18 @@ def test_ensure_indexes_is_idempotent(store: Store) -> None:
     assert "experiment_1_ts_1" in set(store.decisions.index_information())
 
 
+def test_retention_is_a_ttl_index_that_follows_the_setting(store: Store) -> None:
+    def ttl(collection) -> int | None:
+        return collection.index_information().get("retention_ts", {}).get("expireAfterSeconds")
+
+    store.ensure_indexes(retention_days=90)
+    assert [ttl(c) for c in (store.decisions, store.rewards, store.activations)] == [90 * 86_400] * 3
+    store.ensure_indexes(retention_days=30)  # changed: the index is replaced
+    assert ttl(store.decisions) == 30 * 86_400
+    store.ensure_indexes()  # unset: data is kept again
+    assert ttl(store.decisions) is None and ttl(store.rewards) is None
+
+
 def test_put_experiment_creates_then_replaces_with_a_new_revision(store: Store) -> None:
     stored, created = store.put_experiment(factories.experiment(epsilon=0.1))
     assert created and stored.revision == 1
