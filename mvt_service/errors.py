@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure, WTimeoutError
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,13 @@ async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
     return response
 
 
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """MongoDB unreachable, or electing a primary: the request may be retried shortly."""
+    log.warning("store unavailable: %s", exc)
+    response = problem(503, "the store is unavailable (MongoDB unreachable or electing a primary); retry shortly")
+    response.headers["Retry-After"] = "2"
+    return response
+
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
@@ -90,4 +98,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ConnectionFailure, _store_unavailable)
+    app.add_exception_handler(WTimeoutError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -46,3 +46,17 @@ def test_metrics_count_decisions_and_rewards_and_report_the_log(client: TestClie
     for name in ("mvt_decision_seconds_bucket", "mvt_log_queue_depth", "mvt_spool_bytes",
                  "mvt_log_write_failures_total"):
         assert name in after
+
+
+def test_a_store_outage_is_503_with_retry_after_not_500(client: TestClient, monkeypatch) -> None:
+    from pymongo.errors import AutoReconnect
+
+    def electing(*_: object) -> None:
+        raise AutoReconnect("not primary")
+
+    monkeypatch.setattr(client.app.state.services.store, "put_experiment", electing)
+    response = client.put("/v1/experiments/x", json={"arms": [{"id": "a"}]})
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    assert response.headers["content-type"] == "application/problem+json"
+    # decisions keep flowing from the worker's cache meanwhile
+    assert client.post("/v1/decisions", json={"experiment": "home"}).status_code == 200
