@@ -51,27 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes sharing the port (more than 1 needs MVT_MONGO_URI)")
     p.set_defaults(run=serve)
 
-    p = commands.add_parser(
-        "train", help="run one training cycle of an experiment now",
-        description="Join rewards, train a candidate policy, replay it on held-out data and promote it if the "
-                    "promotion gate passes. "
-                    "With --url, asks a running service; otherwise works on MongoDB (MVT_MONGO_URI) and "
-                    "shows its progress.",
-    )
-    p.add_argument("--experiment", required=True, help="experiment id")
-    add_url(p)
-    p.set_defaults(run=train)
-
-    p = commands.add_parser(
-        "search", help="search an experiment's learning settings now, without promoting anything",
-        description="Score the learning settings the next training cycle would try (learning rate, cost "
-                    "estimator, interactions, l2, passes) by cross-fitted replay on the experiment's training "
-                    "data, and print every setting with its estimate and interval. "
-                    "With --url, asks a running service; otherwise works on MongoDB (MVT_MONGO_URI).",
-    )
-    p.add_argument("--experiment", required=True, help="experiment id")
-    add_url(p)
-    p.set_defaults(run=search)
+    for name, run, summary, description in [
+        ("train", train, "run one training cycle of an experiment now",
+         "Join rewards, train a candidate policy, replay it on held-out data and promote it if the promotion "
+         "gate passes."),
+        ("search", search, "search an experiment's learning settings now, without promoting anything",
+         "Score the learning settings the next training cycle would try (learning rate, cost estimator, "
+         "interactions, l2, clip_p, passes) by cross-fitted replay on the experiment's training data, and print "
+         "every setting with its estimate and interval."),
+    ]:
+        p = commands.add_parser(name, help=summary, description=description + " With --url, asks a running "
+                                "service; otherwise works on MongoDB (MVT_MONGO_URI) and shows its progress.")
+        p.add_argument("--experiment", required=True, help="experiment id")
+        add_url(p)
+        p.set_defaults(run=run)
 
     p = commands.add_parser(
         "trainer", help="run the training schedule as its own process (production)",
