@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -35,6 +36,8 @@ from trainer.records import Decision, Reward
 log = logging.getLogger(__name__)
 
 Record = Decision | Reward
+REPLAY_RETRY_SECONDS = 5.0
+"""While the spool holds records and no write has succeeded, how often replaying is retried."""
 
 
 class LogWriter:
@@ -101,22 +104,25 @@ class LogWriter:
                 self._wake.notify()
 
     def _run(self) -> None:
-        healthy = self._replay()  # what a previous process left behind
+        replayed = self._replay()  # first, what a previous process left behind
+        retry_at = time.monotonic() + REPLAY_RETRY_SECONDS
         while True:
             with self._wake:
                 if not self._closing and len(self._queue) < self._batch_size:
                     self._wake.wait(self._flush_seconds)
                 closing = self._closing
-            wrote = self._write_queued()
-            if wrote and not healthy:
-                healthy = self._replay()  # the store is back: empty the spools into it
-            healthy = healthy and wrote
+            wrote = self._write_queued() if self._queue else None
+            if wrote is False:
+                replayed = False
+            elif not replayed and (wrote or time.monotonic() >= retry_at):
+                replayed = self._replay()  # the store takes writes again: empty the spools into it
+                retry_at = time.monotonic() + REPLAY_RETRY_SECONDS
             if closing and not self._queue:
                 return
 
     def _write_queued(self) -> bool:
-        """Write every queued record, batch by batch; a batch the store refuses is spooled.
-        True if every batch reached the store."""
+        """Write every queued record, batch by batch; once the store refuses a batch, the rest
+        go to the spool. True if every batch reached the store."""
         ok = True
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
