@@ -127,12 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "best fixed layout and the oracle, the final policy's share of the oracle, and replay's "
                     "estimate next to the true value. Uses an embedded service unless --url is given.",
     )
-    add_arguments(p, visitors=20_000)
+    add_arguments(p, visitors=20_000, search_events=10_000)
     p.set_defaults(run=simulate_command)
 
     p = commands.add_parser("demo", help="see it work: a simulation on an embedded service, with a chart",
-                            description="`mvt simulate` with defaults: 20,000 visitors on an embedded service.")
-    add_arguments(p, visitors=20_000)
+                            description="`mvt simulate` with quick defaults: 20,000 visitors on an embedded "
+                                        "service, a policy search on samples of 3,000 events.")
+    add_arguments(p, visitors=20_000, search_events=3_000)
     p.set_defaults(run=simulate_command)
     return parser
 

@@ -85,11 +85,12 @@ def simulate_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_arguments(p: argparse.ArgumentParser, visitors: int) -> None:
+def add_arguments(p: argparse.ArgumentParser, visitors: int, search_events: int) -> None:
     p.add_argument("--visitors", type=int, default=visitors, help=f"simulated page views (default {visitors:,})")
     p.add_argument("--train-every", type=int, default=5000, help="run a training cycle every N visitors")
-    p.add_argument("--search-events", type=int, default=10_000,
-                   help="training examples the policy search samples (the experiment's training.search.max_events)")
+    p.add_argument("--search-events", type=int, default=search_events,
+                   help="training examples the policy search samples, the experiment's training.search.max_events "
+                        f"(default {search_events:,})")
     p.add_argument("--epsilon", type=float, default=0.2, help="exploration rate of the experiment")
     p.add_argument("--reward", choices=["click", "order"], default="click", help="clicks or order values")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulation")
