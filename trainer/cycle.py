@@ -59,7 +59,8 @@ class CycleData:
         self.split_ts = store.split_time(experiment.id, decided_before, experiment.promotion.holdout_fraction)
         self.stats = JoinStats()
         self.held_out: list[Example] = []
-        self.sample: Sample[Example] = Sample(experiment.training.search.max_events, seed)
+        search = experiment.training.search
+        self.sample: Sample[Example] = Sample(search.max_events if search.enabled else 0, seed)
         self.rewards_by_group: dict[str, list[float]] = defaultdict(list)
         self._collected = False
 
@@ -168,9 +169,13 @@ def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, se
 
 def _search(store: TrainerStore, experiment: Experiment, data: CycleData, arm_lines: dict[str, str],
             seed: int) -> SearchResult:
-    """Search around the settings the last cycle chose (the configured ones at first)."""
+    """Search around the settings the last cycle chose (the configured ones at first, or when
+    the last ones no longer make valid settings)."""
     latest = store.latest_policy(experiment.id)
-    start = LearningSettings(**latest.learning) if latest is not None else experiment.training.vw
+    try:
+        start = LearningSettings(**latest.learning) if latest is not None else experiment.training.vw
+    except (TypeError, ValueError):
+        start = experiment.training.vw
     found = search(experiment, start, data.sample.items(), arm_lines, seed=seed)
     log.info("experiment %s: search chose %s in %.1f s", experiment.id, found.chosen.vw_args(), found.seconds)
     return found

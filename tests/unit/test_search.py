@@ -187,3 +187,12 @@ def test_a_search_on_demand_registers_nothing(store: Store) -> None:
     result = run_search(store, exp, NOW)
     assert result.events == 800 and [t.settings.passes for t in result.trials] == [1, 2]
     assert store.list_policies("exp") == [] and store.list_reports("exp") == []
+
+
+def test_a_search_starts_from_the_configured_settings_when_the_last_ones_are_invalid(store: Store) -> None:
+    exp = experiment(SearchSettings(learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),),
+                                    l2=(0.0,), clip_p=(0.0,), passes=(1,)))
+    store.put_experiment(exp)
+    store.insert_policy(factories.policy_record(learning={"cb_type": "sgd"}), b"")  # written by another version
+    factories.log_uniform_traffic(store, 1000)
+    assert run_search(store, exp, NOW).trials[0].settings == LearningSettings()
