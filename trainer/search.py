@@ -24,7 +24,7 @@ from replay.estimate import Estimate
 from replay.evaluation import evaluate
 from trainer.join import Example
 from trainer.replay import GREEDY, REWARD_MODEL, bandit_log, model_targets, predictions
-from trainer.train import encode, train_policies
+from trainer.train import learn, rows
 
 T = TypeVar("T")
 
@@ -108,7 +108,8 @@ def search(
     target pmf comes from the model trained without its fold, and so do DR's reward predictions
     (a reward model per fold, shared by all candidates). Greedy, because the value of the
     policy served with exploration ε is ``(1 − ε) · greedy + ε · uniform`` for IPS and DR: the
-    same ranking for any ε < 1, and still a ranking when ε = 1. Candidates are trained one after the other; those not started within
+    same ranking for any ε < 1, and still a ranking when ε = 1. The sample is encoded once.
+    Candidates are trained one after the other; those not started within
     ``search.budget_seconds`` are skipped (``start`` never is).
     """
     settings = experiment.training.search
@@ -121,17 +122,17 @@ def search(
     candidates = settings.candidates(start)
     if experiment.training.vw not in candidates:
         candidates.append(experiment.training.vw)
-    folds = [list(sample[i::k]) for i in range(k)]
-    rests = [[e for i, e in enumerate(sample) if i % k != fold] for fold in range(k)]
-    encoded = [[encode(e, arm_lines) for e in part] for part in folds]
+    encoded = list(rows(sample, arm_lines))  # once: every setting trains and predicts on these
+    rests = [[r for i, r in enumerate(encoded) if i % k != fold] for fold in range(k)]
+    parts = [[(r.context, r.lines) for r in encoded[fold::k]] for fold in range(k)]
     predicted: list[list[float]] = []
-    for rest, part in zip(rests, encoded):
-        (reward_model,) = train_policies(lambda rest=rest: rest, arm_lines, [REWARD_MODEL], seed=seed)
+    for rest, part in zip(rests, parts):
+        (reward_model,) = learn(lambda rest=rest: rest, [REWARD_MODEL], seed=seed)
         try:
             predicted += predictions(reward_model, part)
         finally:
             reward_model.close()
-    log = bandit_log([e for part in folds for e in part], predicted)
+    log = bandit_log([e for fold in range(k) for e in sample[fold::k]], predicted)
     trials = []
     for candidate in candidates:
         began = clock()
@@ -139,8 +140,8 @@ def search(
             trials.append(Trial(candidate, None, 0.0))
             continue
         targets = []
-        for rest, part in zip(rests, encoded):
-            (model,) = train_policies(lambda rest=rest: rest, arm_lines, [candidate], seed=seed)
+        for rest, part in zip(rests, parts):
+            (model,) = learn(lambda rest=rest: rest, [candidate], seed=seed)
             try:
                 targets += model_targets(model, part, [GREEDY])
             finally:
