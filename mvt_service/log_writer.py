@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from mvt_service import metrics
@@ -137,47 +138,46 @@ class LogWriter:
         return ok
 
     def _write(self, batch: Sequence[Record]) -> bool:
-        decisions = [r for r in batch if isinstance(r, Decision)]
-        rewards = [r for r in batch if isinstance(r, Reward)]
         try:
-            if decisions:
-                metrics.WRITTEN.labels("decision").inc(self._store.insert_decisions(decisions))
-            if rewards:
-                new, duplicates = self._store.insert_rewards(rewards)
-                metrics.WRITTEN.labels("reward").inc(new)
-                metrics.DUPLICATE_REWARDS.inc(duplicates)
+            self._insert(batch)
         except Exception:
             metrics.WRITE_FAILURES.inc()
             log.exception("writing %d records failed; they go to the spool", len(batch))
             return False
         return True
 
+    def _replay_file(self, path: Path) -> None:
+        for records in read_batches(path, self._batch_size):
+            self._insert([from_json(r) for r in records])
+            metrics.REPLAYED.inc(len(records))
+
+    def _insert(self, batch: Sequence[Record]) -> None:
+        """Insert a batch's decisions and rewards (idempotently) and count them."""
+        decisions = [r for r in batch if isinstance(r, Decision)]
+        rewards = [r for r in batch if isinstance(r, Reward)]
+        if decisions:
+            metrics.WRITTEN.labels("decision").inc(self._store.insert_decisions(decisions))
+        if rewards:
+            new, duplicates = self._store.insert_rewards(rewards)
+            metrics.WRITTEN.labels("reward").inc(new)
+            metrics.DUPLICATE_REWARDS.inc(duplicates)
+
     def _replay(self) -> bool:
         """Write this process's spool, then any dead process's, into the store; False (and
         the spool kept) if the store refuses."""
         try:
             if self._spool.size:
-                for records in self._spool.batches(self._batch_size):
-                    self._replay_batch(records)
+                self._replay_file(self._spool.path)
                 self._spool.clear()
             for path, locked in self._spool.orphans():
                 with locked:
-                    for records in read_batches(path, self._batch_size):
-                        self._replay_batch(records)
+                    self._replay_file(path)
                     discard(path, locked)
         except Exception:
             metrics.WRITE_FAILURES.inc()
             log.warning("replaying the spool failed; retrying after the next successful write", exc_info=True)
             return False
         return True
-
-    def _replay_batch(self, records: list[dict[str, Any]]) -> None:
-        batch = [from_json(r) for r in records]
-        decisions = [r for r in batch if isinstance(r, Decision)]
-        rewards = [r for r in batch if isinstance(r, Reward)]
-        self._store.insert_decisions(decisions)
-        self._store.insert_rewards(rewards)
-        metrics.REPLAYED.inc(len(batch))
 
 
 def to_json(record: Record) -> dict[str, Any]:

@@ -51,10 +51,6 @@ class Spool:
         os.fsync(self._file.fileno())
         return True
 
-    def batches(self, size: int) -> Iterator[list[dict[str, Any]]]:
-        """This process's spooled records in order, ``size`` at a time."""
-        return read_batches(self.path, size)
-
     def clear(self) -> None:
         """Empty this process's spool file (after its records reached the store)."""
         self._file.truncate(0)
