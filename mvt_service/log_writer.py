@@ -175,7 +175,8 @@ class LogWriter:
                     discard(path, locked)
         except Exception:
             metrics.WRITE_FAILURES.inc()
-            log.warning("replaying the spool failed; retrying after the next successful write", exc_info=True)
+            log.warning("replaying the spool failed; it is retried after the next successful write or in %.0f s",
+                        REPLAY_RETRY_SECONDS, exc_info=True)
             return False
         return True
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from datetime import datetime
 
-from policy.experiment import AGGREGATES, METRICS, Experiment
+from policy.experiment import AGGREGATES, METRICS, Experiment, TrainingSettings
 from policy.features import FeatureValue
 from policy.learning import CB_TYPES
 from trainer.cycle import CycleSummary
@@ -94,17 +94,22 @@ class RewardBody(Request):
     aggregate: Literal[AGGREGATES] = Field("sum", description="how several reward events of one decision combine")
 
 
+TRAINING = TrainingSettings().to_dict()
+"""The domain's defaults, which the request bodies below repeat as their own."""
+VW, SEARCH = TRAINING["vw"], TRAINING["search"]
+
+
 class VWBody(Request):
     """VW learning options (ranges are checked by the domain and reported as 422)."""
 
-    cb_type: Literal[CB_TYPES] = Field("mtr", description="cost estimator: ips, dr or mtr")
-    interactions: list[str] = Field(["UA"], max_length=6, description="namespace products: U context, A arm")
-    learning_rate: float = Field(0.5, description="VW -l, in [1e-6, 10]")
-    power_t: float = Field(0.5, description="VW --power_t, in [0, 1]")
-    l2: float = Field(0.0, description="VW --l2, in [0, 1]")
-    clip_p: float = Field(0.0, description="VW --clip_p: logged probabilities count as at least this, in [0, 0.5]")
-    bit_precision: int = Field(18, description="VW -b, in [12, 24]")
-    passes: int = Field(1, description="passes over the data, 1 to 20")
+    cb_type: Literal[CB_TYPES] = Field(VW["cb_type"], description="cost estimator: ips, dr or mtr")
+    interactions: list[str] = Field(VW["interactions"], max_length=6, description="namespace products: U context, A arm")
+    learning_rate: float = Field(VW["learning_rate"], description="VW -l, in [1e-6, 10]")
+    power_t: float = Field(VW["power_t"], description="VW --power_t, in [0, 1]")
+    l2: float = Field(VW["l2"], description="VW --l2, in [0, 1]")
+    clip_p: float = Field(VW["clip_p"], description="VW --clip_p: logged probabilities count as at least this, in [0, 0.5]")
+    bit_precision: int = Field(VW["bit_precision"], description="VW -b, in [12, 24]")
+    passes: int = Field(VW["passes"], description="passes over the data, 1 to 20")
 
 
 class SearchBody(Request):
@@ -113,22 +118,22 @@ class SearchBody(Request):
     and trains the candidate with the best (ranges are checked by the domain and reported as
     422)."""
 
-    enabled: bool = Field(True, description="search each cycle; off: the candidate uses `vw` as configured")
-    learning_rates: list[float] = Field([0.01, 0.05, 0.2, 0.5, 1.0], min_length=1, max_length=10)
-    cb_types: list[Literal[CB_TYPES]] = Field(list(CB_TYPES), min_length=1, max_length=3)
-    interactions: list[list[str]] = Field([["UA"], ["UA", "AA"]], min_length=1, max_length=10)
-    l2: list[float] = Field([0.0, 1e-6], min_length=1, max_length=10)
-    clip_p: list[float] = Field([0.0, 0.1], min_length=1, max_length=10)
-    passes: list[int] = Field([1, 3], min_length=1, max_length=10)
-    folds: int = Field(2, description="cross-fitting folds: each setting is trained on all folds but one and "
-                                      "scored on that one, in turn; 2 to 10")
-    max_events: int = Field(50_000, description="training examples sampled to train each setting")
-    budget_seconds: float = Field(300.0, description="settings not started within this time are skipped")
+    enabled: bool = Field(SEARCH["enabled"], description="search each cycle; off: the candidate uses `vw` as configured")
+    learning_rates: list[float] = Field(SEARCH["learning_rates"], min_length=1, max_length=10)
+    cb_types: list[Literal[CB_TYPES]] = Field(SEARCH["cb_types"], min_length=1, max_length=3)
+    interactions: list[list[str]] = Field(SEARCH["interactions"], min_length=1, max_length=10)
+    l2: list[float] = Field(SEARCH["l2"], min_length=1, max_length=10)
+    clip_p: list[float] = Field(SEARCH["clip_p"], min_length=1, max_length=10)
+    passes: list[int] = Field(SEARCH["passes"], min_length=1, max_length=10)
+    folds: int = Field(SEARCH["folds"], description="cross-fitting folds: each setting is trained on all folds but one "
+                                                    "and scored on that one, in turn; 2 to 10")
+    max_events: int = Field(SEARCH["max_events"], description="training examples sampled to train each setting")
+    budget_seconds: float = Field(SEARCH["budget_seconds"], description="settings not started within this time are skipped")
 
 
 class TrainingBody(Request):
-    interval_seconds: int = Field(3600, gt=0, description="how often a training cycle runs")
-    min_events: int = Field(1000, ge=1, description="examples a candidate needs")
+    interval_seconds: int = Field(TRAINING["interval_seconds"], gt=0, description="how often a training cycle runs")
+    min_events: int = Field(TRAINING["min_events"], ge=1, description="examples a candidate needs")
     vw: VWBody = Field(default_factory=VWBody)
     search: SearchBody = Field(default_factory=SearchBody)
 
