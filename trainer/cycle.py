@@ -50,11 +50,13 @@ class CycleData:
 
     :meth:`training` streams the training part from the store at every call; the first call
     also collects the held-out examples, a random sample of the training part for the search,
-    the join's counts and the rewards of each serving group.
+    the join's counts and the rewards of each serving group. ``arm_lines`` are the VW lines of
+    the experiment's arms.
     """
 
     def __init__(self, store: TrainerStore, experiment: Experiment, now: datetime, seed: int) -> None:
         self._store, self._experiment, self._now = store, experiment, now
+        self.arm_lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
         decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
         self.split_ts = store.split_time(experiment.id, decided_before, experiment.promotion.holdout_fraction)
         self.stats = JoinStats()
@@ -71,7 +73,10 @@ class CycleData:
             held_out = self.split_ts is not None and example.ts >= self.split_ts
             if collecting:
                 self.rewards_by_group[example.group].append(example.reward)
-                (self.held_out.append if held_out else self.sample.add)(example)
+                if held_out:
+                    self.held_out.append(example)
+                else:
+                    self.sample.add(example)
             if not held_out:
                 yield example
 
@@ -100,7 +105,7 @@ def run_cycle(
     gate's reason and its settings, and a replay report is stored either way.
     """
     data = CycleData(store, experiment, now, seed)
-    arm_lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
+    arm_lines = data.arm_lines
     searching = experiment.training.search.enabled
     started = time.perf_counter()
     # the first read trains DR's reward model, and the candidate too when its settings are known
@@ -117,7 +122,7 @@ def run_cycle(
             return CycleSummary(experiment.id, "skipped", reason, join=data.stats.as_dict(),
                                 train_seconds=time.perf_counter() - started, train_events=data.train_events,
                                 holdout_events=len(data.held_out))
-        found = _search(store, experiment, data, arm_lines, seed) if searching else None
+        found = _search(store, experiment, data, seed) if searching else None
         settings = found.chosen if found else experiment.training.vw
         if candidate is None:
             (candidate,) = train_policies(data.training, arm_lines, [settings], seed=seed, progress=progress)
@@ -163,12 +168,10 @@ def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, se
     data = CycleData(store, experiment, now, seed)
     for _ in data.training():
         pass
-    arm_lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
-    return _search(store, experiment, data, arm_lines, seed)
+    return _search(store, experiment, data, seed)
 
 
-def _search(store: TrainerStore, experiment: Experiment, data: CycleData, arm_lines: dict[str, str],
-            seed: int) -> SearchResult:
+def _search(store: TrainerStore, experiment: Experiment, data: CycleData, seed: int) -> SearchResult:
     """Search around the settings the last cycle chose (the configured ones at first, or when
     the last ones no longer make valid settings)."""
     latest = store.latest_policy(experiment.id)
@@ -176,7 +179,7 @@ def _search(store: TrainerStore, experiment: Experiment, data: CycleData, arm_li
         start = LearningSettings(**latest.learning) if latest is not None else experiment.training.vw
     except (TypeError, ValueError):
         start = experiment.training.vw
-    found = search(experiment, start, data.sample.items(), arm_lines, seed=seed)
+    found = search(experiment, start, data.sample.items(), data.arm_lines, seed=seed)
     log.info("experiment %s: search chose %s in %.1f s", experiment.id, found.chosen.vw_args(), found.seconds)
     return found
 
