@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from mvt_service import metrics
@@ -30,21 +31,27 @@ from policy.model import VWModel
 log = logging.getLogger(__name__)
 
 NO_POLICY = 0
+GROUPS = ("bandit", "holdout", "paused")
+"""Who a decision served: the bandit, the holdout group (shown the default arm), or everyone
+while the experiment is paused."""
 GREEDY = EpsilonGreedy(0.0)
 
 
 @dataclass(frozen=True)
 class ServedExperiment:
-    """An experiment with its arms' VW lines prepared once per revision."""
+    """An experiment with its arms' VW lines, and its decision counters by serving group,
+    prepared once per revision."""
 
     experiment: Experiment
     arm_lines: Mapping[str, str]
     enabled_lines: tuple[str, ...]
+    counted: Mapping[str, Counter]
 
     @classmethod
     def of(cls, experiment: Experiment) -> ServedExperiment:
         lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
-        return cls(experiment, lines, tuple(lines[a] for a in experiment.enabled_arm_ids))
+        counted = {group: metrics.DECISIONS.labels(experiment.id, group) for group in GROUPS}
+        return cls(experiment, lines, tuple(lines[a] for a in experiment.enabled_arm_ids), counted)
 
 
 @dataclass(frozen=True)
@@ -208,7 +215,7 @@ class Runtime:
             deferred=defer_activation,
             group=group,
         )
-        metrics.DECISIONS.labels(experiment_id, group).inc()
+        served.counted[group].inc()
         if event_id is None:
             self._writer.log_decision(decision)
             return decision
