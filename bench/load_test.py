@@ -27,7 +27,9 @@ from mvt_service.app import create_app
 from mvt_service.cli.common import ApiClient, CommandError
 from mvt_service.cli.serving import serving
 from mvt_service.embedded import embedded_client
+from mvt_service.routes.rewards import DEFAULT_REWARD_ID
 from mvt_service.settings import Settings
+from mvt_service.store import reward_key
 
 CONTEXT_VALUES = {"device": ["mobile", "desktop", "tablet"], "geo": ["DE", "FR", "US", "UK"],
                   "referrer": ["google", "direct", "email"], "returning": [True, False], "visits": [1, 2, 5, 9]}
@@ -53,7 +55,7 @@ def load(url: str, seconds: float, rate: float, reward_share: float, seed: int) 
     def post_rewards() -> None:
         try:
             if api("POST", "/v1/rewards", batch)["accepted"] == len(batch):
-                seen.rewards += [f"{r['event_id']} default" for r in batch]
+                seen.rewards += [reward_key(r["event_id"], DEFAULT_REWARD_ID) for r in batch]
         except CommandError:
             seen.errors += 1
         batch.clear()

@@ -400,8 +400,13 @@ def _decision(doc: Mapping[str, Any]) -> Decision:
     )
 
 
+def reward_key(event_id: str, reward_id: str) -> str:
+    """A reward event's ``_id`` (see :meth:`Store.insert_rewards`)."""
+    return f"{event_id} {reward_id}"
+
+
 def _reward_doc(r: Reward) -> dict[str, Any]:
-    return {"_id": f"{r.event_id} {r.reward_id}", "event_id": r.event_id, "reward_id": r.reward_id,
+    return {"_id": reward_key(r.event_id, r.reward_id), "event_id": r.event_id, "reward_id": r.reward_id,
             "reward": r.reward, "ts": r.ts}
 
 
