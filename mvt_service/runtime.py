@@ -25,7 +25,7 @@ from trainer.records import Decision, utcnow
 from policy.decision import choose_action, fixed_choice, score_arms
 from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy
-from policy.features import FeatureValue, arm_line, context_line
+from policy.features import FeatureValue, context_line
 from policy.model import VWModel
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class ServedExperiment:
 
     @classmethod
     def of(cls, experiment: Experiment) -> ServedExperiment:
-        lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
+        lines = experiment.arm_lines
         counted = {group: metrics.DECISIONS.labels(experiment.id, group) for group in GROUPS}
         return cls(experiment, lines, tuple(lines[a] for a in experiment.enabled_arm_ids), counted)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from policy.arms import Arm, expand_factors
 from policy.exploration import EpsilonGreedy
+from policy.features import arm_line
 from policy.learning import LearningSettings, SearchSettings
 
 AGGREGATES = ("sum", "mean", "max", "min", "first", "last")
@@ -231,6 +232,11 @@ class Experiment:
     @cached_property
     def enabled_arm_ids(self) -> tuple[str, ...]:
         return tuple(arm.id for arm in self.arms if arm.enabled)
+
+    @cached_property
+    def arm_lines(self) -> Mapping[str, str]:
+        """The VW line of every arm, by arm id."""
+        return MappingProxyType({arm.id: arm_line(arm.id, arm.features) for arm in self.arms})
 
     @cached_property
     def strategy(self) -> EpsilonGreedy:

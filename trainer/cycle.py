@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from policy.experiment import Experiment
-from policy.features import arm_line
 from policy.learning import LearningSettings
 from policy.model import VWModel
 from replay.online import online_comparison
@@ -50,13 +49,11 @@ class CycleData:
 
     :meth:`training` streams the training part from the store at every call; the first call
     also collects the held-out examples, a random sample of the training part for the search,
-    the join's counts and the rewards of each serving group. ``arm_lines`` are the VW lines of
-    the experiment's arms.
+    the join's counts and the rewards of each serving group.
     """
 
     def __init__(self, store: TrainerStore, experiment: Experiment, now: datetime, seed: int) -> None:
         self._store, self._experiment, self._now = store, experiment, now
-        self.arm_lines = {a.id: arm_line(a.id, a.features) for a in experiment.arms}
         decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
         self.split_ts = store.split_time(experiment.id, decided_before, experiment.promotion.holdout_fraction)
         self.stats = JoinStats()
@@ -105,7 +102,7 @@ def run_cycle(
     gate's reason and its settings, and a replay report is stored either way.
     """
     data = CycleData(store, experiment, now, seed)
-    arm_lines = data.arm_lines
+    arm_lines = experiment.arm_lines
     searching = experiment.training.search.enabled
     started = time.perf_counter()
     # the first read trains DR's reward model, and the candidate too when its settings are known
@@ -179,7 +176,7 @@ def _search(store: TrainerStore, experiment: Experiment, data: CycleData, seed: 
         start = LearningSettings(**latest.learning) if latest is not None else experiment.training.vw
     except (TypeError, ValueError):
         start = experiment.training.vw
-    found = search(experiment, start, data.sample.items(), data.arm_lines, seed=seed)
+    found = search(experiment, start, data.sample.items(), experiment.arm_lines, seed=seed)
     log.info("experiment %s: search chose %s in %.1f s", experiment.id, found.chosen.vw_args(), found.seconds)
     return found
 
