@@ -3,9 +3,11 @@ crash recovery, drain on close, bounds, and a slow store."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -46,24 +48,26 @@ def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def writer_for(store: object, spool_dir: Path, **kwargs: object) -> LogWriter:
+@contextlib.contextmanager
+def running(store: object, spool_dir: Path, spool_bytes: int = 10_000_000, **kwargs: object) -> Iterator[LogWriter]:
+    """A started writer on ``store``; closed, which drains it, on exit."""
     options = {"batch_size": 10, "flush_seconds": 0.01, "queue_max": 10_000, **kwargs}
-    writer = LogWriter(store, Spool(spool_dir, 10_000_000), **options)  # type: ignore[arg-type]
+    writer = LogWriter(store, Spool(spool_dir, spool_bytes), **options)  # type: ignore[arg-type]
     writer.start()
-    return writer
+    try:
+        yield writer
+    finally:
+        writer.close()
 
 
 def test_decisions_and_rewards_are_written_in_batches(store: Store, tmp_path: Path) -> None:
-    writer = writer_for(store, tmp_path)
-    try:
+    with running(store, tmp_path) as writer:
         decisions = [factories.decision() for _ in range(25)]
         for d in decisions:
             writer.log_decision(d)
         writer.log_rewards([factories.reward(d.event_id) for d in decisions[:5]])
         eventually(lambda: store.decisions.count_documents({}) == 25 and store.rewards.count_documents({}) == 5)
         assert writer.pending == 0
-    finally:
-        writer.close()
 
 
 def test_a_record_survives_the_spool_round_trip() -> None:
@@ -75,8 +79,7 @@ def test_a_record_survives_the_spool_round_trip() -> None:
 def test_while_the_store_is_down_batches_are_spooled_then_replayed_exactly_once(store: Store, tmp_path: Path) -> None:
     failing = FailingStore(store, down=True)
     failures_before = metric("mvt_log_write_failures_total")
-    writer = writer_for(failing, tmp_path)
-    try:
+    with running(failing, tmp_path) as writer:
         down = [factories.decision() for _ in range(30)]
         for d in down:
             writer.log_decision(d)
@@ -91,24 +94,20 @@ def test_while_the_store_is_down_batches_are_spooled_then_replayed_exactly_once(
         for d in up:
             writer.log_decision(d)
         eventually(lambda: store.decisions.count_documents({}) == 35 and writer.spool_bytes == 0)
-    finally:
-        writer.close()
     assert {d["_id"] for d in store.decisions.find()} == {d.event_id for d in down + up}
     assert store.rewards.count_documents({}) == 10
 
 
 def test_close_drains_the_queue_to_the_store_or_else_to_the_spool(store: Store, tmp_path: Path) -> None:
-    writer = writer_for(store, tmp_path / "up", batch_size=1000, flush_seconds=60)
-    for _ in range(7):
-        writer.log_decision(factories.decision())
-    writer.close()
+    with running(store, tmp_path / "up", batch_size=1000, flush_seconds=60) as writer:
+        for _ in range(7):
+            writer.log_decision(factories.decision())
     assert store.decisions.count_documents({}) == 7
 
-    writer = writer_for(FailingStore(store, down=True), tmp_path / "down", batch_size=1000, flush_seconds=60)
-    decisions = [factories.decision() for _ in range(4)]
-    for d in decisions:
-        writer.log_decision(d)
-    writer.close()
+    with running(FailingStore(store, down=True), tmp_path / "down", batch_size=1000, flush_seconds=60) as writer:
+        decisions = [factories.decision() for _ in range(4)]
+        for d in decisions:
+            writer.log_decision(d)
     [spooled] = list((tmp_path / "down").glob("spool-*.jsonl"))
     assert [r["event_id"] for batch in read_batches(spooled, 100) for r in batch] == [d.event_id for d in decisions]
 
@@ -121,24 +120,18 @@ def test_a_dead_process_spool_is_replayed_at_the_next_start(store: Store, tmp_pa
     with open(orphan, "wb") as f:
         spool_lines = [orjson.dumps(to_json(d)) + b"\n" for d in dead]
         f.write(b"".join(spool_lines) + spool_lines[0][:25])
-    writer = writer_for(store, tmp_path)
-    try:
+    with running(store, tmp_path):
         eventually(lambda: store.decisions.count_documents({}) == 6 and not orphan.exists())
-    finally:
-        writer.close()
     assert {d["_id"] for d in store.decisions.find()} == {d.event_id for d in dead}
 
 
 def test_a_live_process_spool_is_left_alone(store: Store, tmp_path: Path) -> None:
     live = Spool(tmp_path, 10_000)
     assert live.append([to_json(factories.decision())])
-    writer = writer_for(store, tmp_path)
-    try:
+    with running(store, tmp_path):
         time.sleep(0.1)
         assert live.path.exists() and store.decisions.count_documents({}) == 0
-    finally:
-        writer.close()
-        live.close()
+    live.close()
 
 
 def test_killed_between_batches_loses_only_what_was_not_yet_spooled(store: Store, tmp_path: Path) -> None:
@@ -149,13 +142,13 @@ def test_killed_between_batches_loses_only_what_was_not_yet_spooled(store: Store
     pid = os.fork()
     if pid == 0:  # the doomed worker
         os.close(read)
-        writer = writer_for(FailingStore(store, down=True), spool_dir, batch_size=5)
-        for i in range(4):
-            for _ in range(5):
-                writer.log_decision(factories.decision(event_id=f"batch{i}-{_}"))
-            eventually(lambda: writer.pending == 0)
-            os.write(write, b".")  # one more batch is in the spool
-        time.sleep(60)  # killed here
+        with running(FailingStore(store, down=True), spool_dir, batch_size=5) as writer:
+            for i in range(4):
+                for _ in range(5):
+                    writer.log_decision(factories.decision(event_id=f"batch{i}-{_}"))
+                eventually(lambda: writer.pending == 0)
+                os.write(write, b".")  # one more batch is in the spool
+            time.sleep(60)  # killed here, before any shutdown
         os._exit(0)
     os.close(write)
     got = b""
@@ -163,11 +156,8 @@ def test_killed_between_batches_loses_only_what_was_not_yet_spooled(store: Store
         got += os.read(read, 4)
     os.kill(pid, 9)
     os.waitpid(pid, 0)
-    writer = writer_for(store, spool_dir)
-    try:
+    with running(store, spool_dir):
         eventually(lambda: store.decisions.count_documents({}) == 20)
-    finally:
-        writer.close()
     assert sorted(d["_id"] for d in store.decisions.find())[:5] == [f"batch0-{i}" for i in range(5)]
 
 
@@ -180,45 +170,36 @@ def test_a_full_queue_drops_decisions_counted_and_refuses_rewards(store: Store, 
             return store.insert_decisions(decisions)
 
     dropped_before = metric("mvt_log_dropped_total", reason="decision")
-    writer = writer_for(BlockedStore(store), tmp_path, batch_size=1, queue_max=3)
-    try:
-        writer.log_decision(factories.decision())
-        eventually(lambda: writer.pending == 0)  # taken by the blocked writer thread
-        for _ in range(4):
-            writer.log_decision(factories.decision())  # the fourth is answered but not logged
-        assert writer.pending == 3
-        assert metric("mvt_log_dropped_total", reason="decision") == dropped_before + 1
-        with pytest.raises(Unavailable, match="reward log is backed up"):
-            writer.log_rewards([factories.reward("e1")])
-    finally:
-        blocked.set()
-        writer.close()
+    with running(BlockedStore(store), tmp_path, batch_size=1, queue_max=3) as writer:
+        try:
+            writer.log_decision(factories.decision())
+            eventually(lambda: writer.pending == 0)  # taken by the blocked writer thread
+            for _ in range(4):
+                writer.log_decision(factories.decision())  # the fourth is answered but not logged
+            assert writer.pending == 3
+            assert metric("mvt_log_dropped_total", reason="decision") == dropped_before + 1
+            with pytest.raises(Unavailable, match="reward log is backed up"):
+                writer.log_rewards([factories.reward("e1")])
+        finally:
+            blocked.set()
     assert store.decisions.count_documents({}) == 4
 
 
 def test_a_full_spool_counts_what_it_lost(store: Store, tmp_path: Path) -> None:
     lost_before = metric("mvt_log_dropped_total", reason="spool_full")
-    writer = LogWriter(FailingStore(store, down=True), Spool(tmp_path, 1000),  # type: ignore[arg-type]
-                       batch_size=5, flush_seconds=0.01, queue_max=1000)
-    writer.start()
-    try:
+    with running(FailingStore(store, down=True), tmp_path, spool_bytes=1000, batch_size=5) as writer:
         for _ in range(20):
             writer.log_decision(factories.decision())
         eventually(lambda: writer.pending == 0)
-    finally:
-        writer.close()
     spooled = sum(len(b) for p in tmp_path.glob("spool-*.jsonl") for b in read_batches(p, 100))
     assert spooled < 20 and metric("mvt_log_dropped_total", reason="spool_full") == lost_before + 20 - spooled
 
 
 def test_a_slow_store_does_not_slow_decisions(store: Store, tmp_path: Path) -> None:
-    writer = writer_for(FailingStore(store, delay=0.2), tmp_path, batch_size=5)
-    try:
+    with running(FailingStore(store, delay=0.2), tmp_path, batch_size=5) as writer:
         started = time.perf_counter()
         for _ in range(200):
             writer.log_decision(factories.decision())
         per_decision = (time.perf_counter() - started) / 200
         assert per_decision < 0.001  # a write takes 0.2 s; queueing a decision takes microseconds
-    finally:
-        writer.close()
     assert store.decisions.count_documents({}) == 200
