@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from mvt_service.cli import build_parser
+from tests.tools import installed_tool
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
@@ -21,7 +22,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
-    result = run("hadolint", "--failure-threshold", "info", str(DOCKER / "Dockerfile"))
+    result = run(installed_tool("hadolint"), "--failure-threshold", "info", str(DOCKER / "Dockerfile"))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
