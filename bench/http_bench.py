@@ -30,8 +30,10 @@ import urllib.request
 from pathlib import Path
 
 EXPERIMENT = {"factors": {"hero": ["big", "small"], "cta": ["green", "blue"], "headline": ["value", "urgency"]}}
-DECISION = {"experiment": "bench8", "context": {"device": "mobile", "geo": "DE", "referrer": "google",
-                                                "returning": True, "visits": 3}}
+DECISION = {
+    "experiment": "bench8",
+    "context": {"device": "mobile", "geo": "DE", "referrer": "google", "returning": True, "visits": 3},
+}
 REWARDS_PER_POST = 100
 REWARD_BATCHES = f"""counter = 0
 request = function()
@@ -66,8 +68,10 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 def post(body: dict) -> str:
     """A wrk script that posts ``body`` as JSON."""
-    return (f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = {json.dumps(json.dumps(body))}\n")
+    return (
+        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+    )
 
 
 def run_wrk(url: str, seconds: int, connections: int, requests: str) -> dict[str, float]:
@@ -86,12 +90,16 @@ def run_wrk(url: str, seconds: int, connections: int, requests: str) -> dict[str
     try:
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     finally:
         os.unlink(script.name)
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-              "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    }
     for name, micros in re.findall(r"^(p[\d.]+) (\d+)$", out, re.M):
         result[f"{name}_ms"] = int(micros) / 1000
     result["errors"] = int(re.search(r"^errors (\d+)$", out, re.M).group(1))
@@ -111,16 +119,28 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MVT_PORT": str(port), "MVT_HOST": "127.0.0.1", "MVT_SPOOL_DIR": tempfile.mkdtemp()}
     env.pop("MVT_MONGO_URI", None)
-    server = subprocess.Popen([sys.executable, "-m", "mvt_service.cli", "--log-level", "warning", "serve"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mvt_service.cli", "--log-level", "warning", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_ready(base)
-        request = urllib.request.Request(f"{base}/v1/experiments/bench8", json.dumps(EXPERIMENT).encode(),
-                                         {"content-type": "application/json"}, method="PUT")
+        request = urllib.request.Request(
+            f"{base}/v1/experiments/bench8",
+            json.dumps(EXPERIMENT).encode(),
+            {"content-type": "application/json"},
+            method="PUT",
+        )
         urllib.request.urlopen(request, timeout=10).close()
         results = {}
-        for name, path, requests in [("healthz", "/healthz", ""), ("decisions", "/v1/decisions", post(DECISION)),
-                                     ("rewards", "/v1/rewards", REWARD_BATCHES)]:
+        for name, path, requests in [
+            ("healthz", "/healthz", ""),
+            ("decisions", "/v1/decisions", post(DECISION)),
+            ("rewards", "/v1/rewards", REWARD_BATCHES),
+        ]:
             run_wrk(f"{base}{path}", 3, args.connections, requests)  # warm-up
             results[name] = run_wrk(f"{base}{path}", args.seconds, args.connections, requests)
     finally:
@@ -134,8 +154,9 @@ def main() -> int:
         "seconds": args.seconds,
         **results,
         # only posts answered 202 count: a 503 means the queue was full and the rewards were refused
-        "rewards_per_second": round((results["rewards"]["requests"] - results["rewards"]["errors"])
-                                    * REWARDS_PER_POST / args.seconds),
+        "rewards_per_second": round(
+            (results["rewards"]["requests"] - results["rewards"]["errors"]) * REWARDS_PER_POST / args.seconds
+        ),
         "throughput_ratio": round(d["rps"] / h["rps"], 3),
         "p99_ratio": round(d["p99_ms"] / h["p99_ms"], 3),
     }
@@ -143,8 +164,10 @@ def main() -> int:
     for name, r in results.items():
         print(f"{name:<12}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['errors']:>8}")
     print(f"decisions/healthz: throughput {report['throughput_ratio']:.2f}, p99 latency {report['p99_ratio']:.2f}")
-    print(f"reward ingestion: {report['rewards_per_second']:,} rewards/s accepted (202) in batches of "
-          f"{REWARDS_PER_POST}; the rest were refused with 503 while the queue was full")
+    print(
+        f"reward ingestion: {report['rewards_per_second']:,} rewards/s accepted (202) in batches of "
+        f"{REWARDS_PER_POST}; the rest were refused with 503 while the queue was full"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -31,8 +31,13 @@ from mvt_service.routes.rewards import DEFAULT_REWARD_ID
 from mvt_service.settings import Settings
 from mvt_service.store import reward_key
 
-CONTEXT_VALUES = {"device": ["mobile", "desktop", "tablet"], "geo": ["DE", "FR", "US", "UK"],
-                  "referrer": ["google", "direct", "email"], "returning": [True, False], "visits": [1, 2, 5, 9]}
+CONTEXT_VALUES = {
+    "device": ["mobile", "desktop", "tablet"],
+    "geo": ["DE", "FR", "US", "UK"],
+    "referrer": ["google", "direct", "email"],
+    "returning": [True, False],
+    "visits": [1, 2, 5, 9],
+}
 
 
 @dataclass
@@ -90,9 +95,8 @@ def run(seconds: float, rate: float, reward_share: float, clients: int) -> dict[
     """Run the load test; return its figures and the audit's verdict."""
     db = embedded_client()["mvt"]
     settings = Settings(_env_file=None, mongo_uri=None, train_in_process=False, spool_dir=tempfile.mkdtemp())
-    with serving(create_app(settings, db)) as url:
-        with multiprocessing.get_context("spawn").Pool(clients) as pool:
-            results = pool.starmap(load, [(url, seconds, rate / clients, reward_share, seed) for seed in range(clients)])
+    with serving(create_app(settings, db)) as url, multiprocessing.get_context("spawn").Pool(clients) as pool:
+        results = pool.starmap(load, [(url, seconds, rate / clients, reward_share, seed) for seed in range(clients)])
     # the service has shut down and drained its log
     decisions = [d for r in results for d in r.decisions]
     rewards = [k for r in results for k in r.rewards]
@@ -100,10 +104,15 @@ def run(seconds: float, rate: float, reward_share: float, clients: int) -> dict[
     stored_decisions = [d["_id"] for d in db.decisions.find({}, {"_id": 1})]
     stored_rewards = [d["_id"] for d in db.rewards.find({}, {"_id": 1})]
     return {
-        "seconds": seconds, "decisions": len(decisions), "rewards": len(rewards),
-        "decisions_per_second": len(decisions) / seconds, "errors": sum(r.errors for r in results),
-        "p50_ms": statistics.quantiles(latencies, n=100)[49], "p99_ms": statistics.quantiles(latencies, n=100)[98],
-        "stored_decisions": len(stored_decisions), "stored_rewards": len(stored_rewards),
+        "seconds": seconds,
+        "decisions": len(decisions),
+        "rewards": len(rewards),
+        "decisions_per_second": len(decisions) / seconds,
+        "errors": sum(r.errors for r in results),
+        "p50_ms": statistics.quantiles(latencies, n=100)[49],
+        "p99_ms": statistics.quantiles(latencies, n=100)[98],
+        "stored_decisions": len(stored_decisions),
+        "stored_rewards": len(stored_rewards),
         "exact": sorted(stored_decisions) == sorted(decisions) and sorted(stored_rewards) == sorted(rewards),
     }
 
@@ -116,11 +125,15 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2)
     args = parser.parse_args()
     figures = run(args.seconds, args.rate, args.reward_share, args.clients)
-    print(f"{figures['decisions']:,} decisions ({figures['decisions_per_second']:,.0f}/s) and {figures['rewards']:,} "
-          f"rewards accepted in {figures['seconds']:.0f} s, {figures['errors']} errors; decision latency "
-          f"p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
-    print(f"store: {figures['stored_decisions']:,} decisions, {figures['stored_rewards']:,} rewards: "
-          f"{'exactly what was accepted' if figures['exact'] else 'MISMATCH'}")
+    print(
+        f"{figures['decisions']:,} decisions ({figures['decisions_per_second']:,.0f}/s) and {figures['rewards']:,} "
+        f"rewards accepted in {figures['seconds']:.0f} s, {figures['errors']} errors; decision latency "
+        f"p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
+    )
+    print(
+        f"store: {figures['stored_decisions']:,} decisions, {figures['stored_rewards']:,} rewards: "
+        f"{'exactly what was accepted' if figures['exact'] else 'MISMATCH'}"
+    )
     return 0 if figures["exact"] and not figures["errors"] else 1
 
 

@@ -28,9 +28,13 @@ def main() -> int:
     n, k = args.events, args.arms
     rng = np.random.default_rng(0)
     log = BanditLog(
-        chosen=rng.integers(0, k, n), propensity=np.full(n, 1 / k), reward=(rng.random(n) < 0.1).astype(float),
-        offsets=np.arange(n + 1) * k, arm_codes=np.tile(np.arange(k), n),
-        arm_names=tuple(f"arm{j}" for j in range(k)), predicted=rng.random(n * k) * 0.2,
+        chosen=rng.integers(0, k, n),
+        propensity=np.full(n, 1 / k),
+        reward=(rng.random(n) < 0.1).astype(float),
+        offsets=np.arange(n + 1) * k,
+        arm_codes=np.tile(np.arange(k), n),
+        arm_names=tuple(f"arm{j}" for j in range(k)),
+        predicted=rng.random(n * k) * 0.2,
     )
     best = rng.integers(0, k, n)
     target = np.full((n, k), 0.2 / k)
@@ -46,8 +50,10 @@ def main() -> int:
     started = time.perf_counter()
     compare(a, evaluate(log, np.full(n * k, 1 / k)), "dr")
     paired = time.perf_counter() - started
-    print(f"{n:,} events x {k} arms: evaluate (IPS, SNIPS, DR, intervals, ESS, arm shares) "
-          f"{seconds:.2f} s = {n / seconds:,.0f} events/s (best of {args.repeats})")
+    print(
+        f"{n:,} events x {k} arms: evaluate (IPS, SNIPS, DR, intervals, ESS, arm shares) "
+        f"{seconds:.2f} s = {n / seconds:,.0f} events/s (best of {args.repeats})"
+    )
     print(f"second policy + paired DR comparison: {paired:.2f} s")
     return 0
 

@@ -42,9 +42,13 @@ def experiment(cb_type: str = "mtr", search: bool = False) -> Experiment:
     """The shop's experiment; VW's default settings unless ``cb_type`` says otherwise, with the
     policy search off unless ``search``."""
     return Experiment.create(
-        "bench", factors=SHOP.config.factors, epsilon=1.0, reward=RewardSettings(window_seconds=60),
-        training=TrainingSettings(min_events=1, vw=LearningSettings(cb_type=cb_type),
-                                  search=SearchSettings(enabled=search)),
+        "bench",
+        factors=SHOP.config.factors,
+        epsilon=1.0,
+        reward=RewardSettings(window_seconds=60),
+        training=TrainingSettings(
+            min_events=1, vw=LearningSettings(cb_type=cb_type), search=SearchSettings(enabled=search)
+        ),
     )
 
 
@@ -60,8 +64,21 @@ def log_traffic(store: Store, n: int, rng: random.Random) -> float:
             chosen = rng.randrange(len(ids))
             event_id = f"e{i:08d}"
             ts = first_ts + timedelta(milliseconds=10 * i)
-            decisions.append(Decision(event_id, "bench", ts, context, tuple(ids), ids[chosen], 1 / len(ids),
-                                      (1 / len(ids),) * len(ids), 0, 1.0, False))
+            decisions.append(
+                Decision(
+                    event_id,
+                    "bench",
+                    ts,
+                    context,
+                    tuple(ids),
+                    ids[chosen],
+                    1 / len(ids),
+                    (1 / len(ids),) * len(ids),
+                    0,
+                    1.0,
+                    False,
+                )
+            )
             if SHOP.draw_reward(context, chosen, rng):
                 rewards.append(Reward(event_id, "click", 1.0, ts))
         store.insert_decisions(decisions)
@@ -102,25 +119,35 @@ def main() -> int:
         started = time.perf_counter()
         summary = run_cycle(store, store.get_experiment("bench"), utcnow())
         seconds = time.perf_counter() - started
-        print(f"{n:>9,} decisions: logged in {log_seconds:6.1f} s ({n / log_seconds:8,.0f}/s); "
-              f"cycle {seconds:6.1f} s ({summary.examples / seconds:8,.0f} joined examples/s; trained on "
-              f"{summary.train_events:,}, replayed {summary.holdout_events:,})", flush=True)
+        print(
+            f"{n:>9,} decisions: logged in {log_seconds:6.1f} s ({n / log_seconds:8,.0f}/s); "
+            f"cycle {seconds:6.1f} s ({summary.examples / seconds:8,.0f} joined examples/s; trained on "
+            f"{summary.train_events:,}, replayed {summary.holdout_events:,})",
+            flush=True,
+        )
 
         if args.search:
             fixed, oracle = baselines(random.Random(7))
             plain = policy_value(store, summary.version, random.Random(7))
             started = time.perf_counter()
-            result = run_cycle(store, replace(store.get_experiment("bench"), training=experiment(search=True).training),
-                               utcnow())
+            result = run_cycle(
+                store, replace(store.get_experiment("bench"), training=experiment(search=True).training), utcnow()
+            )
             seconds = time.perf_counter() - started
             found = store.list_reports("bench")[0]["search"]
             chosen = LearningSettings(**found["chosen"])
             value = policy_value(store, result.version, random.Random(7))
-            print(f"  greedy value with VW's default settings {plain:.4f} ({plain / oracle:.1%} of oracle, "
-                  f"{plain / fixed - 1:+.1%} vs best fixed); with the search {value:.4f} ({value / oracle:.1%}, "
-                  f"{value / fixed - 1:+.1%}) using {chosen.vw_args()} --passes {chosen.passes}", flush=True)
-            print(f"  cycle with the search {seconds:.1f} s, of which the search {found['seconds']:.1f} s "
-                  f"({len(found['trials'])} settings, {found['events']:,} sampled events)", flush=True)
+            print(
+                f"  greedy value with VW's default settings {plain:.4f} ({plain / oracle:.1%} of oracle, "
+                f"{plain / fixed - 1:+.1%} vs best fixed); with the search {value:.4f} ({value / oracle:.1%}, "
+                f"{value / fixed - 1:+.1%}) using {chosen.vw_args()} --passes {chosen.passes}",
+                flush=True,
+            )
+            print(
+                f"  cycle with the search {seconds:.1f} s, of which the search {found['seconds']:.1f} s "
+                f"({len(found['trials'])} settings, {found['events']:,} sampled events)",
+                flush=True,
+            )
 
         if args.compare_cb_types:
             fixed, oracle = baselines(random.Random(7))
@@ -131,8 +158,11 @@ def main() -> int:
                 result = run_cycle(store, exp, utcnow())
                 seconds = time.perf_counter() - started
                 value = policy_value(store, result.version, random.Random(7))
-                print(f"  cb_type {cb_type:<4} greedy value {value:.4f} ({value / oracle:6.1%} of oracle, "
-                      f"{value / fixed - 1:+6.1%} vs best fixed), {seconds:5.1f} s", flush=True)
+                print(
+                    f"  cb_type {cb_type:<4} greedy value {value:.4f} ({value / oracle:6.1%} of oracle, "
+                    f"{value / fixed - 1:+6.1%} vs best fixed), {seconds:5.1f} s",
+                    flush=True,
+                )
     return 0
 
 

@@ -59,18 +59,29 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if settings.embedded and database is None:
             log.warning("embedded store: nothing is kept across restarts (set MVT_MONGO_URI for MongoDB)")
         if app.state.keys.open:
-            log.warning("NO API KEYS CONFIGURED: anyone who can reach this service may change experiments "
-                        "(set MVT_CLIENT_KEYS and MVT_OPERATOR_KEYS)")
-        writer = LogWriter(store, Spool(settings.spool_dir, settings.spool_max_bytes), batch_size=settings.log_batch_size,
-                           flush_seconds=settings.log_flush_seconds, queue_max=settings.log_queue_max)
+            log.warning(
+                "NO API KEYS CONFIGURED: anyone who can reach this service may change experiments "
+                "(set MVT_CLIENT_KEYS and MVT_OPERATOR_KEYS)"
+            )
+        writer = LogWriter(
+            store,
+            Spool(settings.spool_dir, settings.spool_max_bytes),
+            batch_size=settings.log_batch_size,
+            flush_seconds=settings.log_flush_seconds,
+            queue_max=settings.log_queue_max,
+        )
         writer.start()
         runtime = Runtime(store, writer, random.Random(settings.seed))
         await runtime.refresh()
         poller = asyncio.create_task(runtime.poll(settings.reload_seconds))
         scheduler = Scheduler(store, owner_id("serve"), lease_seconds=settings.trainer_lease_seconds)
         stop_training = threading.Event()
-        trainer = threading.Thread(target=scheduler.run_forever, args=(stop_training, settings.trainer_poll_seconds),
-                                   name="mvt-trainer", daemon=True)
+        trainer = threading.Thread(
+            target=scheduler.run_forever,
+            args=(stop_training, settings.trainer_poll_seconds),
+            name="mvt-trainer",
+            daemon=True,
+        )
         if settings.trains_in_process:
             trainer.start()
         app.state.services = Services(settings, store, runtime, writer, scheduler)

@@ -50,8 +50,13 @@ class PreconditionFailed(ServiceError):
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
     """A problem+json response; ``type`` is a stable URN clients can match on."""
     title = HTTPStatus(status).phrase
-    body = {"type": f"urn:mvt:problem:{title.lower().replace(' ', '-')}", "title": title,
-            "status": status, "detail": detail, **extra}
+    body = {
+        "type": f"urn:mvt:problem:{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
@@ -68,8 +73,9 @@ async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"].removeprefix("Value error, ")}
-              for e in exc.errors()]
+    errors = [
+        {"field": _field(tuple(e["loc"])), "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()
+    ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     return problem(422, f"{first['field']}: {first['message']}", errors=errors)
 
@@ -89,7 +95,7 @@ async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    log.error("unhandled error", exc_info=exc)
     return problem(500, "internal error; the service logs say more")
 
 

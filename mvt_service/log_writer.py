@@ -175,16 +175,22 @@ class LogWriter:
                     discard(path, locked)
         except Exception:
             metrics.WRITE_FAILURES.inc()
-            log.warning("replaying the spool failed; it is retried after the next successful write or in %.0f s",
-                        REPLAY_RETRY_SECONDS, exc_info=True)
+            log.warning(
+                "replaying the spool failed; it is retried after the next successful write or in %.0f s",
+                REPLAY_RETRY_SECONDS,
+                exc_info=True,
+            )
             return False
         return True
 
 
 def to_json(record: Record) -> dict[str, Any]:
     """A decision or reward as a JSON-compatible spool record."""
-    return {"kind": "decision" if isinstance(record, Decision) else "reward", **asdict(record),
-            "ts": record.ts.isoformat()}
+    return {
+        "kind": "decision" if isinstance(record, Decision) else "reward",
+        **asdict(record),
+        "ts": record.ts.isoformat(),
+    }
 
 
 def from_json(doc: dict[str, Any]) -> Record:

@@ -8,19 +8,30 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-DECISIONS = Counter("mvt_decisions", "Decisions answered, by experiment and serving group "
-                    "(bandit, holdout, paused)", ["experiment", "group"])
-DECISION_SECONDS = Histogram("mvt_decision_seconds", "Time to choose and queue a decision, in the handler",
-                             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25))
-REWARDS = Counter("mvt_rewards_received", "Reward events accepted by the webhook (the webhook names no "
-                  "experiment; the training join attributes them)")
+DECISIONS = Counter(
+    "mvt_decisions",
+    "Decisions answered, by experiment and serving group (bandit, holdout, paused)",
+    ["experiment", "group"],
+)
+DECISION_SECONDS = Histogram(
+    "mvt_decision_seconds",
+    "Time to choose and queue a decision, in the handler",
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)
+REWARDS = Counter(
+    "mvt_rewards_received",
+    "Reward events accepted by the webhook (the webhook names no experiment; the training join attributes them)",
+)
 WRITTEN = Counter("mvt_log_written", "Records written to the store by the log writer", ["kind"])
 DUPLICATE_REWARDS = Counter("mvt_rewards_duplicate", "Reward events already stored (a repeated post)")
 WRITE_FAILURES = Counter("mvt_log_write_failures", "Batches the store refused (they went to the spool)")
 SPOOLED = Counter("mvt_log_spooled", "Records written to the local spool because the store refused them")
 REPLAYED = Counter("mvt_log_replayed", "Spooled records replayed into the store")
-DROPPED = Counter("mvt_log_dropped", "Records lost: decisions answered while the queue was full, or batches "
-                  "the full spool could not take", ["reason"])
+DROPPED = Counter(
+    "mvt_log_dropped",
+    "Records lost: decisions answered while the queue was full, or batches the full spool could not take",
+    ["reason"],
+)
 REFUSED_REWARDS = Counter("mvt_rewards_refused", "Reward events answered 503 because the queue was full")
 QUEUE_DEPTH = Gauge("mvt_log_queue_depth", "Records waiting in memory for the log writer")
 SPOOL_BYTES = Gauge("mvt_spool_bytes", "Bytes in this process's spool file")

@@ -21,12 +21,12 @@ from mvt_service import metrics
 from mvt_service.errors import Conflict, Invalid, NotFound
 from mvt_service.log_writer import LogWriter
 from mvt_service.store import Store
-from trainer.records import Decision, utcnow
 from policy.decision import choose_action, fixed_choice, score_arms
 from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy
 from policy.features import FeatureValue, context_line
 from policy.model import VWModel
+from trainer.records import Decision, utcnow
 
 log = logging.getLogger(__name__)
 

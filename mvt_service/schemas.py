@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-
-from datetime import datetime
 
 from policy.experiment import AGGREGATES, METRICS, Experiment, TrainingSettings
 from policy.features import FeatureValue
 from policy.learning import CB_TYPES
 from trainer.cycle import CycleSummary
-from trainer.search import SearchResult
 from trainer.records import PolicyRecord
+from trainer.search import SearchResult
 
 MAX_FEATURES = 100
 MAX_NAME_CHARS = 128
@@ -81,7 +80,9 @@ class EpsilonBody(Request):
 
 
 class HoldoutBody(Request):
-    fraction: float = Field(0.0, ge=0.0, le=0.5, description="share of visitors sent to the default arm as a control group")
+    fraction: float = Field(
+        0.0, ge=0.0, le=0.5, description="share of visitors sent to the default arm as a control group"
+    )
 
 
 class ExplorationBody(Request):
@@ -103,11 +104,15 @@ class VWBody(Request):
     """VW learning options (ranges are checked by the domain and reported as 422)."""
 
     cb_type: Literal[CB_TYPES] = Field(VW["cb_type"], description="cost estimator: ips, dr or mtr")
-    interactions: list[str] = Field(VW["interactions"], max_length=6, description="namespace products: U context, A arm")
+    interactions: list[str] = Field(
+        VW["interactions"], max_length=6, description="namespace products: U context, A arm"
+    )
     learning_rate: float = Field(VW["learning_rate"], description="VW -l, in [1e-6, 10]")
     power_t: float = Field(VW["power_t"], description="VW --power_t, in [0, 1]")
     l2: float = Field(VW["l2"], description="VW --l2, in [0, 1]")
-    clip_p: float = Field(VW["clip_p"], description="VW --clip_p: logged probabilities count as at least this, in [0, 0.5]")
+    clip_p: float = Field(
+        VW["clip_p"], description="VW --clip_p: logged probabilities count as at least this, in [0, 0.5]"
+    )
     bit_precision: int = Field(VW["bit_precision"], description="VW -b, in [12, 24]")
     passes: int = Field(VW["passes"], description="passes over the data, 1 to 20")
 
@@ -118,17 +123,24 @@ class SearchBody(Request):
     and trains the candidate with the best (ranges are checked by the domain and reported as
     422)."""
 
-    enabled: bool = Field(SEARCH["enabled"], description="search each cycle; off: the candidate uses `vw` as configured")
+    enabled: bool = Field(
+        SEARCH["enabled"], description="search each cycle; off: the candidate uses `vw` as configured"
+    )
     learning_rates: list[float] = Field(SEARCH["learning_rates"], min_length=1, max_length=10)
     cb_types: list[Literal[CB_TYPES]] = Field(SEARCH["cb_types"], min_length=1, max_length=3)
     interactions: list[list[str]] = Field(SEARCH["interactions"], min_length=1, max_length=10)
     l2: list[float] = Field(SEARCH["l2"], min_length=1, max_length=10)
     clip_p: list[float] = Field(SEARCH["clip_p"], min_length=1, max_length=10)
     passes: list[int] = Field(SEARCH["passes"], min_length=1, max_length=10)
-    folds: int = Field(SEARCH["folds"], description="cross-fitting folds: each setting is trained on all folds but one "
-                                                    "and scored on that one, in turn; 2 to 10")
+    folds: int = Field(
+        SEARCH["folds"],
+        description="cross-fitting folds: each setting is trained on all folds but one "
+        "and scored on that one, in turn; 2 to 10",
+    )
     max_events: int = Field(SEARCH["max_events"], description="training examples sampled to train each setting")
-    budget_seconds: float = Field(SEARCH["budget_seconds"], description="settings not started within this time are skipped")
+    budget_seconds: float = Field(
+        SEARCH["budget_seconds"], description="settings not started within this time are skipped"
+    )
 
 
 class TrainingBody(Request):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import mongomock
-import pymongo
 from pathlib import Path
 
+import mongomock
+import pymongo
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.database import Database
@@ -24,16 +24,29 @@ class Settings(BaseSettings):
     mongo_db: str = Field("mvt", description="database name")
     host: str = Field("127.0.0.1", description="address `mvt serve` binds to")
     port: int = Field(8000, ge=1, le=65535, description="port `mvt serve` listens on")
-    reload_seconds: float = Field(2.0, gt=0, description="how often a worker polls for changed experiments and policies")
+    reload_seconds: float = Field(
+        2.0, gt=0, description="how often a worker polls for changed experiments and policies"
+    )
     max_body_bytes: int = Field(262_144, gt=0, description="largest accepted request body")
-    log_flush_seconds: float = Field(0.1, gt=0, description="longest time a decision or reward waits in memory before it is written")
+    log_flush_seconds: float = Field(
+        0.1, gt=0, description="longest time a decision or reward waits in memory before it is written"
+    )
     log_batch_size: int = Field(500, gt=0, description="records written per insert_many")
-    log_queue_max: int = Field(50_000, gt=0, description="records held in memory; beyond, decisions go unlogged (counted) and rewards get 503")
-    retention_days: int | None = Field(None, gt=0, description="delete decisions, rewards and activations this many days "
-                                                                "old (a TTL index); unset = keep them")
-    spool_dir: Path = Field(Path("mvt-spool"), description="directory of the local spool that holds what MongoDB refused")
+    log_queue_max: int = Field(
+        50_000, gt=0, description="records held in memory; beyond, decisions go unlogged (counted) and rewards get 503"
+    )
+    retention_days: int | None = Field(
+        None,
+        gt=0,
+        description="delete decisions, rewards and activations this many days old (a TTL index); unset = keep them",
+    )
+    spool_dir: Path = Field(
+        Path("mvt-spool"), description="directory of the local spool that holds what MongoDB refused"
+    )
     spool_max_bytes: int = Field(1_073_741_824, gt=0, description="largest spool file of a worker process")
-    seed: int | None = Field(None, description="seed of the exploration sampler (for reproducible runs); unset = random")
+    seed: int | None = Field(
+        None, description="seed of the exploration sampler (for reproducible runs); unset = random"
+    )
     demo: bool = Field(True, description="seed the demo experiment `home` on the embedded store")
     client_keys: str | None = Field(None, description="comma-separated API keys with the client role")
     operator_keys: str | None = Field(None, description="comma-separated API keys with the operator role")
@@ -41,7 +54,9 @@ class Settings(BaseSettings):
         None, description="run the training schedule inside `mvt serve`; unset = only on the embedded store"
     )
     trainer_poll_seconds: float = Field(10.0, gt=0, description="how often the trainer looks for due experiments")
-    trainer_lease_seconds: float = Field(600.0, gt=0, description="how long a trainer's lease on an experiment lasts without renewal")
+    trainer_lease_seconds: float = Field(
+        600.0, gt=0, description="how long a trainer's lease on an experiment lasts without renewal"
+    )
 
     @property
     def embedded(self) -> bool:
@@ -57,7 +72,5 @@ def open_database(settings: Settings) -> tuple[pymongo.MongoClient | mongomock.M
     if settings.embedded:
         client: pymongo.MongoClient | mongomock.MongoClient = embedded_client()
     else:
-        client = pymongo.MongoClient(
-            settings.mongo_uri, tz_aware=True, retryWrites=True, serverSelectionTimeoutMS=5000
-        )
+        client = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, retryWrites=True, serverSelectionTimeoutMS=5000)
     return client, client[settings.mongo_db]

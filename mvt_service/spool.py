@@ -33,7 +33,7 @@ class Spool:
         self.max_bytes = max_bytes
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / f"spool-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
-        self._file: IO[bytes] = open(self.path, "ab")
+        self._file: IO[bytes] = open(self.path, "ab")  # noqa: SIM115 (held, and locked, while the process lives)
         fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     @property
@@ -63,7 +63,7 @@ class Spool:
             if path == self.path:
                 continue
             try:
-                f = open(path, "rb")
+                f = open(path, "rb")  # noqa: SIM115 (handed, locked, to the caller)
             except FileNotFoundError:
                 continue
             try:

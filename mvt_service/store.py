@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -103,8 +103,9 @@ class Store:
             raise StaleRevision(experiment.id)
         return _experiment(doc), doc["revision"] == 1
 
-    def update_experiment(self, experiment_id: str, fields: Mapping[str, Any],
-                          expected_revision: int | None = None) -> Experiment | None:
+    def update_experiment(
+        self, experiment_id: str, fields: Mapping[str, Any], expected_revision: int | None = None
+    ) -> Experiment | None:
         """Set some fields of an experiment atomically and bump its revision; None if it does
         not exist.
 
@@ -117,7 +118,8 @@ class Store:
         if expected_revision is not None:
             query["revision"] = expected_revision
         doc = self.experiments.find_one_and_update(
-            query, {"$set": {**fields, "updated_at": utcnow()}, "$inc": {"revision": 1}},
+            query,
+            {"$set": {**fields, "updated_at": utcnow()}, "$inc": {"revision": 1}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -131,8 +133,14 @@ class Store:
         now = utcnow()
         try:
             self.experiments.insert_one(
-                {"_id": experiment.id, **_experiment_fields(experiment), "revision": 1, "paused": False,
-                 "created_at": now, "updated_at": now}
+                {
+                    "_id": experiment.id,
+                    **_experiment_fields(experiment),
+                    "revision": 1,
+                    "paused": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
         except DuplicateKeyError:
             return False
@@ -257,7 +265,9 @@ class Store:
             return None
         now = utcnow()
         before = self.experiments.find_one_and_update(
-            {"_id": experiment_id}, {"$set": {"active_policy": version}}, {"active_policy": 1},
+            {"_id": experiment_id},
+            {"$set": {"active_policy": version}},
+            {"active_policy": 1},
             return_document=ReturnDocument.BEFORE,
         )
         previous = before.get("active_policy") if before else None
@@ -274,8 +284,9 @@ class Store:
 
     def reject_policy(self, experiment_id: str, version: int, reason: str) -> None:
         """Mark a candidate as rejected by the promotion gate, with the gate's reason."""
-        self.policies.update_one({"experiment": experiment_id, "version": version},
-                                 {"$set": {"status": "rejected", "reason": reason}})
+        self.policies.update_one(
+            {"experiment": experiment_id, "version": version}, {"$set": {"status": "rejected", "reason": reason}}
+        )
 
     # replay reports ------------------------------------------------------------------------
 
@@ -295,14 +306,17 @@ class Store:
         """Record an operator change: ``ts``, ``experiment``, ``key_id``, ``action``,
         ``before`` and ``after``. The two states are kept as JSON text, since user-chosen names
         inside them are not safe as document keys."""
-        self.audit.insert_one({**entry, "before": orjson.dumps(entry["before"]).decode(),
-                               "after": orjson.dumps(entry["after"]).decode()})
+        self.audit.insert_one(
+            {**entry, "before": orjson.dumps(entry["before"]).decode(), "after": orjson.dumps(entry["after"]).decode()}
+        )
 
     def list_audit(self, experiment_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Operator changes, newest first, of one experiment or all."""
         query = {} if experiment_id is None else {"experiment": experiment_id}
-        return [{**d, "before": orjson.loads(d["before"]), "after": orjson.loads(d["after"])}
-                for d in self.audit.find(query, {"_id": 0}).sort("ts", -1).limit(limit)]
+        return [
+            {**d, "before": orjson.loads(d["before"]), "after": orjson.loads(d["after"])}
+            for d in self.audit.find(query, {"_id": 0}).sort("ts", -1).limit(limit)
+        ]
 
     # leases ----------------------------------------------------------------------------------
 
@@ -323,7 +337,7 @@ class Store:
 
     def release_lease(self, name: str, owner: str, finished_at: datetime | None) -> None:
         """Give the lease up; record ``finished_at`` as its last run's end if given."""
-        update: dict[str, Any] = {"expires_at": datetime.min.replace(tzinfo=timezone.utc)}
+        update: dict[str, Any] = {"expires_at": datetime.min.replace(tzinfo=UTC)}
         if finished_at is not None:
             update["last_finished"] = finished_at
         self.leases.update_one({"_id": name, "owner": owner}, {"$set": update})
@@ -346,7 +360,7 @@ def _pairs(mapping: Mapping[str, Any]) -> list[list[Any]]:
 
 
 def _mapping(pairs: Iterable[Sequence[Any]]) -> dict[str, Any]:
-    return {k: v for k, v in pairs}
+    return dict(pairs)
 
 
 def _experiment_fields(e: Experiment) -> dict[str, Any]:
@@ -383,20 +397,37 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
 
 def _decision_doc(d: Decision) -> dict[str, Any]:
     return {
-        "_id": d.event_id, "experiment": d.experiment, "ts": d.ts, "context": _pairs(d.context),
-        "actions": list(d.actions), "action": d.action, "probability": d.probability,
-        "pmf": list(d.pmf), "policy_version": d.policy_version, "epsilon": d.epsilon,
-        "explored": d.explored, "deferred": d.deferred, "group": d.group,
+        "_id": d.event_id,
+        "experiment": d.experiment,
+        "ts": d.ts,
+        "context": _pairs(d.context),
+        "actions": list(d.actions),
+        "action": d.action,
+        "probability": d.probability,
+        "pmf": list(d.pmf),
+        "policy_version": d.policy_version,
+        "epsilon": d.epsilon,
+        "explored": d.explored,
+        "deferred": d.deferred,
+        "group": d.group,
     }
 
 
 def _decision(doc: Mapping[str, Any]) -> Decision:
     return Decision(
-        event_id=doc["_id"], experiment=doc["experiment"], ts=doc["ts"],
-        context=_mapping(doc["context"]), actions=tuple(doc["actions"]), action=doc["action"],
-        probability=doc["probability"], pmf=tuple(doc["pmf"]),
-        policy_version=doc["policy_version"], epsilon=doc["epsilon"], explored=doc["explored"],
-        deferred=doc["deferred"], group=doc["group"],
+        event_id=doc["_id"],
+        experiment=doc["experiment"],
+        ts=doc["ts"],
+        context=_mapping(doc["context"]),
+        actions=tuple(doc["actions"]),
+        action=doc["action"],
+        probability=doc["probability"],
+        pmf=tuple(doc["pmf"]),
+        policy_version=doc["policy_version"],
+        epsilon=doc["epsilon"],
+        explored=doc["explored"],
+        deferred=doc["deferred"],
+        group=doc["group"],
     )
 
 
@@ -406,25 +437,47 @@ def reward_key(event_id: str, reward_id: str) -> str:
 
 
 def _reward_doc(r: Reward) -> dict[str, Any]:
-    return {"_id": reward_key(r.event_id, r.reward_id), "event_id": r.event_id, "reward_id": r.reward_id,
-            "reward": r.reward, "ts": r.ts}
+    return {
+        "_id": reward_key(r.event_id, r.reward_id),
+        "event_id": r.event_id,
+        "reward_id": r.reward_id,
+        "reward": r.reward,
+        "ts": r.ts,
+    }
 
 
 def _policy_doc(p: PolicyRecord) -> dict[str, Any]:
     return {
-        "experiment": p.experiment, "version": p.version, "status": p.status, "vw_args": p.vw_args,
-        "learning": dict(p.learning), "data_from": p.data_from, "data_to": p.data_to,
-        "examples": p.examples, "join": dict(p.join), "trained_at": p.trained_at,
-        "train_seconds": p.train_seconds, "reason": p.reason, "metrics": p.metrics,
+        "experiment": p.experiment,
+        "version": p.version,
+        "status": p.status,
+        "vw_args": p.vw_args,
+        "learning": dict(p.learning),
+        "data_from": p.data_from,
+        "data_to": p.data_to,
+        "examples": p.examples,
+        "join": dict(p.join),
+        "trained_at": p.trained_at,
+        "train_seconds": p.train_seconds,
+        "reason": p.reason,
+        "metrics": p.metrics,
     }
 
 
 def _policy(doc: Mapping[str, Any]) -> PolicyRecord:
     return PolicyRecord(
-        experiment=doc["experiment"], version=doc["version"], status=doc["status"],
-        vw_args=doc["vw_args"], learning=doc["learning"], data_from=doc["data_from"],
-        data_to=doc["data_to"], examples=doc["examples"], join=doc["join"],
-        trained_at=doc["trained_at"], train_seconds=doc["train_seconds"], reason=doc["reason"],
+        experiment=doc["experiment"],
+        version=doc["version"],
+        status=doc["status"],
+        vw_args=doc["vw_args"],
+        learning=doc["learning"],
+        data_from=doc["data_from"],
+        data_to=doc["data_to"],
+        examples=doc["examples"],
+        join=doc["join"],
+        trained_at=doc["trained_at"],
+        train_seconds=doc["train_seconds"],
+        reason=doc["reason"],
         metrics=doc["metrics"],
     )
 

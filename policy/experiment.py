@@ -37,7 +37,11 @@ class RewardSettings:
     aggregate: str = "sum"
 
     def __post_init__(self) -> None:
-        if isinstance(self.window_seconds, bool) or not isinstance(self.window_seconds, int) or self.window_seconds <= 0:
+        if (
+            isinstance(self.window_seconds, bool)
+            or not isinstance(self.window_seconds, int)
+            or self.window_seconds <= 0
+        ):
             raise ValueError(f"`reward.window_seconds` must be a positive integer, got {self.window_seconds!r}")
         if not math.isfinite(self.default):
             raise ValueError(f"`reward.default` must be finite, got {self.default!r}")
@@ -61,7 +65,11 @@ class TrainingSettings:
     search: SearchSettings = field(default_factory=SearchSettings)
 
     def __post_init__(self) -> None:
-        if isinstance(self.interval_seconds, bool) or not isinstance(self.interval_seconds, int) or self.interval_seconds <= 0:
+        if (
+            isinstance(self.interval_seconds, bool)
+            or not isinstance(self.interval_seconds, int)
+            or self.interval_seconds <= 0
+        ):
             raise ValueError(f"`training.interval_seconds` must be a positive integer, got {self.interval_seconds!r}")
         if isinstance(self.min_events, bool) or not isinstance(self.min_events, int) or self.min_events < 1:
             raise ValueError(f"`training.min_events` must be an integer of at least 1, got {self.min_events!r}")
@@ -175,9 +183,7 @@ class Experiment:
             raise ValueError(f"`holdout.fraction` must be in [0, 0.5], got {self.holdout!r}")
         EpsilonGreedy(self.epsilon)  # validates epsilon
         if self.factors is not None:
-            object.__setattr__(
-                self, "factors", MappingProxyType({k: tuple(v) for k, v in self.factors.items()})
-            )
+            object.__setattr__(self, "factors", MappingProxyType({k: tuple(v) for k, v in self.factors.items()}))
         object.__setattr__(self, "exclude", tuple(MappingProxyType(dict(e)) for e in self.exclude))
 
     @classmethod

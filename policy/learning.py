@@ -82,7 +82,12 @@ class LearningSettings:
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
         raise ValueError(f"`{name}` must be in [{low:g}, {high:g}], got {value!r}")
 
 
@@ -132,8 +137,14 @@ class SearchSettings:
 
     def options(self) -> dict[str, tuple[object, ...]]:
         """Each searched :class:`LearningSettings` field and the values tried for it."""
-        return {"learning_rate": self.learning_rates, "cb_type": self.cb_types,
-                "interactions": self.interactions, "l2": self.l2, "clip_p": self.clip_p, "passes": self.passes}
+        return {
+            "learning_rate": self.learning_rates,
+            "cb_type": self.cb_types,
+            "interactions": self.interactions,
+            "l2": self.l2,
+            "clip_p": self.clip_p,
+            "passes": self.passes,
+        }
 
     def candidates(self, start: LearningSettings) -> list[LearningSettings]:
         """``start``, then each setting one option away from it, in option order, without

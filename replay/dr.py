@@ -33,6 +33,8 @@ def dr_terms(weights: np.ndarray, reward: np.ndarray, direct: np.ndarray, predic
     )
 
 
-def dr(weights: np.ndarray, reward: np.ndarray, direct: np.ndarray, predicted: np.ndarray, level: float = 0.95) -> Estimate:
+def dr(
+    weights: np.ndarray, reward: np.ndarray, direct: np.ndarray, predicted: np.ndarray, level: float = 0.95
+) -> Estimate:
     """The DR estimate of the target policy's value, with its normal interval."""
     return mean_estimate(dr_terms(weights, reward, direct, predicted), level)

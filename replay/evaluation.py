@@ -60,8 +60,14 @@ def evaluate(log: BanditLog, target: np.ndarray, level: float = 0.95) -> PolicyE
     centers = {"ips": None, "snips": snips_value(weights, log.reward), "dr": None}
     estimates = {m: mean_estimate(terms[m], level, centers[m]) for m in METRICS}
     share = np.bincount(log.arm_codes, weights=target, minlength=len(log.arm_names)) / log.n
-    return PolicyEvaluation(estimates, effective_sample_size(weights), float(weights.max()),
-                            {a: float(s) for a, s in zip(log.arm_names, share)}, terms, centers)
+    return PolicyEvaluation(
+        estimates,
+        effective_sample_size(weights),
+        float(weights.max()),
+        {a: float(s) for a, s in zip(log.arm_names, share)},
+        terms,
+        centers,
+    )
 
 
 def compare(a: PolicyEvaluation, b: PolicyEvaluation, metric: str, level: float = 0.95) -> Estimate:

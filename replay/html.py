@@ -10,8 +10,7 @@ from typing import Any
 ROW = 26
 LABEL = 300
 PLOT = 420
-COLORS = {"candidate": "#1f77b4", "active": "#ff7f0e", "logging": "#555555", "uniform": "#8c8c8c",
-          "fixed": "#2ca02c"}
+COLORS = {"candidate": "#1f77b4", "active": "#ff7f0e", "logging": "#555555", "uniform": "#8c8c8c", "fixed": "#2ca02c"}
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -43,18 +42,26 @@ def _chart(policies: list[dict[str, Any]], metric: str) -> str:
         return LABEL + (v - lo) / (hi - lo) * PLOT
 
     height = ROW * len(points) + 40
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{LABEL + PLOT + 20}" height="{height}" '
-             f'role="img" aria-label="estimated value of each policy by {metric.upper()}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{LABEL + PLOT + 20}" height="{height}" '
+        f'role="img" aria-label="estimated value of each policy by {metric.upper()}">'
+    ]
     for tick in range(5):
         v = lo + (hi - lo) * tick / 4
-        parts.append(f'<line x1="{x(v):.1f}" y1="10" x2="{x(v):.1f}" y2="{height - 25}" stroke="#e5e5e5"/>'
-                     f'<text x="{x(v):.1f}" y="{height - 8}" font-size="11" text-anchor="middle">{_fmt(v, 3)}</text>')
+        parts.append(
+            f'<line x1="{x(v):.1f}" y1="10" x2="{x(v):.1f}" y2="{height - 25}" stroke="#e5e5e5"/>'
+            f'<text x="{x(v):.1f}" y="{height - 8}" font-size="11" text-anchor="middle">{_fmt(v, 3)}</text>'
+        )
     for i, (policy, e) in enumerate(points):
         y = 20 + i * ROW
         color = COLORS.get(policy["kind"], "#333")
-        parts.append(f'<text x="{LABEL - 8}" y="{y + 4}" font-size="12" text-anchor="end">{escape(policy["name"])}</text>')
-        parts.append(f'<line x1="{x(e["low"]):.1f}" y1="{y}" x2="{x(e["high"]):.1f}" y2="{y}" stroke="{color}" '
-                     f'stroke-width="2"/>')
+        parts.append(
+            f'<text x="{LABEL - 8}" y="{y + 4}" font-size="12" text-anchor="end">{escape(policy["name"])}</text>'
+        )
+        parts.append(
+            f'<line x1="{x(e["low"]):.1f}" y1="{y}" x2="{x(e["high"]):.1f}" y2="{y}" stroke="{color}" '
+            f'stroke-width="2"/>'
+        )
         parts.append(f'<circle cx="{x(e["value"]):.1f}" cy="{y}" r="4.5" fill="{color}"/>')
     parts.append("</svg>")
     return "".join(parts)
@@ -67,15 +74,21 @@ def _search_section(search: dict[str, Any] | None, level: str) -> str:
     rows = "".join(
         f"<tr><td>{'<b>chosen</b>' if t['chosen'] else escape(t['status'])}</td><td>{escape(t['vw_args'])}</td>"
         f"<td>{t['passes']}</td>"
-        + (f"<td>{_fmt(t['estimate']['value'])}</td><td>{_fmt(t['estimate']['low'])} to {_fmt(t['estimate']['high'])}</td>"
-           if t["estimate"] else "<td>–</td><td>–</td>")
+        + (
+            f"<td>{_fmt(t['estimate']['value'])}</td>"
+            f"<td>{_fmt(t['estimate']['low'])} to {_fmt(t['estimate']['high'])}</td>"
+            if t["estimate"]
+            else "<td>–</td><td>–</td>"
+        )
         + f"<td>{t['seconds']:.1f}</td></tr>"
         for t in search["trials"]
     )
-    return (f"<h2>Policy search: which learning settings trained the candidate</h2><p>{escape(search['method'])} "
-            f"({search['seconds']:.1f} s).</p><table><thead><tr><th>status</th><th>VW settings</th><th>passes</th>"
-            f"<th>{search['metric'].upper()}</th><th>{level} interval</th><th>seconds</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    return (
+        f"<h2>Policy search: which learning settings trained the candidate</h2><p>{escape(search['method'])} "
+        f"({search['seconds']:.1f} s).</p><table><thead><tr><th>status</th><th>VW settings</th><th>passes</th>"
+        f"<th>{search['metric'].upper()}</th><th>{level} interval</th><th>seconds</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def render_report(report: dict[str, Any]) -> str:
@@ -96,42 +109,52 @@ def render_report(report: dict[str, Any]) -> str:
     difference = ""
     if comparison:
         d = comparison["difference"]
-        difference = (f"<p>Difference {escape(comparison['candidate'])} − {escape(comparison['active'])}: "
-                      f"<b>{_fmt(d['value'])}</b> ({level} interval {_fmt(d['low'])} to {_fmt(d['high'])}), "
-                      f"estimated by {metric.upper()} on the same held-out events.</p>")
+        difference = (
+            f"<p>Difference {escape(comparison['candidate'])} − {escape(comparison['active'])}: "
+            f"<b>{_fmt(d['value'])}</b> ({level} interval {_fmt(d['low'])} to {_fmt(d['high'])}), "
+            f"estimated by {metric.upper()} on the same held-out events.</p>"
+        )
     fixed = [p for p in policies if p["kind"] == "fixed"]
     best_fixed = max(fixed, key=lambda p: p["estimates"][metric]["value"]) if fixed else None
-    best_fixed_line = (f"<p>The best single layout (what a classic A/B/n test would ship) is "
-                       f"<b>{escape(best_fixed['name'].removeprefix('always '))}</b> at "
-                       f"{_fmt(best_fixed['estimates'][metric]['value'])}.</p>") if best_fixed else ""
+    best_fixed_line = (
+        (
+            f"<p>The best single layout (what a classic A/B/n test would ship) is "
+            f"<b>{escape(best_fixed['name'].removeprefix('always '))}</b> at "
+            f"{_fmt(best_fixed['estimates'][metric]['value'])}.</p>"
+        )
+        if best_fixed
+        else ""
+    )
     chart = _chart(policies, metric) if policies else "<p>No held-out events: nothing to chart.</p>"
     online = report.get("online")
     online_line = ""
     if online:
         b, h, d = online["bandit"], online["holdout"], online["difference"]
-        online_line = (f"<h2>Online: bandit traffic against the holdout group</h2><p>Mean reward of the bandit's "
-                       f"visitors {_fmt(b['value'])} (n = {b['n']:,}) against {_fmt(h['value'])} for the holdout "
-                       f"group shown the default layout (n = {h['n']:,}): a difference of <b>{_fmt(d['value'])}</b> "
-                       f"({level} interval {_fmt(d['low'])} to {_fmt(d['high'])}), measured live, not estimated.</p>")
+        online_line = (
+            f"<h2>Online: bandit traffic against the holdout group</h2><p>Mean reward of the bandit's "
+            f"visitors {_fmt(b['value'])} (n = {b['n']:,}) against {_fmt(h['value'])} for the holdout "
+            f"group shown the default layout (n = {h['n']:,}): a difference of <b>{_fmt(d['value'])}</b> "
+            f"({level} interval {_fmt(d['low'])} to {_fmt(d['high'])}), measured live, not estimated.</p>"
+        )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Replay report: {escape(report['experiment'])}, candidate v{report['candidate_version']}</title>
+<title>Replay report: {escape(report["experiment"])}, candidate v{report["candidate_version"]}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 60rem; }}
 .verdict {{ font-size: 1.25rem; padding: .75rem 1rem; border-radius: 6px;
-           background: {'#e6f4ea' if report['verdict']['promoted'] else '#fdecea'}; }}
+           background: {"#e6f4ea" if report["verdict"]["promoted"] else "#fdecea"}; }}
 table {{ border-collapse: collapse; margin-top: 1rem; }}
 td, th {{ padding: .3rem .7rem; border-bottom: 1px solid #ddd; text-align: right; }}
 td:first-child, th:first-child {{ text-align: left; }}
 .dot {{ display: inline-block; width: .7rem; height: .7rem; border-radius: 50%; margin-right: .4rem; }}
 .note {{ color: #666; font-size: .9rem; }}
 </style></head><body>
-<h1>Replay report: {escape(report['experiment'])}</h1>
-<p class="note">{escape(str(report['created_at']))} · candidate v{report['candidate_version']} ·
-trained on {split['train_events']:,} events, evaluated on the {split['holdout_events']:,} newest held-out events ·
-exploration ε = {report['epsilon']:g}</p>
+<h1>Replay report: {escape(report["experiment"])}</h1>
+<p class="note">{escape(str(report["created_at"]))} · candidate v{report["candidate_version"]} ·
+trained on {split["train_events"]:,} events, evaluated on the {split["holdout_events"]:,} newest held-out events ·
+exploration ε = {report["epsilon"]:g}</p>
 <p class="verdict">{escape(verdict_sentence(report))}</p>
-<p>{escape(report['verdict']['reason'])}</p>
+<p>{escape(report["verdict"]["reason"])}</p>
 {difference}
 {best_fixed_line}
 <h2>Estimated reward per visitor ({metric.upper()}, {level} intervals)</h2>
@@ -142,7 +165,7 @@ exploration ε = {report['epsilon']:g}</p>
 <th>effective sample size</th><th>max weight</th></tr></thead><tbody>{rows}</tbody></table>
 <p class="note">Each policy's value is estimated counterfactually from the logged decisions and their
 probabilities. IPS reweights logged rewards; SNIPS normalises those weights; DR adds a reward model
-({escape(report['reward_model'].removeprefix('DR reward model: '))}). A small effective sample size
+({escape(report["reward_model"].removeprefix("DR reward model: "))}). A small effective sample size
 or a large maximum weight means the estimate rests on few events.</p>
 </body></html>
 """

@@ -75,8 +75,11 @@ class BanditLog:
         sizes = [len(e) for e in eligible]
         offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        flat_predicted = (np.zeros(int(offsets[-1])) if predicted is None
-                          else np.array([p for row in predicted for p in row], dtype=float))
+        flat_predicted = (
+            np.zeros(int(offsets[-1]))
+            if predicted is None
+            else np.array([p for row in predicted for p in row], dtype=float)
+        )
         codes: dict[str, int] = {}
         arm_codes = np.array([codes.setdefault(a, len(codes)) for row in eligible for a in row], dtype=np.int64)
         return cls(

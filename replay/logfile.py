@@ -65,14 +65,23 @@ def _event(obj: object) -> tuple[list[str], int, float, float, list[float]]:
         raise ValueError("`target` probabilities must sum to 1")
     if "actions" in obj:
         eligible = obj["actions"]
-        if not isinstance(eligible, list) or not all(isinstance(a, str) for a in eligible) or len(set(eligible)) != len(eligible):
+        if (
+            not isinstance(eligible, list)
+            or not all(isinstance(a, str) for a in eligible)
+            or len(set(eligible)) != len(eligible)
+        ):
             raise ValueError("`actions` must be a list of distinct arm ids")
         if action not in eligible or not set(target) <= set(eligible):
             raise ValueError("`action` and every `target` arm must be in `actions`")
     else:
         eligible = sorted(set(target) | {action})
-    return eligible, eligible.index(action), float(obj["probability"]), float(obj["reward"]), [
-        float(target.get(a, 0.0)) for a in eligible]
+    return (
+        eligible,
+        eligible.index(action),
+        float(obj["probability"]),
+        float(obj["reward"]),
+        [float(target.get(a, 0.0)) for a in eligible],
+    )
 
 
 def read_events(lines: Iterable[str]) -> LoggedEvents:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from policy.features import arm_line, context_line
 from policy.model import VWModel
 from simulator.shop import Context, Shop
 from trainer.join import Example
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def arm_lines(shop: Shop) -> dict[str, str]:
@@ -27,8 +27,17 @@ def uniform_log(shop: Shop, n: int, seed: int) -> list[Example]:
     log = []
     for i in range(n):
         context, shown = shop.visitor(rng), rng.randrange(k)
-        log.append(Example(f"e{i:08d}", START + timedelta(seconds=i), context, tuple(ids), ids[shown], 1 / k,
-                           shop.draw_reward(context, shown, rng)))
+        log.append(
+            Example(
+                f"e{i:08d}",
+                START + timedelta(seconds=i),
+                context,
+                tuple(ids),
+                ids[shown],
+                1 / k,
+                shop.draw_reward(context, shown, rng),
+            )
+        )
     return log
 
 

@@ -75,8 +75,12 @@ class SimulationResult:
 
     def as_dict(self) -> dict[str, Any]:
         covered, checked = self.replay_coverage
-        return {**asdict(self), "replay_covered": covered, "replay_checked": checked,
-                "visitors_to_90_percent_of_oracle": self.visitors_to_90}
+        return {
+            **asdict(self),
+            "replay_covered": covered,
+            "replay_checked": checked,
+            "visitors_to_90_percent_of_oracle": self.visitors_to_90,
+        }
 
 
 def simulate(
@@ -108,9 +112,15 @@ def simulate(
     """
     started = time.monotonic()
     rng = random.Random(seed)
-    api("PUT", f"/v1/experiments/{experiment_id}", shop.experiment(
-        epsilon, training={"min_events": 200, "interval_seconds": 10**7, "search": {"max_events": search_events}},
-        promotion={"min_events": 200}))
+    api(
+        "PUT",
+        f"/v1/experiments/{experiment_id}",
+        shop.experiment(
+            epsilon,
+            training={"min_events": 200, "interval_seconds": 10**7, "search": {"max_events": search_events}},
+            promotion={"min_events": 200},
+        ),
+    )
     index = {layout_id: i for i, layout_id in enumerate(shop.layout_ids)}
     reference = random.Random(seed + 1)
     best_fixed = shop.best_fixed_layout([shop.visitor(reference) for _ in range(5000)])
@@ -125,7 +135,7 @@ def simulate(
         while pending and (force or pending[0][0] <= now):
             batch.append(heapq.heappop(pending)[2])
         for i in range(0, len(batch), 1000):
-            api("POST", "/v1/rewards", batch[i:i + 1000])
+            api("POST", "/v1/rewards", batch[i : i + 1000])
 
     for n in range(1, visitors + 1):
         context = shop.visitor(rng)
@@ -138,8 +148,15 @@ def simulate(
         reward = shop.draw_reward(context, shown, rng)
         if reward:
             delay = shop.draw_delay(rng)
-            heapq.heappush(pending, (time.monotonic() + delay, n, {"event_id": answer["event_id"], "reward": reward},
-                                     delay > shop.config.window_seconds))
+            heapq.heappush(
+                pending,
+                (
+                    time.monotonic() + delay,
+                    n,
+                    {"event_id": answer["event_id"], "reward": reward},
+                    delay > shop.config.window_seconds,
+                ),
+            )
         if n % 25 == 0:
             post_due()
         if n % bucket == 0 or n == visitors:
@@ -163,15 +180,32 @@ def simulate(
     post_due(force=True)
 
     final = _probe(api, shop, experiment_id, probes, best_fixed, probe_rng)
-    policies = [{"version": p["version"], "status": p["status"], "reason": p["reason"], "vw_args": p["vw_args"],
-                 "passes": p["learning"].get("passes", 1), "examples": p["examples"]}
-                for p in api("GET", f"/v1/experiments/{experiment_id}/policies")]
-    return SimulationResult(visitors, time.monotonic() - started, shop.layout_ids[best_fixed], curve, final,
-                            policies, cycles, shop.attributed_share)
+    policies = [
+        {
+            "version": p["version"],
+            "status": p["status"],
+            "reason": p["reason"],
+            "vw_args": p["vw_args"],
+            "passes": p["learning"].get("passes", 1),
+            "examples": p["examples"],
+        }
+        for p in api("GET", f"/v1/experiments/{experiment_id}/policies")
+    ]
+    return SimulationResult(
+        visitors,
+        time.monotonic() - started,
+        shop.layout_ids[best_fixed],
+        curve,
+        final,
+        policies,
+        cycles,
+        shop.attributed_share,
+    )
 
 
-def _probe(api: Api, shop: Shop, experiment_id: str, probes: int, best_fixed: int,
-           rng: random.Random) -> dict[str, float]:
+def _probe(
+    api: Api, shop: Shop, experiment_id: str, probes: int, best_fixed: int, rng: random.Random
+) -> dict[str, float]:
     """True values, on fresh visitors, of the service's greedy policy and the baselines, with
     the standard errors of the greedy policy's paired gains over uniform random and the best
     fixed layout."""
@@ -180,8 +214,11 @@ def _probe(api: Api, shop: Shop, experiment_id: str, probes: int, best_fixed: in
     version = 0
     for _ in range(probes):
         context = shop.visitor(rng)
-        answer = api("POST", "/v1/decisions", {"experiment": experiment_id, "context": context, "explore": False,
-                                               "defer_activation": True})
+        answer = api(
+            "POST",
+            "/v1/decisions",
+            {"experiment": experiment_id, "context": context, "explore": False, "defer_activation": True},
+        )
         version = answer["policy_version"]
         values = [shop.expected_reward(context, i) for i in range(len(shop.layouts))]
         greedy.append(values[index[answer["action"]]])
@@ -189,9 +226,17 @@ def _probe(api: Api, shop: Shop, experiment_id: str, probes: int, best_fixed: in
         fixed.append(values[best_fixed])
         oracle.append(max(values))
     g, u, f, o = (statistics.fmean(x) for x in (greedy, uniform, fixed, oracle))
-    return {"policy_version": version, "greedy": g, "uniform": u, "best_fixed": f, "oracle": o,
-            "fraction_of_oracle": g / o, "uplift_over_best_fixed": g / f - 1.0,
-            "se_gain_over_uniform": _paired_se(greedy, uniform), "se_gain_over_best_fixed": _paired_se(greedy, fixed)}
+    return {
+        "policy_version": version,
+        "greedy": g,
+        "uniform": u,
+        "best_fixed": f,
+        "oracle": o,
+        "fraction_of_oracle": g / o,
+        "uplift_over_best_fixed": g / f - 1.0,
+        "se_gain_over_uniform": _paired_se(greedy, uniform),
+        "se_gain_over_best_fixed": _paired_se(greedy, fixed),
+    }
 
 
 def _paired_se(a: list[float], b: list[float]) -> float:
@@ -199,8 +244,9 @@ def _paired_se(a: list[float], b: list[float]) -> float:
     return statistics.stdev(x - y for x, y in zip(a, b)) / math.sqrt(len(a))
 
 
-def _check(api: Api, shop: Shop, experiment_id: str, visitors: int, cycle: dict[str, Any],
-           probed: dict[str, float]) -> CycleCheck:
+def _check(
+    api: Api, shop: Shop, experiment_id: str, visitors: int, cycle: dict[str, Any], probed: dict[str, float]
+) -> CycleCheck:
     """Set the cycle's replay estimate of the served policy's greedy value beside its probed
     true value."""
     served = int(probed["policy_version"])
@@ -212,5 +258,6 @@ def _check(api: Api, shop: Shop, experiment_id: str, visitors: int, cycle: dict[
         estimate = entry["estimates"][report["comparison"]["metric"]]
     attributed = probed["greedy"] * shop.attributed_share
     covered = None if estimate is None else estimate["low"] <= attributed <= estimate["high"]
-    return CycleCheck(visitors, cycle["status"], served, probed["greedy"], probed["fraction_of_oracle"],
-                      attributed, estimate, covered)
+    return CycleCheck(
+        visitors, cycle["status"], served, probed["greedy"], probed["fraction_of_oracle"], attributed, estimate, covered
+    )

@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 Context = dict[str, str]
 Layout = dict[str, str]
 
-FACTORS: dict[str, list[str]] = {"hero": ["big", "small"], "cta": ["green", "blue", "orange"],
-                                 "headline": ["value", "urgency"]}
+FACTORS: dict[str, list[str]] = {
+    "hero": ["big", "small"],
+    "cta": ["green", "blue", "orange"],
+    "headline": ["value", "urgency"],
+}
 POPULATION: dict[str, dict[str, float]] = {
     "device": {"mobile": 0.55, "desktop": 0.35, "tablet": 0.10},
     "geo": {"DE": 0.3, "FR": 0.2, "US": 0.3, "UK": 0.2},
@@ -84,14 +87,17 @@ class Shop:
     def __init__(self, config: ShopConfig | None = None) -> None:
         self.config = config or ShopConfig()
         names = list(self.config.factors)
-        self.layouts: list[Layout] = [dict(zip(names, combo))
-                                      for combo in itertools.product(*self.config.factors.values())]
+        self.layouts: list[Layout] = [
+            dict(zip(names, combo)) for combo in itertools.product(*self.config.factors.values())
+        ]
         self.layout_ids: list[str] = [",".join(f"{k}={v}" for k, v in layout.items()) for layout in self.layouts]
 
     def visitor(self, rng: random.Random) -> Context:
         """A visitor's context: population features, then noise features with no effect."""
-        context = {name: rng.choices(list(levels), weights=list(levels.values()))[0]
-                   for name, levels in self.config.population.items()}
+        context = {
+            name: rng.choices(list(levels), weights=list(levels.values()))[0]
+            for name, levels in self.config.population.items()
+        }
         for i in range(self.config.noise_features):
             context[f"noise{i}"] = f"n{rng.randrange(5)}"
         return context
@@ -99,7 +105,8 @@ class Shop:
     def click_probability(self, context: Mapping[str, str], layout: Mapping[str, str]) -> float:
         features = {**context, **layout}
         z = self.config.base_logit + sum(
-            e.weight for e in self.config.effects if all(features.get(k) == v for k, v in e.condition.items()))
+            e.weight for e in self.config.effects if all(features.get(k) == v for k, v in e.condition.items())
+        )
         return 1.0 / (1.0 + math.exp(-z))
 
     def expected_reward(self, context: Mapping[str, str], layout: int) -> float:
@@ -114,7 +121,7 @@ class Shop:
         if self.config.reward == "click" or not clicked:
             return float(clicked)
         sigma = 0.5
-        return round(self.config.mean_order_value * math.exp(rng.gauss(-sigma**2 / 2, sigma)), 2)
+        return round(self.config.mean_order_value * math.exp(rng.gauss(-(sigma**2) / 2, sigma)), 2)
 
     def draw_delay(self, rng: random.Random) -> float:
         """Seconds until the reward arrives: usually well inside the attribution window, with
@@ -143,7 +150,9 @@ class Shop:
 
     def experiment(self, epsilon: float = 0.2, **extra: object) -> dict[str, object]:
         """The experiment definition (PUT body) of this shop's page."""
-        return {"factors": {k: list(v) for k, v in self.config.factors.items()},
-                "exploration": {"epsilon": epsilon},
-                "reward": {"window_seconds": self.config.window_seconds, "default": 0.0, "aggregate": "sum"},
-                **extra}
+        return {
+            "factors": {k: list(v) for k, v in self.config.factors.items()},
+            "exploration": {"epsilon": epsilon},
+            "reward": {"window_seconds": self.config.window_seconds, "default": 0.0, "aggregate": "sum"},
+            **extra,
+        }

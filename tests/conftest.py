@@ -19,8 +19,13 @@ from mvt_service.settings import Settings
 from mvt_service.store import Store
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
-BACKENDS = ["mongomock", pytest.param("mongodb", marks=pytest.mark.skipif(
-    not MONGO_URI, reason="set MVT_TEST_MONGO_URI to run against a real MongoDB"))]
+BACKENDS = [
+    "mongomock",
+    pytest.param(
+        "mongodb",
+        marks=pytest.mark.skipif(not MONGO_URI, reason="set MVT_TEST_MONGO_URI to run against a real MongoDB"),
+    ),
+]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -49,8 +54,15 @@ def store(db: Database) -> Store:
 def settings(tmp_path: Path) -> Settings:
     """Test settings: seeded sampler, demo experiment, fast refresh, a spool of its own, and no
     in-process training schedule (tests train when they mean to; one test turns the schedule on)."""
-    return Settings(_env_file=None, mongo_uri=None, seed=1234, reload_seconds=0.05, log_flush_seconds=0.01,
-                    train_in_process=False, spool_dir=tmp_path / "spool")
+    return Settings(
+        _env_file=None,
+        mongo_uri=None,
+        seed=1234,
+        reload_seconds=0.05,
+        log_flush_seconds=0.01,
+        train_in_process=False,
+        spool_dir=tmp_path / "spool",
+    )
 
 
 @pytest.fixture

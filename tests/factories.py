@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from policy.arms import Arm
 from policy.experiment import Experiment
 from trainer.records import Decision, PolicyRecord, Reward
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def experiment(id: str = "exp", epsilon: float = 0.2, **overrides: Any) -> Experiment:
-    arms = overrides.pop("arms", [Arm("a", {"color": "red"}), Arm("b", {"color": "blue"}), Arm("c", {"color": "green"})])
+    arms = overrides.pop(
+        "arms", [Arm("a", {"color": "red"}), Arm("b", {"color": "blue"}), Arm("c", {"color": "green"})]
+    )
     return Experiment.create(id, arms=arms, epsilon=epsilon, **overrides)
 
 
@@ -29,9 +31,18 @@ def experiment_body(**overrides: Any) -> dict[str, Any]:
 
 def decision(**overrides: Any) -> Decision:
     fields: dict[str, Any] = dict(
-        event_id=uuid.uuid4().hex, experiment="exp", ts=T0, context={"device": "mobile"},
-        actions=("a", "b"), action="a", probability=0.9, pmf=(0.9, 0.1), policy_version=0,
-        epsilon=0.2, explored=False, deferred=False,
+        event_id=uuid.uuid4().hex,
+        experiment="exp",
+        ts=T0,
+        context={"device": "mobile"},
+        actions=("a", "b"),
+        action="a",
+        probability=0.9,
+        pmf=(0.9, 0.1),
+        policy_version=0,
+        epsilon=0.2,
+        explored=False,
+        deferred=False,
     )
     fields.update(overrides)
     return Decision(**fields)
@@ -43,9 +54,19 @@ def reward(event_id: str = "e1", reward_id: str = "default", value: float = 1.0,
 
 def policy_record(**overrides: Any) -> PolicyRecord:
     fields: dict[str, Any] = dict(
-        experiment="exp", version=1, status="candidate", vw_args="--cb_adf --cb_type mtr",
-        learning={"cb_type": "mtr"}, data_from=T0, data_to=T0, examples=10, join={"examples": 10},
-        trained_at=T0, train_seconds=0.5, reason="", metrics=None,
+        experiment="exp",
+        version=1,
+        status="candidate",
+        vw_args="--cb_adf --cb_type mtr",
+        learning={"cb_type": "mtr"},
+        data_from=T0,
+        data_to=T0,
+        examples=10,
+        join={"examples": 10},
+        trained_at=T0,
+        train_seconds=0.5,
+        reason="",
+        metrics=None,
     )
     fields.update(overrides)
     return PolicyRecord(**fields)
@@ -54,8 +75,16 @@ def policy_record(**overrides: Any) -> PolicyRecord:
 BEST_ARM = {"mobile": "b", "desktop": "a", "tablet": "c"}
 
 
-def log_uniform_traffic(store: Any, n: int, *, seed: int = 0, ts: datetime = T0, experiment_id: str = "exp",
-                        best: dict[str, str] = BEST_ARM, shuffle_rewards: bool = False) -> None:
+def log_uniform_traffic(
+    store: Any,
+    n: int,
+    *,
+    seed: int = 0,
+    ts: datetime = T0,
+    experiment_id: str = "exp",
+    best: dict[str, str] = BEST_ARM,
+    shuffle_rewards: bool = False,
+) -> None:
     """Log ``n`` uniformly random decisions over arms a, b, c, half a second apart from ``ts``,
     and their click rewards.
 
@@ -71,9 +100,19 @@ def log_uniform_traffic(store: Any, n: int, *, seed: int = 0, ts: datetime = T0,
         device = rng.choice(list(best))
         action = rng.choice(arms)
         event_id = f"{experiment_id}-{seed}-{i:07d}"
-        decisions.append(decision(event_id=event_id, experiment=experiment_id, ts=ts + timedelta(seconds=i / 2),
-                                  context={"device": device},
-                                  actions=arms, action=action, probability=1 / 3, pmf=(1 / 3,) * 3, epsilon=1.0))
+        decisions.append(
+            decision(
+                event_id=event_id,
+                experiment=experiment_id,
+                ts=ts + timedelta(seconds=i / 2),
+                context={"device": device},
+                actions=arms,
+                action=action,
+                probability=1 / 3,
+                pmf=(1 / 3,) * 3,
+                epsilon=1.0,
+            )
+        )
         rewards.append(1.0 if rng.random() < (0.8 if action == best[device] else 0.2) else 0.0)
     if shuffle_rewards:
         rng.shuffle(rewards)

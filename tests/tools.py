@@ -23,8 +23,10 @@ def installed_tool(name: str) -> str:
     """
     path = Path(sysconfig.get_path("scripts")) / name
     if not path.is_file():
-        pytest.fail(f"{name} is not installed next to {sysconfig.get_path('scripts')}: "
-                    "install the test extras (pip install -e '.[test]')")
+        pytest.fail(
+            f"{name} is not installed next to {sysconfig.get_path('scripts')}: "
+            "install the test extras (pip install -e '.[test]')"
+        )
     return str(path)
 
 

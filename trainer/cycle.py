@@ -65,8 +65,9 @@ class CycleData:
 
     def training(self) -> Iterator[Example]:
         collecting, self._collected = not self._collected, True
-        for example in closed_examples(self._store, self._experiment, self._now,
-                                       self.stats if collecting else JoinStats()):
+        for example in closed_examples(
+            self._store, self._experiment, self._now, self.stats if collecting else JoinStats()
+        ):
             held_out = self.split_ts is not None and example.ts >= self.split_ts
             if collecting:
                 self.rewards_by_group[example.group].append(example.reward)
@@ -106,19 +107,32 @@ def run_cycle(
     searching = experiment.training.search.enabled
     started = time.perf_counter()
     # the first read trains DR's reward model, and the candidate too when its settings are known
-    models = train_policies(data.training, arm_lines, [REWARD_MODEL] + ([] if searching else [experiment.training.vw]),
-                            seed=seed, progress=progress)
+    models = train_policies(
+        data.training,
+        arm_lines,
+        [REWARD_MODEL] + ([] if searching else [experiment.training.vw]),
+        seed=seed,
+        progress=progress,
+    )
     reward_model = models[0]
     candidate = None if searching else models[1]
     active_model = None
     try:
         if data.train_events < experiment.training.min_events:
-            reason = (f"{data.train_events} training examples (of {data.stats.examples} with closed windows); "
-                      f"training.min_events is {experiment.training.min_events}")
+            reason = (
+                f"{data.train_events} training examples (of {data.stats.examples} with closed windows); "
+                f"training.min_events is {experiment.training.min_events}"
+            )
             log.info("experiment %s: no candidate: %s", experiment.id, reason)
-            return CycleSummary(experiment.id, "skipped", reason, join=data.stats.as_dict(),
-                                train_seconds=time.perf_counter() - started, train_events=data.train_events,
-                                holdout_events=len(data.held_out))
+            return CycleSummary(
+                experiment.id,
+                "skipped",
+                reason,
+                join=data.stats.as_dict(),
+                train_seconds=time.perf_counter() - started,
+                train_events=data.train_events,
+                holdout_events=len(data.held_out),
+            )
         found = _search(store, experiment, data, seed) if searching else None
         settings = found.chosen if found else experiment.training.vw
         if candidate is None:
@@ -127,19 +141,32 @@ def run_cycle(
         version = store.next_policy_version(experiment.id)
         active_model = _load_active(store, experiment)
         report, verdict = replay_report(
-            experiment, data.held_out, arm_lines, candidate=(version, candidate),
+            experiment,
+            data.held_out,
+            arm_lines,
+            candidate=(version, candidate),
             active=(experiment.active_policy if active_model else None, active_model),
-            reward_model=reward_model, train_events=data.train_events, split_ts=data.split_ts, now=now,
+            reward_model=reward_model,
+            train_events=data.train_events,
+            split_ts=data.split_ts,
+            now=now,
         )
         report["online"] = online_comparison(data.rewards_by_group, experiment.promotion.confidence)
         report["search"] = found.as_dict() if found else None
         status = "active" if verdict.promoted else "rejected"
         store.insert_policy(
             PolicyRecord(
-                experiment=experiment.id, version=version, status="candidate",
-                vw_args=settings.vw_args(), learning=settings.as_dict(),
-                data_from=data.stats.first_ts, data_to=data.split_ts or data.stats.last_ts,
-                examples=data.train_events, join=data.stats.as_dict(), trained_at=now, train_seconds=seconds,
+                experiment=experiment.id,
+                version=version,
+                status="candidate",
+                vw_args=settings.vw_args(),
+                learning=settings.as_dict(),
+                data_from=data.stats.first_ts,
+                data_to=data.split_ts or data.stats.last_ts,
+                examples=data.train_events,
+                join=data.stats.as_dict(),
+                trained_at=now,
+                train_seconds=seconds,
                 reason=verdict.reason,
                 metrics={"comparison": report["comparison"], "holdout_events": len(data.held_out)},
             ),
@@ -155,8 +182,16 @@ def run_cycle(
     else:
         store.reject_policy(experiment.id, version, verdict.reason)
     log.info("experiment %s: candidate v%d %s: %s", experiment.id, version, status, verdict.reason)
-    return CycleSummary(experiment.id, status, verdict.reason, version, data.stats.as_dict(), seconds,
-                        data.train_events, len(data.held_out))
+    return CycleSummary(
+        experiment.id,
+        status,
+        verdict.reason,
+        version,
+        data.stats.as_dict(),
+        seconds,
+        data.train_events,
+        len(data.held_out),
+    )
 
 
 def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, seed: int = 0) -> SearchResult:

@@ -156,13 +156,28 @@ def join_rewards(
         stats.examples += 1
         stats.first_ts = decision.ts if stats.first_ts is None else min(stats.first_ts, decision.ts)
         stats.last_ts = decision.ts if stats.last_ts is None else max(stats.last_ts, decision.ts)
-        yield Example(decision.event_id, decision.ts, decision.context, decision.actions,
-                      decision.action, decision.probability, value, decision.pmf, decision.group)
+        yield Example(
+            decision.event_id,
+            decision.ts,
+            decision.context,
+            decision.actions,
+            decision.action,
+            decision.probability,
+            value,
+            decision.pmf,
+            decision.group,
+        )
 
 
-def closed_examples(store: TrainerStore, experiment: Experiment, now: datetime,
-                    stats: JoinStats | None = None) -> Iterator[Example]:
+def closed_examples(
+    store: TrainerStore, experiment: Experiment, now: datetime, stats: JoinStats | None = None
+) -> Iterator[Example]:
     """The experiment's examples whose attribution window closed before ``now``, by event id."""
     decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
-    return join_rewards(store.decisions_by_event(experiment.id, decided_before), store.rewards_by_event(),
-                        store.activated_events(), experiment.reward, stats)
+    return join_rewards(
+        store.decisions_by_event(experiment.id, decided_before),
+        store.rewards_by_event(),
+        store.activated_events(),
+        experiment.reward,
+        stats,
+    )

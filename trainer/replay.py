@@ -50,11 +50,18 @@ def predictions(reward_model: VWModel, encoded: Encoded) -> list[list[float]]:
 
 def bandit_log(examples: Sequence[Example], predicted: Sequence[Sequence[float]]) -> BanditLog:
     """Examples as a bandit log, with ``predicted`` rewards for every eligible arm."""
-    return BanditLog.build([e.actions for e in examples], [e.chosen for e in examples],
-                           [e.probability for e in examples], [e.reward for e in examples], predicted)
+    return BanditLog.build(
+        [e.actions for e in examples],
+        [e.chosen for e in examples],
+        [e.probability for e in examples],
+        [e.reward for e in examples],
+        predicted,
+    )
 
 
-def model_targets(model: VWModel | None, encoded: Encoded, strategies: Sequence[ExplorationStrategy]) -> list[np.ndarray]:
+def model_targets(
+    model: VWModel | None, encoded: Encoded, strategies: Sequence[ExplorationStrategy]
+) -> list[np.ndarray]:
     """Flat pmfs (one per strategy) of a model's policy on every held-out event; without a
     model every arm ties, as in serving."""
     pmfs: list[list[float]] = [[] for _ in strategies]
@@ -101,8 +108,9 @@ def replay_report(
 
     if not examples:
         verdict = Verdict(False, f"no held-out events; promotion.min_events is {promotion.min_events}")
-        return _document(experiment, candidate_version, active_version, now, train_events, 0, split_ts,
-                         [], None, verdict, level), verdict
+        return _document(
+            experiment, candidate_version, active_version, now, train_events, 0, split_ts, [], None, verdict, level
+        ), verdict
 
     encoded = [encode(e, arm_lines) for e in examples]  # once, for the three models
     log = held_out_log(examples, encoded, reward_model)
@@ -118,24 +126,42 @@ def replay_report(
         (f"{active_name} (greedy)", "active", evaluate(log, act_greedy, level)),
         ("uniform random", "uniform", evaluate(log, 1.0 / np.repeat(log.sizes, log.sizes), level)),
     ]
-    evaluated += [(f"always {arm}", "fixed", evaluate(log, fixed_arm_target(log, arm), level))
-                  for arm in experiment.arm_ids]
+    evaluated += [
+        (f"always {arm}", "fixed", evaluate(log, fixed_arm_target(log, arm), level)) for arm in experiment.arm_ids
+    ]
     difference = compare(candidate_served[2], active_served[2], promotion.metric, level)
     verdict = _gate(log.n, difference, experiment)
     policies = [_observed_entry("logging policy (observed mean)", on_policy(log, level))]
     policies += [_policy_entry(name, kind, e) for name, kind, e in evaluated]
-    comparison = {"metric": promotion.metric, "candidate": candidate_served[0], "active": active_served[0],
-                  "difference": difference.as_dict()}
-    return _document(experiment, candidate_version, active_version, now, train_events, log.n, split_ts,
-                     policies, comparison, verdict, level), verdict
+    comparison = {
+        "metric": promotion.metric,
+        "candidate": candidate_served[0],
+        "active": active_served[0],
+        "difference": difference.as_dict(),
+    }
+    return _document(
+        experiment,
+        candidate_version,
+        active_version,
+        now,
+        train_events,
+        log.n,
+        split_ts,
+        policies,
+        comparison,
+        verdict,
+        level,
+    ), verdict
 
 
 def _gate(n: int, difference: Estimate, experiment: Experiment) -> Verdict:
     promotion = experiment.promotion
     if n < promotion.min_events:
         return Verdict(False, f"only {n} held-out events; promotion.min_events is {promotion.min_events}")
-    interval = (f"candidate − active = {difference.value:+.4g} [{difference.low:+.4g}, {difference.high:+.4g}] "
-                f"by {promotion.metric.upper()} at {promotion.confidence:.0%} on {n} held-out events")
+    interval = (
+        f"candidate − active = {difference.value:+.4g} [{difference.low:+.4g}, {difference.high:+.4g}] "
+        f"by {promotion.metric.upper()} at {promotion.confidence:.0%} on {n} held-out events"
+    )
     if difference.low > promotion.min_improvement:
         return Verdict(True, f"{interval}: the lower bound exceeds min_improvement {promotion.min_improvement:g}")
     return Verdict(False, f"{interval}: the lower bound does not exceed min_improvement {promotion.min_improvement:g}")
@@ -143,22 +169,40 @@ def _gate(n: int, difference: Estimate, experiment: Experiment) -> Verdict:
 
 def _observed_entry(name: str, observed: Estimate) -> dict[str, Any]:
     """The logging policy's observed mean, in every metric's column."""
-    return {"name": name, "kind": "logging", "estimates": {m: observed.as_dict() for m in METRICS},
-            "ess": None, "max_weight": None, "arm_share": []}
+    return {
+        "name": name,
+        "kind": "logging",
+        "estimates": {m: observed.as_dict() for m in METRICS},
+        "ess": None,
+        "max_weight": None,
+        "arm_share": [],
+    }
 
 
 def _policy_entry(name: str, kind: str, evaluation: PolicyEvaluation) -> dict[str, Any]:
     return {
-        "name": name, "kind": kind,
+        "name": name,
+        "kind": kind,
         "estimates": {m: e.as_dict() for m, e in evaluation.estimates.items()},
-        "ess": evaluation.ess, "max_weight": evaluation.max_weight,
+        "ess": evaluation.ess,
+        "max_weight": evaluation.max_weight,
         "arm_share": [[arm, share] for arm, share in evaluation.arm_share.items()],
     }
 
 
-def _document(experiment: Experiment, candidate_version: int, active_version: int | None, now: datetime,
-              train_events: int, holdout_events: int, split_ts: datetime | None, policies: list[dict[str, Any]],
-              comparison: dict[str, Any] | None, verdict: Verdict, level: float) -> dict[str, Any]:
+def _document(
+    experiment: Experiment,
+    candidate_version: int,
+    active_version: int | None,
+    now: datetime,
+    train_events: int,
+    holdout_events: int,
+    split_ts: datetime | None,
+    policies: list[dict[str, Any]],
+    comparison: dict[str, Any] | None,
+    verdict: Verdict,
+    level: float,
+) -> dict[str, Any]:
     return {
         "experiment": experiment.id,
         "candidate_version": candidate_version,

@@ -120,8 +120,9 @@ class Scheduler:
             interval = timedelta(seconds=experiment.training.interval_seconds)
             if not force and lease.last_finished is not None and now - lease.last_finished < interval:
                 return None
-            summary = run_cycle(self._store, experiment, now, seed=self._seed,
-                                progress=lambda n: self._renew(name, holder, n))
+            summary = run_cycle(
+                self._store, experiment, now, seed=self._seed, progress=lambda n: self._renew(name, holder, n)
+            )
             finished = self._clock()
             return summary
         finally:

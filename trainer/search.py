@@ -61,10 +61,15 @@ class Trial:
     seconds: float
 
     def as_dict(self, chosen: bool) -> dict[str, Any]:
-        return {"learning": self.settings.as_dict(), "vw_args": self.settings.vw_args(),
-                "passes": self.settings.passes, "seconds": self.seconds, "chosen": chosen,
-                "estimate": None if self.estimate is None else self.estimate.as_dict(),
-                "status": "chosen" if chosen else "tried" if self.estimate is not None else "skipped: time budget"}
+        return {
+            "learning": self.settings.as_dict(),
+            "vw_args": self.settings.vw_args(),
+            "passes": self.settings.passes,
+            "seconds": self.seconds,
+            "chosen": chosen,
+            "estimate": None if self.estimate is None else self.estimate.as_dict(),
+            "status": "chosen" if chosen else "tried" if self.estimate is not None else "skipped: time budget",
+        }
 
 
 @dataclass(frozen=True)
@@ -81,13 +86,21 @@ class SearchResult:
     reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        method = (f"{self.folds}-fold cross-fitting on {self.events} sampled training events: each setting is "
-                  f"trained on all folds but one and scored by {self.metric.upper()} on the left-out fold, in turn; "
-                  f"the gate judges the chosen setting on the held-out events only, which neither the search nor "
-                  f"training saw")
-        return {"metric": self.metric, "method": self.reason or method, "seconds": self.seconds,
-                "events": self.events, "folds": self.folds, "chosen": self.chosen.as_dict(),
-                "trials": [t.as_dict(t.estimate is not None and t.settings == self.chosen) for t in self.trials]}
+        method = (
+            f"{self.folds}-fold cross-fitting on {self.events} sampled training events: each setting is "
+            f"trained on all folds but one and scored by {self.metric.upper()} on the left-out fold, in turn; "
+            f"the gate judges the chosen setting on the held-out events only, which neither the search nor "
+            f"training saw"
+        )
+        return {
+            "metric": self.metric,
+            "method": self.reason or method,
+            "seconds": self.seconds,
+            "events": self.events,
+            "folds": self.folds,
+            "chosen": self.chosen.as_dict(),
+            "trials": [t.as_dict(t.estimate is not None and t.settings == self.chosen) for t in self.trials],
+        }
 
 
 def search(
@@ -116,9 +129,16 @@ def search(
     metric, level, k = experiment.promotion.metric, experiment.promotion.confidence, settings.folds
     started = clock()
     if len(sample) < max(experiment.promotion.min_events, k):
-        return SearchResult(start, [], metric, len(sample), k, 0.0,
-                            f"no search: {len(sample)} training events; it needs promotion.min_events "
-                            f"({experiment.promotion.min_events})")
+        return SearchResult(
+            start,
+            [],
+            metric,
+            len(sample),
+            k,
+            0.0,
+            f"no search: {len(sample)} training events; it needs promotion.min_events "
+            f"({experiment.promotion.min_events})",
+        )
     candidates = settings.candidates(start)
     if experiment.training.vw not in candidates:
         candidates.append(experiment.training.vw)
@@ -146,7 +166,8 @@ def search(
                 targets += model_targets(model, part, [GREEDY])
             finally:
                 model.close()
-        trials.append(Trial(candidate, evaluate(log, np.concatenate(targets), level).estimates[metric],
-                            clock() - began))
+        trials.append(
+            Trial(candidate, evaluate(log, np.concatenate(targets), level).estimates[metric], clock() - began)
+        )
     best = max((t for t in trials if t.estimate is not None), key=lambda t: t.estimate.value)  # type: ignore[union-attr]
     return SearchResult(best.settings, trials, metric, len(sample), k, clock() - started)

@@ -4,8 +4,8 @@ itself knows no database."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from policy.experiment import Experiment

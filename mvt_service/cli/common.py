@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import http.client
 import urllib.parse
 from typing import Any
 
@@ -30,8 +30,7 @@ class ApiClient:
         self._connection = connection(parts.hostname, parts.port, timeout=600)
         self._key = key or os.environ.get("MVT_API_KEY")
 
-    def request(self, method: str, path: str, body: Any = None, if_match: str | None = None,
-                raw: bool = False) -> Any:
+    def request(self, method: str, path: str, body: Any = None, if_match: str | None = None, raw: bool = False) -> Any:
         """Send a request; return its JSON answer (or, with ``raw``, the response to read).
 
         Raises
@@ -63,8 +62,15 @@ class ApiClient:
         self._connection.close()
 
 
-def call_api(url: str, method: str, path: str, body: Any = None, key: str | None = None,
-             if_match: str | None = None, raw: bool = False) -> Any:
+def call_api(
+    url: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    key: str | None = None,
+    if_match: str | None = None,
+    raw: bool = False,
+) -> Any:
     """One request to a running mvt service (see :meth:`ApiClient.request`)."""
     return ApiClient(url, key).request(method, path, body, if_match, raw)
 

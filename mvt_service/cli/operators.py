@@ -15,10 +15,21 @@ def experiments(args: argparse.Namespace, settings: Settings) -> int:
     url = args.url or "http://127.0.0.1:8000"
     if args.action == "list":
         rows = call_api(url, "GET", "/v1/experiments")
-        print_table(["experiment", "arms", "epsilon", "holdout", "paused", "policy", "revision"], [
-            [e["id"], f"{sum(a['enabled'] for a in e['arms'])}/{len(e['arms'])}", e["exploration"]["epsilon"],
-             e["holdout"]["fraction"], "yes" if e["paused"] else "no",
-             f"v{e['active_policy']}" if e["active_policy"] else "-", e["revision"]] for e in rows])
+        print_table(
+            ["experiment", "arms", "epsilon", "holdout", "paused", "policy", "revision"],
+            [
+                [
+                    e["id"],
+                    f"{sum(a['enabled'] for a in e['arms'])}/{len(e['arms'])}",
+                    e["exploration"]["epsilon"],
+                    e["holdout"]["fraction"],
+                    "yes" if e["paused"] else "no",
+                    f"v{e['active_policy']}" if e["active_policy"] else "-",
+                    e["revision"],
+                ]
+                for e in rows
+            ],
+        )
         return 0
     if not args.experiment:
         raise CommandError(f"`mvt experiments {args.action}` needs an experiment id")
@@ -35,8 +46,9 @@ def experiments(args: argparse.Namespace, settings: Settings) -> int:
         if args.value is None:
             raise CommandError(f"give the arm id, e.g. `mvt experiments {args.action} home ARM`")
         arm = urllib.parse.quote(args.value, safe="")
-        current = call_api(url, "PATCH", f"{base}/arms/{arm}", {"enabled": args.action == "enable-arm"},
-                           if_match=revision)
+        current = call_api(
+            url, "PATCH", f"{base}/arms/{arm}", {"enabled": args.action == "enable-arm"}, if_match=revision
+        )
     elif args.action == "activate":
         if args.value is None or not args.value.lstrip("v").isdigit():
             raise CommandError("give the policy version, e.g. `mvt experiments activate home 3`")
@@ -52,8 +64,18 @@ def print_experiment(e: dict[str, Any]) -> None:
     print(f"state       {'PAUSED: every visitor gets the default arm' if e['paused'] else 'running'}")
     print(f"policy      {'v' + str(e['active_policy']) if e['active_policy'] else 'none yet (uniform)'}")
     print(f"exploration epsilon {e['exploration']['epsilon']}, holdout {e['holdout']['fraction']}")
-    print(f"reward      {e['reward']['aggregate']} within {e['reward']['window_seconds']} s, default {e['reward']['default']}")
+    reward = e["reward"]
+    print(f"reward      {reward['aggregate']} within {reward['window_seconds']} s, default {reward['default']}")
     print()
-    print_table(["arm", "enabled", "default", "features"], [
-        [a["id"], "yes" if a["enabled"] else "no", "yes" if a["id"] == e["default_arm"] else "",
-         ", ".join(f"{k}={v}" for k, v in a["features"].items())] for a in e["arms"]])
+    print_table(
+        ["arm", "enabled", "default", "features"],
+        [
+            [
+                a["id"],
+                "yes" if a["enabled"] else "no",
+                "yes" if a["id"] == e["default_arm"] else "",
+                ", ".join(f"{k}={v}" for k, v in a["features"].items()),
+            ]
+            for a in e["arms"]
+        ],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
@@ -66,15 +67,24 @@ def replay_estimate(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.logs} has invalid lines:\n" + "\n".join(exc.problems)) from exc
     result = evaluate(events.log, events.target, args.confidence)
     out = {m: e.as_dict() for m, e in result.estimates.items()}
-    print(json.dumps({**out, "n": events.log.n, "ess": result.ess, "max_weight": result.max_weight,
-                      "confidence": args.confidence}, indent=2))
+    print(
+        json.dumps(
+            {
+                **out,
+                "n": events.log.n,
+                "ess": result.ess,
+                "max_weight": result.max_weight,
+                "confidence": args.confidence,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
 def export(args: argparse.Namespace, settings: Settings) -> int:
     """Write an experiment's joined log as DSJSON, to a file or standard output."""
-    out = open(args.output, "wb") if args.output else sys.stdout.buffer
-    try:
+    with open(args.output, "wb") if args.output else contextlib.nullcontext(sys.stdout.buffer) as out:
         if args.url:
             path = f"/v1/experiments/{args.experiment}/export?format={args.format}"
             with call_api(args.url, "GET", path, raw=True) as response:
@@ -87,7 +97,4 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(f"experiment `{args.experiment}` does not exist")
             for line in dsjson_lines(closed_examples(store, experiment, utcnow()), experiment.arms):
                 out.write(line)
-    finally:
-        if args.output:
-            out.close()
     return 0

@@ -68,8 +68,16 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
         return 0
     if settings.embedded:
-        raise CommandError("several workers need MongoDB (MVT_MONGO_URI): the embedded store lives inside one "
-                           "process, so each worker would have its own")
-    uvicorn.run("mvt_service.app:create_app", factory=True, workers=args.workers, host=settings.host,
-                port=settings.port, log_level=args.log_level)
+        raise CommandError(
+            "several workers need MongoDB (MVT_MONGO_URI): the embedded store lives inside one "
+            "process, so each worker would have its own"
+        )
+    uvicorn.run(
+        "mvt_service.app:create_app",
+        factory=True,
+        workers=args.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+    )
     return 0

@@ -25,8 +25,15 @@ def service(url: str | None, settings: Settings, seed: int) -> Iterator[Api]:
     started on a loopback port of this process."""
     with contextlib.ExitStack() as stack:
         if url is None:
-            embedded = settings.model_copy(update={"mongo_uri": None, "train_in_process": False, "demo": False,
-                                                   "seed": seed, "log_flush_seconds": 0.05})
+            embedded = settings.model_copy(
+                update={
+                    "mongo_uri": None,
+                    "train_in_process": False,
+                    "demo": False,
+                    "seed": seed,
+                    "log_flush_seconds": 0.05,
+                }
+            )
             url = stack.enter_context(serving(create_app(embedded)))
         client = ApiClient(url)
         stack.callback(client.close)
@@ -43,8 +50,16 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
             print(f"\rvisitors {n:,}/{total:,}", end="", file=sys.stderr, flush=True)
 
     with service(args.url, settings, args.seed) as api:
-        result = simulate(api, shop, visitors=args.visitors, train_every=args.train_every, epsilon=args.epsilon,
-                          seed=args.seed, search_events=args.search_events, progress=progress)
+        result = simulate(
+            api,
+            shop,
+            visitors=args.visitors,
+            train_every=args.train_every,
+            epsilon=args.epsilon,
+            seed=args.seed,
+            search_events=args.search_events,
+            progress=progress,
+        )
         reports = api("GET", "/v1/experiments/shop/reports")
         if reports:
             (out / "replay-report.html").write_text(render_report(api("GET", "/v1/experiments/shop/reports/latest")))
@@ -57,21 +72,31 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
 def print_result(result: SimulationResult, out: Path) -> None:
     f = result.final
     print(f"{result.visitors:,} visitors in {result.seconds:.0f} s")
-    print(f"final greedy policy v{f['policy_version']}: {f['greedy']:.4f} per visitor = "
-          f"{f['fraction_of_oracle']:.1%} of the oracle ({f['oracle']:.4f}), "
-          f"{f['uplift_over_best_fixed']:+.1%} vs the best fixed layout ({f['best_fixed']:.4f}); uniform {f['uniform']:.4f}")
+    print(
+        f"final greedy policy v{f['policy_version']}: {f['greedy']:.4f} per visitor = "
+        f"{f['fraction_of_oracle']:.1%} of the oracle ({f['oracle']:.4f}), "
+        f"{f['uplift_over_best_fixed']:+.1%} vs the best fixed layout ({f['best_fixed']:.4f}); "
+        f"uniform {f['uniform']:.4f}"
+    )
     statuses = [p["status"] for p in result.policies]
-    print(f"policies: {statuses.count('active') + statuses.count('retired')} promoted, "
-          f"{statuses.count('rejected')} rejected")
+    print(
+        f"policies: {statuses.count('active') + statuses.count('retired')} promoted, "
+        f"{statuses.count('rejected')} rejected"
+    )
     reached = result.visitors_to_90
     print(f"90% of the oracle: {'reached after ' + format(reached, ',') + ' visitors' if reached else 'not reached'}")
     covered, checked = result.replay_coverage
     print(f"replay honesty: the interval held the served policy's true value in {covered} of {checked} cycles")
     for c in result.cycles:
-        estimate = "-" if c.estimate is None else (f"{c.estimate['value']:.4f} [{c.estimate['low']:.4f}, "
-                                                    f"{c.estimate['high']:.4f}]")
-        print(f"  after {c.visitors:>7,} visitors: candidate {c.status:<8} serving v{c.served_version:<3} "
-              f"true {c.true_value:.4f} ({c.fraction_of_oracle:5.1%} of oracle), replay {estimate}")
+        estimate = (
+            "-"
+            if c.estimate is None
+            else (f"{c.estimate['value']:.4f} [{c.estimate['low']:.4f}, {c.estimate['high']:.4f}]")
+        )
+        print(
+            f"  after {c.visitors:>7,} visitors: candidate {c.status:<8} serving v{c.served_version:<3} "
+            f"true {c.true_value:.4f} ({c.fraction_of_oracle:5.1%} of oracle), replay {estimate}"
+        )
     print(f"\nchart:         {out / 'simulation.html'}\nfigures:       {out / 'simulation.json'}")
     if (out / "replay-report.html").exists():
         print(f"replay report: {out / 'replay-report.html'}")
@@ -88,9 +113,13 @@ def simulate_command(args: argparse.Namespace, settings: Settings) -> int:
 def add_arguments(p: argparse.ArgumentParser, visitors: int, search_events: int) -> None:
     p.add_argument("--visitors", type=int, default=visitors, help=f"simulated page views (default {visitors:,})")
     p.add_argument("--train-every", type=int, default=5000, help="run a training cycle every N visitors")
-    p.add_argument("--search-events", type=int, default=search_events,
-                   help="training examples the policy search samples, the experiment's training.search.max_events "
-                        f"(default {search_events:,})")
+    p.add_argument(
+        "--search-events",
+        type=int,
+        default=search_events,
+        help="training examples the policy search samples, the experiment's training.search.max_events "
+        f"(default {search_events:,})",
+    )
     p.add_argument("--epsilon", type=float, default=0.2, help="exploration rate of the experiment")
     p.add_argument("--reward", choices=["click", "order"], default="click", help="clicks or order values")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulation")

@@ -18,6 +18,7 @@ from policy.experiment import Experiment
 from trainer.schedule import Scheduler, TrainingBusy
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def print_cycle(summary: dict[str, Any]) -> None:
@@ -26,12 +27,18 @@ def print_cycle(summary: dict[str, Any]) -> None:
         ("experiment", summary["experiment"]),
         ("status", f"{summary['status']}: {summary['reason']}"),
         ("version", summary["version"] if summary["version"] is not None else "-"),
-        ("examples", f"{join.get('examples', 0):,} of {join.get('decisions', 0):,} decisions; "
-                     f"{summary['train_events']:,} trained on, {summary['holdout_events']:,} held out "
-                     f"({join.get('defaulted', 0):,} with the default reward, "
-                     f"{join.get('not_activated', 0):,} never activated)"),
-        ("rewards", f"{join.get('rewards_joined', 0):,} joined, {join.get('rewards_late', 0):,} after the window, "
-                    f"{join.get('rewards_early', 0):,} before the decision"),
+        (
+            "examples",
+            f"{join.get('examples', 0):,} of {join.get('decisions', 0):,} decisions; "
+            f"{summary['train_events']:,} trained on, {summary['holdout_events']:,} held out "
+            f"({join.get('defaulted', 0):,} with the default reward, "
+            f"{join.get('not_activated', 0):,} never activated)",
+        ),
+        (
+            "rewards",
+            f"{join.get('rewards_joined', 0):,} joined, {join.get('rewards_late', 0):,} after the window, "
+            f"{join.get('rewards_early', 0):,} before the decision",
+        ),
         ("train time", f"{summary['train_seconds']:.2f} s"),
     ]
     for name, value in rows:
@@ -43,10 +50,17 @@ def print_search(result: dict[str, Any]) -> None:
     rows = []
     for trial in result["trials"]:
         estimate = trial["estimate"]
-        rows.append(["*" if trial["chosen"] else "", trial["vw_args"], trial["passes"],
-                     "-" if estimate is None else f"{estimate['value']:.4f}",
-                     "-" if estimate is None else f"[{estimate['low']:.4f}, {estimate['high']:.4f}]",
-                     f"{trial['seconds']:.1f}", trial["status"]])
+        rows.append(
+            [
+                "*" if trial["chosen"] else "",
+                trial["vw_args"],
+                trial["passes"],
+                "-" if estimate is None else f"{estimate['value']:.4f}",
+                "-" if estimate is None else f"[{estimate['low']:.4f}, {estimate['high']:.4f}]",
+                f"{trial['seconds']:.1f}",
+                trial["status"],
+            ]
+        )
     print_table(["", "settings", "passes", result["metric"], "interval", "seconds", "status"], rows)
 
 
@@ -74,8 +88,12 @@ def _locally(args: argparse.Namespace, settings: Settings, job: Callable[[Schedu
     experiment = store.get_experiment(args.experiment)
     if experiment is None:
         raise CommandError(f"experiment `{args.experiment}` does not exist")
-    scheduler = Scheduler(store, owner_id("cli"), lease_seconds=settings.trainer_lease_seconds,
-                          progress=lambda n: print(f"trained {n:,} examples", file=sys.stderr, flush=True))
+    scheduler = Scheduler(
+        store,
+        owner_id("cli"),
+        lease_seconds=settings.trainer_lease_seconds,
+        progress=lambda n: print(f"trained {n:,} examples", file=sys.stderr, flush=True),
+    )
     try:
         return job(scheduler, experiment)
     except TrainingBusy as exc:
@@ -85,15 +103,19 @@ def _locally(args: argparse.Namespace, settings: Settings, job: Callable[[Schedu
 def trainer(args: argparse.Namespace, settings: Settings) -> int:
     """Run the training schedule until SIGTERM or Ctrl-C (or once, with --once)."""
     store = open_store(settings, "trainer")
-    scheduler = Scheduler(store, owner_id("trainer"), lease_seconds=settings.trainer_lease_seconds,
-                          progress=lambda n: logging.info("trained %s examples", f"{n:,}"))
+    scheduler = Scheduler(
+        store,
+        owner_id("trainer"),
+        lease_seconds=settings.trainer_lease_seconds,
+        progress=lambda n: log.info("trained %s examples", f"{n:,}"),
+    )
     if args.once:
         for summary in scheduler.run_due():
-            logging.info("training cycle of %s: %s (%s)", summary.experiment, summary.status, summary.reason)
+            log.info("training cycle of %s: %s (%s)", summary.experiment, summary.status, summary.reason)
         return 0
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    logging.info("trainer running; checking for due experiments every %.0f s", settings.trainer_poll_seconds)
+    log.info("trainer running; checking for due experiments every %.0f s", settings.trainer_poll_seconds)
     scheduler.run_forever(stop, settings.trainer_poll_seconds)
     return 0

@@ -13,7 +13,10 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(req
 
 
 @router.get("")
-def list_audit(store: StoreDep, experiment: str | None = Query(None, description="only this experiment"),
-               limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+def list_audit(
+    store: StoreDep,
+    experiment: str | None = Query(None, description="only this experiment"),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[dict[str, Any]]:
     """Operator changes, newest first: when, who (key id, never the key), what, before and after."""
     return store.list_audit(experiment, limit)

@@ -22,22 +22,35 @@ async def create_decision(body: DecisionBody, runtime: RuntimeDep) -> Response:
     """Choose an arm for the visitor's context, log the decision and return it."""
     started = time.perf_counter()
     decision = await runtime.decide(
-        body.experiment, body.context, actions=body.actions, event_id=body.event_id,
-        explore=body.explore, defer_activation=body.defer_activation,
+        body.experiment,
+        body.context,
+        actions=body.actions,
+        event_id=body.event_id,
+        explore=body.explore,
+        defer_activation=body.defer_activation,
     )
     metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
     # Encoded directly: the answer is built from validated values, so re-validating it against
     # the response model would only cost time on the hottest path.
-    return Response(orjson.dumps({
-        "event_id": decision.event_id, "experiment": decision.experiment, "action": decision.action,
-        "probability": decision.probability, "policy_version": decision.policy_version,
-        "explored": decision.explored,
-    }), media_type="application/json")
+    return Response(
+        orjson.dumps(
+            {
+                "event_id": decision.event_id,
+                "experiment": decision.experiment,
+                "action": decision.action,
+                "probability": decision.probability,
+                "policy_version": decision.policy_version,
+                "explored": decision.explored,
+            }
+        ),
+        media_type="application/json",
+    )
 
 
 @router.post("/{event_id}/activate", status_code=status.HTTP_202_ACCEPTED, response_model=ActivationOut)
 async def activate_decision(
-    store: StoreDep, event_id: str = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"),
+    store: StoreDep,
+    event_id: str = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"),
 ) -> ActivationOut:
     """Record that a deferred decision's layout was shown. Like a reward, an activation may
     arrive before its decision is written; it is joined at training time. Idempotent."""

@@ -62,8 +62,16 @@ def existing(store: Store, experiment_id: str) -> Experiment:
 
 
 def audit(store: Store, who: Principal, experiment_id: str, action: str, before: Any, after: Any) -> None:
-    store.insert_audit({"ts": utcnow(), "experiment": experiment_id, "key_id": who.key_id, "action": action,
-                        "before": before, "after": after})
+    store.insert_audit(
+        {
+            "ts": utcnow(),
+            "experiment": experiment_id,
+            "key_id": who.key_id,
+            "action": action,
+            "before": before,
+            "after": after,
+        }
+    )
 
 
 def answer(response: Response, experiment: Experiment) -> ExperimentOut:
@@ -83,11 +91,19 @@ async def save_definition(store: Store, experiment: Experiment, expected: int | 
         raise _stale(experiment.id, expected) from exc
 
 
-@router.put("/{experiment_id}", response_model=ExperimentOut,
-            responses={201: {"model": ExperimentOut, "description": "created"}})
+@router.put(
+    "/{experiment_id}",
+    response_model=ExperimentOut,
+    responses={201: {"model": ExperimentOut, "description": "created"}},
+)
 async def put_experiment(
-    body: ExperimentBody, store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
-    experiment_id: str = ExperimentId, if_match: str | None = IfMatch,
+    body: ExperimentBody,
+    store: StoreDep,
+    runtime: RuntimeDep,
+    response: Response,
+    who: OperatorDep,
+    experiment_id: str = ExperimentId,
+    if_match: str | None = IfMatch,
 ) -> ExperimentOut:
     """Create or replace an experiment (201 when created, 200 when replaced). Arms that an
     operator disabled stay disabled; pause state and the active policy are kept."""
@@ -102,9 +118,15 @@ async def put_experiment(
         except ValueError as exc:
             raise Invalid(str(exc)) from exc
     stored, created = await save_definition(store, experiment, expected)
-    await run_in_threadpool(audit, store, who, experiment_id, "create" if created else "replace",
-                            None if before is None else ExperimentOut.of(before).model_dump(),
-                            ExperimentOut.of(stored).model_dump())
+    await run_in_threadpool(
+        audit,
+        store,
+        who,
+        experiment_id,
+        "create" if created else "replace",
+        None if before is None else ExperimentOut.of(before).model_dump(),
+        ExperimentOut.of(stored).model_dump(),
+    )
     runtime.update(stored)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return answer(response, stored)
@@ -122,8 +144,17 @@ def get_experiment(store: StoreDep, response: Response, experiment_id: str = Exp
     return answer(response, existing(store, experiment_id))
 
 
-async def change(store: Store, runtime: Any, who: Principal, experiment_id: str, action: str,
-                 fields: dict[str, Any], before: Any, after: Any, if_match: str | None) -> Experiment:
+async def change(
+    store: Store,
+    runtime: Any,
+    who: Principal,
+    experiment_id: str,
+    action: str,
+    fields: dict[str, Any],
+    before: Any,
+    after: Any,
+    if_match: str | None,
+) -> Experiment:
     """Apply an operator change atomically, audit it and serve it on this worker at once
     (the others within ``MVT_RELOAD_SECONDS``)."""
     expected = revision_of(if_match)
@@ -140,41 +171,83 @@ async def change(store: Store, runtime: Any, who: Principal, experiment_id: str,
 
 @router.patch("/{experiment_id}/exploration", response_model=ExperimentOut)
 async def set_exploration(
-    body: EpsilonBody, store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
-    experiment_id: str = ExperimentId, if_match: str | None = IfMatch,
+    body: EpsilonBody,
+    store: StoreDep,
+    runtime: RuntimeDep,
+    response: Response,
+    who: OperatorDep,
+    experiment_id: str = ExperimentId,
+    if_match: str | None = IfMatch,
 ) -> ExperimentOut:
     """Change the exploration rate; decisions use it at once, with no retraining."""
     current = await run_in_threadpool(existing, store, experiment_id)
-    updated = await change(store, runtime, who, experiment_id, "set_exploration", {"exploration": body.model_dump()},
-                           {"epsilon": current.epsilon}, body.model_dump(), if_match)
+    updated = await change(
+        store,
+        runtime,
+        who,
+        experiment_id,
+        "set_exploration",
+        {"exploration": body.model_dump()},
+        {"epsilon": current.epsilon},
+        body.model_dump(),
+        if_match,
+    )
     return answer(response, updated)
 
 
-async def _set_paused(paused: bool, store: Store, runtime: Any, who: Principal, experiment_id: str,
-                      if_match: str | None) -> Experiment:
+async def _set_paused(
+    paused: bool, store: Store, runtime: Any, who: Principal, experiment_id: str, if_match: str | None
+) -> Experiment:
     current = await run_in_threadpool(existing, store, experiment_id)
-    return await change(store, runtime, who, experiment_id, "pause" if paused else "resume", {"paused": paused},
-                        {"paused": current.paused}, {"paused": paused}, if_match)
+    return await change(
+        store,
+        runtime,
+        who,
+        experiment_id,
+        "pause" if paused else "resume",
+        {"paused": paused},
+        {"paused": current.paused},
+        {"paused": paused},
+        if_match,
+    )
 
 
 @router.post("/{experiment_id}/pause", response_model=ExperimentOut)
-async def pause(store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
-                experiment_id: str = ExperimentId, if_match: str | None = IfMatch) -> ExperimentOut:
+async def pause(
+    store: StoreDep,
+    runtime: RuntimeDep,
+    response: Response,
+    who: OperatorDep,
+    experiment_id: str = ExperimentId,
+    if_match: str | None = IfMatch,
+) -> ExperimentOut:
     """Kill switch: every decision returns the default arm with probability 1 until resumed."""
     return answer(response, await _set_paused(True, store, runtime, who, experiment_id, if_match))
 
 
 @router.post("/{experiment_id}/resume", response_model=ExperimentOut)
-async def resume(store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
-                 experiment_id: str = ExperimentId, if_match: str | None = IfMatch) -> ExperimentOut:
+async def resume(
+    store: StoreDep,
+    runtime: RuntimeDep,
+    response: Response,
+    who: OperatorDep,
+    experiment_id: str = ExperimentId,
+    if_match: str | None = IfMatch,
+) -> ExperimentOut:
     """Undo a pause."""
     return answer(response, await _set_paused(False, store, runtime, who, experiment_id, if_match))
 
 
 @router.patch("/{experiment_id}/arms/{arm}", response_model=ExperimentOut)
 async def set_arm(
-    body: ArmStateBody, store: StoreDep, runtime: RuntimeDep, response: Response, who: OperatorDep,
-    experiment_id: str = ExperimentId, arm: str = Path(description="arm id"), if_match: str | None = IfMatch,
+    body: ArmStateBody,
+    store: StoreDep,
+    runtime: RuntimeDep,
+    response: Response,
+    who: OperatorDep,
+    experiment_id: str = ExperimentId,
+    arm: str = Path(description="arm id"),
+    if_match: str | None = IfMatch,
 ) -> ExperimentOut:
     """Disable an arm (it is never returned) or enable it again. The default arm cannot be
     disabled. The change is written against the revision just read, so it cannot undo a
@@ -184,13 +257,21 @@ async def set_arm(
         raise NotFound(f"experiment `{experiment_id}` has no arm `{arm}`")
     was = next(a.enabled for a in current.arms if a.id == arm)
     try:
-        changed = replace(current, arms=tuple(replace(a, enabled=body.enabled) if a.id == arm else a
-                                              for a in current.arms))
+        changed = replace(
+            current, arms=tuple(replace(a, enabled=body.enabled) if a.id == arm else a for a in current.arms)
+        )
     except ValueError as exc:  # the domain's rules, e.g. the default arm stays enabled
         raise Invalid(str(exc)) from exc
     expected = revision_of(if_match)
     updated, _ = await save_definition(store, changed, current.revision if expected is None else expected)
-    await run_in_threadpool(audit, store, who, experiment_id, "enable_arm" if body.enabled else "disable_arm",
-                            {"arm": arm, "enabled": was}, {"arm": arm, "enabled": body.enabled})
+    await run_in_threadpool(
+        audit,
+        store,
+        who,
+        experiment_id,
+        "enable_arm" if body.enabled else "disable_arm",
+        {"arm": arm, "enabled": was},
+        {"arm": arm, "enabled": body.enabled},
+    )
     runtime.update(updated)
     return answer(response, updated)

@@ -12,8 +12,9 @@ from mvt_service.routes.experiments import ExperimentId, audit, existing
 from mvt_service.schemas import CycleOut, PolicyOut, SearchOut
 from trainer.schedule import TrainingBusy
 
-router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["policies"],
-                   dependencies=[Depends(require_operator)])
+router = APIRouter(
+    prefix="/v1/experiments/{experiment_id}", tags=["policies"], dependencies=[Depends(require_operator)]
+)
 
 
 @router.get("/policies", response_model=list[PolicyOut])
@@ -25,7 +26,10 @@ def list_policies(store: StoreDep, experiment_id: str = ExperimentId) -> list[Po
 
 @router.post("/policies/{version}/activate", response_model=PolicyOut)
 async def activate_policy(
-    store: StoreDep, services: ServicesDep, who: OperatorDep, experiment_id: str = ExperimentId,
+    store: StoreDep,
+    services: ServicesDep,
+    who: OperatorDep,
+    experiment_id: str = ExperimentId,
     version: int = Path(ge=1, description="policy version"),
 ) -> PolicyOut:
     """Serve this policy version now, bypassing the promotion gate (also the rollback). Every
@@ -34,23 +38,38 @@ async def activate_policy(
     record = await run_in_threadpool(store.activate_policy, experiment_id, version, "activated by hand")
     if record is None:
         raise NotFound(f"policy v{version} of experiment `{experiment_id}` does not exist")
-    await run_in_threadpool(audit, store, who, experiment_id, "activate_policy",
-                            {"active_policy": before.active_policy}, {"active_policy": version})
+    await run_in_threadpool(
+        audit,
+        store,
+        who,
+        experiment_id,
+        "activate_policy",
+        {"active_policy": before.active_policy},
+        {"active_policy": version},
+    )
     await services.runtime.refresh()
     return PolicyOut.of(record)
 
 
 @router.post("/train", response_model=CycleOut)
-async def train(store: StoreDep, services: ServicesDep, who: OperatorDep,
-                experiment_id: str = ExperimentId) -> CycleOut:
+async def train(
+    store: StoreDep, services: ServicesDep, who: OperatorDep, experiment_id: str = ExperimentId
+) -> CycleOut:
     """Run one training cycle now and return its summary (409 if another trainer is at it)."""
     experiment = await run_in_threadpool(existing, store, experiment_id)
     try:
         summary = await run_in_threadpool(services.scheduler.train_now, experiment)
     except TrainingBusy as exc:
         raise Conflict(str(exc)) from exc
-    await run_in_threadpool(audit, store, who, experiment_id, "train", {"active_policy": experiment.active_policy},
-                            {"status": summary.status, "version": summary.version, "reason": summary.reason})
+    await run_in_threadpool(
+        audit,
+        store,
+        who,
+        experiment_id,
+        "train",
+        {"active_policy": experiment.active_policy},
+        {"status": summary.status, "version": summary.version, "reason": summary.reason},
+    )
     await services.runtime.refresh()
     return CycleOut.of(summary)
 

@@ -21,8 +21,9 @@ router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["reports"], d
 
 
 @router.get("/reports")
-def list_reports(store: StoreDep, experiment_id: str = ExperimentId,
-                 limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+def list_reports(
+    store: StoreDep, experiment_id: str = ExperimentId, limit: int = Query(50, ge=1, le=500)
+) -> list[dict[str, Any]]:
     """The experiment's replay reports, newest first: verdict, split and the gate's comparison
     (the per-policy estimates are in ``/reports/latest``)."""
     existing(store, experiment_id)
@@ -32,7 +33,8 @@ def list_reports(store: StoreDep, experiment_id: str = ExperimentId,
 
 @router.get("/reports/latest", responses={200: {"content": {"text/html": {}}}})
 def latest_report(
-    store: StoreDep, experiment_id: str = ExperimentId,
+    store: StoreDep,
+    experiment_id: str = ExperimentId,
     format: Literal["json", "html"] | None = Query(None, description="html for a page (or send Accept: text/html)"),
     accept: str = Header("application/json"),
 ):
@@ -48,8 +50,11 @@ def latest_report(
 
 
 @router.get("/export", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
-def export(store: StoreDep, experiment_id: str = ExperimentId,
-           format: Literal["dsjson"] = Query("dsjson", description="Vowpal Wabbit decision-service JSON")):
+def export(
+    store: StoreDep,
+    experiment_id: str = ExperimentId,
+    format: Literal["dsjson"] = Query("dsjson", description="Vowpal Wabbit decision-service JSON"),
+):
     """Every closed-window decision with its joined reward, one DSJSON object per line, in event
     id order; readable by ``vw --cb_explore_adf --dsjson``."""
     experiment = existing(store, experiment_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from mvt_service.auth import require_client
 from mvt_service import metrics
+from mvt_service.auth import require_client
 from mvt_service.deps import ServicesDep
 from mvt_service.schemas import RewardsBody, RewardsOut
 from trainer.records import Reward, utcnow

@@ -11,15 +11,35 @@ from tests.factories import experiment_body
 
 DECISION_CASES = [
     ({"experiment": "nope"}, 404, "experiment `nope` does not exist"),
-    ({"experiment": "home", "actions": ["hero=big,cta=pink,headline=value"]}, 422, "actions: unknown arm `hero=big,cta=pink"),
-    ({"experiment": "home", "actions": ["hero=big,cta=green,headline=value"] * 2}, 422, "actions: an arm is listed twice"),
+    (
+        {"experiment": "home", "actions": ["hero=big,cta=pink,headline=value"]},
+        422,
+        "actions: unknown arm `hero=big,cta=pink",
+    ),
+    (
+        {"experiment": "home", "actions": ["hero=big,cta=green,headline=value"] * 2},
+        422,
+        "actions: an arm is listed twice",
+    ),
     ({"experiment": "home", "actions": []}, 422, "actions: List should have at least 1 item"),
     ({}, 422, "experiment: Field required"),
     ({"experiment": 7}, 422, "experiment: Input should be a valid string"),
     ({"experiment": "home", "context": ["device", "mobile"]}, 422, "context: must be an object of features, got array"),
-    ({"experiment": "home", "context": {"device": {"os": "ios"}}}, 422, "context: `device` must be a string, number or boolean, got object"),
-    ({"experiment": "home", "context": {"tags": ["a", "b"]}}, 422, "context: `tags` must be a string, number or boolean, got array"),
-    ({"experiment": "home", "context": {"geo": None}}, 422, "context: `geo` must be a string, number or boolean, got null"),
+    (
+        {"experiment": "home", "context": {"device": {"os": "ios"}}},
+        422,
+        "context: `device` must be a string, number or boolean, got object",
+    ),
+    (
+        {"experiment": "home", "context": {"tags": ["a", "b"]}},
+        422,
+        "context: `tags` must be a string, number or boolean, got array",
+    ),
+    (
+        {"experiment": "home", "context": {"geo": None}},
+        422,
+        "context: `geo` must be a string, number or boolean, got null",
+    ),
     ({"experiment": "home", "context": {"n": 2**60}}, 422, "context: `n` is an integer beyond"),
     ({"experiment": "home", "context": {"x": "v" * 1025}}, 422, "context: `x` is longer than 1024 characters"),
     ({"experiment": "home", "context": {f"f{i}": 1 for i in range(101)}}, 422, "context: at most 100 features"),

@@ -21,8 +21,9 @@ def logged(client: TestClient, event_id: str) -> dict:
 
 
 def test_decision_for_the_demo_experiment(client: TestClient) -> None:
-    response = client.post("/v1/decisions", json={
-        "experiment": "home", "context": {"device": "mobile", "geo": "DE", "referrer": "google"}})
+    response = client.post(
+        "/v1/decisions", json={"experiment": "home", "context": {"device": "mobile", "geo": "DE", "referrer": "google"}}
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"event_id", "experiment", "action", "probability", "policy_version", "explored"}
@@ -32,8 +33,9 @@ def test_decision_for_the_demo_experiment(client: TestClient) -> None:
 
 
 def test_every_decision_is_logged_with_its_exact_pmf(client: TestClient) -> None:
-    body = client.post("/v1/decisions", json={
-        "experiment": "home", "context": {"device": "mobile", "visits": 3, "member": True}}).json()
+    body = client.post(
+        "/v1/decisions", json={"experiment": "home", "context": {"device": "mobile", "visits": 3, "member": True}}
+    ).json()
     doc = logged(client, body["event_id"])
     assert doc["experiment"] == "home" and doc["action"] == body["action"]
     assert doc["context"] == [["device", "mobile"], ["visits", 3], ["member", True]]
@@ -90,8 +92,10 @@ def test_deferred_decision_is_logged_as_deferred_and_activated_once(client: Test
 
 
 def test_epsilon_one_explores_uniformly(client: TestClient) -> None:
-    client.put("/v1/experiments/uni", json={"arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}],
-                                            "exploration": {"epsilon": 1.0}})
+    client.put(
+        "/v1/experiments/uni",
+        json={"arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}], "exploration": {"epsilon": 1.0}},
+    )
     answers = [client.post("/v1/decisions", json={"experiment": "uni"}).json() for _ in range(400)]
     assert all(a["probability"] == pytest.approx(0.25) for a in answers)
     counts = {arm: sum(a["action"] == arm for a in answers) for arm in "abcd"}

@@ -13,9 +13,13 @@ def test_healthz(client: TestClient) -> None:
 def test_readyz_reports_the_store_and_the_log(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "store": "ok",
-                               "log": {"pending": 0, "spool_bytes": 0},
-                               "policies": {}, "policy_errors": {}}
+    assert response.json() == {
+        "status": "ready",
+        "store": "ok",
+        "log": {"pending": 0, "spool_bytes": 0},
+        "policies": {},
+        "policy_errors": {},
+    }
 
 
 def test_readyz_is_503_when_the_store_is_unreachable(client: TestClient, monkeypatch) -> None:
@@ -43,8 +47,12 @@ def test_metrics_count_decisions_and_rewards_and_report_the_log(client: TestClie
     assert sample(after, counted) - (sample(before, counted) if counted in before else 0) == 3
     assert sample(after, "mvt_rewards_received_total") - sample(before, "mvt_rewards_received_total") == 2
     assert sample(after, 'mvt_exploration_epsilon{experiment="home"}') == 0.2
-    for name in ("mvt_decision_seconds_bucket", "mvt_log_queue_depth", "mvt_spool_bytes",
-                 "mvt_log_write_failures_total"):
+    for name in (
+        "mvt_decision_seconds_bucket",
+        "mvt_log_queue_depth",
+        "mvt_spool_bytes",
+        "mvt_log_write_failures_total",
+    ):
         assert name in after
 
 

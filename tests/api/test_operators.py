@@ -17,8 +17,12 @@ from mvt_service.store import Store
 from tests.helpers import eventually
 
 CLIENT, OPERATOR = "client-secret-1", "operator-secret-1"
-AUTH = {"client": {"authorization": f"Bearer {CLIENT}"}, "operator": {"authorization": f"Bearer {OPERATOR}"},
-        "wrong": {"authorization": "Bearer not-a-key"}, "none": {}}
+AUTH = {
+    "client": {"authorization": f"Bearer {CLIENT}"},
+    "operator": {"authorization": f"Bearer {OPERATOR}"},
+    "wrong": {"authorization": "Bearer not-a-key"},
+    "none": {},
+}
 ABC = {"arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}], "exploration": {"epsilon": 0.2}}
 
 
@@ -90,12 +94,15 @@ def test_several_workers_need_mongodb(capsys: pytest.CaptureFixture, monkeypatch
 
 
 def test_epsilon_change_reaches_a_second_worker(shared_db: Database, settings: Settings) -> None:
-    with TestClient(create_app(settings, database=shared_db)) as one, \
-            TestClient(create_app(settings, database=shared_db)) as two:
+    with (
+        TestClient(create_app(settings, database=shared_db)) as one,
+        TestClient(create_app(settings, database=shared_db)) as two,
+    ):
         one.put("/v1/experiments/abc", json=ABC)
         two.post("/v1/decisions", json={"experiment": "abc"})  # two now serves revision 1
         assert one.patch("/v1/experiments/abc/exploration", json={"epsilon": 0.9}).json()["exploration"] == {
-            "epsilon": 0.9}
+            "epsilon": 0.9
+        }
         store = Store(shared_db)
         counter = iter(range(10_000))
 
@@ -183,6 +190,8 @@ def test_stale_concurrent_edits_are_rejected(client: TestClient) -> None:
     assert client.put("/v1/experiments/abc", json=ABC, headers={"if-match": '"1"'}).status_code == 412
     assert client.post("/v1/experiments/abc/pause", headers={"if-match": '"1"'}).status_code == 412
     assert client.get("/v1/experiments/abc").json()["exploration"]["epsilon"] == 0.1
-    assert client.patch("/v1/experiments/abc/arms/b", json={"enabled": False},
-                        headers={"if-match": '"2"'}).status_code == 200
+    assert (
+        client.patch("/v1/experiments/abc/arms/b", json={"enabled": False}, headers={"if-match": '"2"'}).status_code
+        == 200
+    )
     assert client.put("/v1/experiments/abc", json=ABC, headers={"if-match": "junk"}).status_code == 412

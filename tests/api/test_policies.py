@@ -8,9 +8,16 @@ from fastapi.testclient import TestClient
 from mvt_service.store import Store
 from tests import factories
 
-EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
-                       {"id": "c", "features": {"color": "green"}}],
-              "reward": {"window_seconds": 60}, "training": {"min_events": 100}, "promotion": {"min_events": 50}}
+EXPERIMENT = {
+    "arms": [
+        {"id": "a", "features": {"color": "red"}},
+        {"id": "b", "features": {"color": "blue"}},
+        {"id": "c", "features": {"color": "green"}},
+    ],
+    "reward": {"window_seconds": 60},
+    "training": {"min_events": 100},
+    "promotion": {"min_events": 50},
+}
 
 
 def store_of(client: TestClient) -> Store:
@@ -25,8 +32,12 @@ def test_train_lists_and_rolls_back(client: TestClient) -> None:
     assert first.status_code == 200
     body = first.json()
     assert (body["status"], body["version"], body["train_events"], body["holdout_events"]) == ("active", 1, 480, 120)
-    assert client.post("/v1/decisions", json={"experiment": "exp", "context": {"device": "mobile"}}).json()[
-        "policy_version"] == 1
+    assert (
+        client.post("/v1/decisions", json={"experiment": "exp", "context": {"device": "mobile"}}).json()[
+            "policy_version"
+        ]
+        == 1
+    )
     second = client.post("/v1/experiments/exp/train").json()  # same data: no better than v1
     assert (second["status"], second["version"]) == ("rejected", 2)
 
@@ -48,15 +59,28 @@ def test_train_lists_and_rolls_back(client: TestClient) -> None:
 def test_training_without_enough_data_is_skipped(client: TestClient) -> None:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
     body = client.post("/v1/experiments/exp/train").json()
-    assert body == {"experiment": "exp", "status": "skipped", "version": None, "train_seconds": body["train_seconds"],
-                    "reason": "0 training examples (of 0 with closed windows); training.min_events is 100",
-                    "join": body["join"], "train_events": 0, "holdout_events": 0}
+    assert body == {
+        "experiment": "exp",
+        "status": "skipped",
+        "version": None,
+        "train_seconds": body["train_seconds"],
+        "reason": "0 training examples (of 0 with closed windows); training.min_events is 100",
+        "join": body["join"],
+        "train_events": 0,
+        "holdout_events": 0,
+    }
     assert client.get("/v1/experiments/exp/policies").json() == []
 
 
 def test_search_now_returns_every_setting_tried_and_registers_nothing(client: TestClient) -> None:
-    search = {"learning_rates": [0.05, 0.5], "cb_types": ["mtr"], "interactions": [["UA"]], "l2": [0], "clip_p": [0],
-              "passes": [1]}
+    search = {
+        "learning_rates": [0.05, 0.5],
+        "cb_types": ["mtr"],
+        "interactions": [["UA"]],
+        "l2": [0],
+        "clip_p": [0],
+        "passes": [1],
+    }
     client.put("/v1/experiments/exp", json={**EXPERIMENT, "training": {"min_events": 100, "search": search}})
     factories.log_uniform_traffic(store_of(client), 600)
     response = client.post("/v1/experiments/exp/search")

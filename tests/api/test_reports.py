@@ -9,9 +9,16 @@ from fastapi.testclient import TestClient
 
 from tests import factories
 
-EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
-                       {"id": "c", "features": {"color": "green"}}],
-              "reward": {"window_seconds": 60}, "training": {"min_events": 100}, "promotion": {"min_events": 50}}
+EXPERIMENT = {
+    "arms": [
+        {"id": "a", "features": {"color": "red"}},
+        {"id": "b", "features": {"color": "blue"}},
+        {"id": "c", "features": {"color": "green"}},
+    ],
+    "reward": {"window_seconds": 60},
+    "training": {"min_events": 100},
+    "promotion": {"min_events": 50},
+}
 
 
 @pytest.fixture
@@ -27,9 +34,17 @@ def test_latest_report_as_json(trained: TestClient) -> None:
     assert report["candidate_version"] == 1 and report["active_version"] is None
     assert report["split"]["train_events"] == 1200 and report["split"]["holdout_events"] == 300
     names = [p["name"] for p in report["policies"]]
-    assert names == ["logging policy (observed mean)", "candidate v1 (ε=0.2)", "candidate v1 (greedy)",
-                     "no policy (uniform) (ε=0.2)", "no policy (uniform) (greedy)", "uniform random",
-                     "always a", "always b", "always c"]
+    assert names == [
+        "logging policy (observed mean)",
+        "candidate v1 (ε=0.2)",
+        "candidate v1 (greedy)",
+        "no policy (uniform) (ε=0.2)",
+        "no policy (uniform) (greedy)",
+        "uniform random",
+        "always a",
+        "always b",
+        "always c",
+    ]
     greedy = report["policies"][2]
     assert set(greedy["estimates"]) == {"ips", "snips", "dr"}
     assert greedy["estimates"]["dr"]["low"] < greedy["estimates"]["dr"]["value"] < greedy["estimates"]["dr"]["high"]

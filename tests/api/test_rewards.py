@@ -40,7 +40,9 @@ def test_batch_with_distinct_reward_ids_and_repeats(client: TestClient) -> None:
     assert client.post("/v1/rewards", json=batch).json() == {"accepted": 4}
     eventually(lambda: store_of(client).rewards.count_documents({}) == 3)
     assert [(r.reward_id, r.reward) for r in factories.rewards_of(store_of(client), "e1")] == [
-        ("click", 1.0), ("order", 30.0)]
+        ("click", 1.0),
+        ("order", 30.0),
+    ]
 
 
 def test_reward_for_a_decision_not_yet_seen_is_kept(client: TestClient) -> None:

@@ -15,10 +15,16 @@ from policy.experiment import PromotionSettings, RewardSettings, TrainingSetting
 from policy.learning import SearchSettings
 from tests import factories
 
-EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
-                       {"id": "c", "features": {"color": "green"}}],
-              "reward": {"window_seconds": 60}, "training": {"min_events": 100, "interval_seconds": 600},
-              "promotion": {"min_events": 50}}
+EXPERIMENT = {
+    "arms": [
+        {"id": "a", "features": {"color": "red"}},
+        {"id": "b", "features": {"color": "blue"}},
+        {"id": "c", "features": {"color": "green"}},
+    ],
+    "reward": {"window_seconds": 60},
+    "training": {"min_events": 100, "interval_seconds": 600},
+    "promotion": {"min_events": 50},
+}
 
 
 @pytest.fixture
@@ -28,10 +34,15 @@ def mongo(shared_db: Database, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.setattr(common, "open_database", lambda settings: (None, shared_db))
     store = Store(shared_db)
     store.ensure_indexes()
-    store.put_experiment(factories.experiment(
-        reward=RewardSettings(window_seconds=60),
-        training=TrainingSettings(min_events=100, interval_seconds=600, search=SearchSettings(learning_rates=(0.1,))),
-        promotion=PromotionSettings(min_events=50)))
+    store.put_experiment(
+        factories.experiment(
+            reward=RewardSettings(window_seconds=60),
+            training=TrainingSettings(
+                min_events=100, interval_seconds=600, search=SearchSettings(learning_rates=(0.1,))
+            ),
+            promotion=PromotionSettings(min_events=50),
+        )
+    )
     return store
 
 
@@ -93,8 +104,9 @@ def test_unknown_experiment_on_mongodb(mongo: Store, capsys: pytest.CaptureFixtu
     assert "experiment `nope` does not exist" in capsys.readouterr().err
 
 
-def test_replay_prints_the_report_and_writes_html(live_server: str, shared_db: Database, tmp_path,
-                                                  capsys: pytest.CaptureFixture) -> None:
+def test_replay_prints_the_report_and_writes_html(
+    live_server: str, shared_db: Database, tmp_path, capsys: pytest.CaptureFixture
+) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
     factories.log_uniform_traffic(Store(shared_db), 1000)
     cli.call_api(live_server, "POST", "/v1/experiments/exp/train")
@@ -121,8 +133,10 @@ def test_export_on_mongodb(mongo: Store, capsysbinary: pytest.CaptureFixture) ->
 
 def test_replay_estimate(tmp_path, capsys: pytest.CaptureFixture) -> None:
     logs = tmp_path / "events.jsonl"
-    logs.write_text('{"action": "a", "probability": 0.5, "reward": 1, "target": {"a": 1}}\n'
-                    '{"action": "b", "probability": 0.5, "reward": 0, "target": {"a": 1}}\n')
+    logs.write_text(
+        '{"action": "a", "probability": 0.5, "reward": 1, "target": {"a": 1}}\n'
+        '{"action": "b", "probability": 0.5, "reward": 0, "target": {"a": 1}}\n'
+    )
     assert cli.main(["replay", "estimate", "--logs", str(logs)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ips"]["value"] == 1.0 and out["n"] == 2 and out["ess"] == 1.0

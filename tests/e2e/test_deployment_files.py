@@ -27,8 +27,14 @@ def test_the_dockerfile_passes_hadolint() -> None:
 
 
 def test_the_compose_file_follows_the_compose_specification() -> None:
-    result = run(sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
-                 str(DOCKER / "compose.yaml"))
+    result = run(
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.compose-spec",
+        str(DOCKER / "compose.yaml"),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

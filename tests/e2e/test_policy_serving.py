@@ -14,8 +14,10 @@ from policy.model import VWModel
 from tests import factories
 from tests.helpers import eventually
 
-ARMS = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],
-        "exploration": {"epsilon": 0.2}}
+ARMS = {
+    "arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],
+    "exploration": {"epsilon": 0.2},
+}
 
 
 def model_preferring(best: dict[str, int]) -> bytes:
@@ -55,8 +57,13 @@ def test_greedy_decisions_follow_the_active_policy(worker: TestClient, shared_db
     eventually(lambda: decide(worker, "mobile")["policy_version"] == 1)
     for _ in range(20):
         assert decide(worker, "mobile", explore=False) | {"event_id": ""} == {
-            "event_id": "", "experiment": "ab", "action": "b", "probability": 1.0, "policy_version": 1,
-            "explored": False}
+            "event_id": "",
+            "experiment": "ab",
+            "action": "b",
+            "probability": 1.0,
+            "policy_version": 1,
+            "explored": False,
+        }
         assert decide(worker, "desktop", explore=False)["action"] == "a"
 
 
@@ -90,7 +97,13 @@ def test_an_unloadable_model_is_never_served(worker: TestClient, shared_db: Data
     activate(store, 2, b"corrupt bytes")
     eventually(lambda: "policy ab v2 cannot be served" in caplog.text)
     assert decide(worker, "mobile", explore=False) | {"event_id": ""} == {
-        "event_id": "", "experiment": "ab", "action": "b", "probability": 1.0, "policy_version": 1, "explored": False}
+        "event_id": "",
+        "experiment": "ab",
+        "action": "b",
+        "probability": 1.0,
+        "policy_version": 1,
+        "explored": False,
+    }
 
 
 def test_a_second_worker_sees_an_experiment_change_within_the_reload_interval(

@@ -52,8 +52,9 @@ def greedy_hit_rate(client: TestClient, per_device: int = 50) -> tuple[float, se
     hits, versions = 0, set()
     for device, best in BEST.items():
         for _ in range(per_device):
-            answer = client.post("/v1/decisions", json={"experiment": "shop", "context": {"device": device},
-                                                        "explore": False}).json()
+            answer = client.post(
+                "/v1/decisions", json={"experiment": "shop", "context": {"device": device}, "explore": False}
+            ).json()
             hits += answer["action"] == best
             versions.add(answer["policy_version"])
     return hits / (per_device * len(BEST)), versions
@@ -61,8 +62,10 @@ def greedy_hit_rate(client: TestClient, per_device: int = 50) -> tuple[float, se
 
 def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, settings: Settings) -> None:
     rng = random.Random(42)
-    with TestClient(create_app(settings, database=shared_db)) as client, \
-            TestClient(create_app(settings, database=shared_db)) as other_worker:
+    with (
+        TestClient(create_app(settings, database=shared_db)) as client,
+        TestClient(create_app(settings, database=shared_db)) as other_worker,
+    ):
         assert client.put("/v1/experiments/shop", json=EXPERIMENT).status_code == 201
         before = drive_traffic(client, 1500, rng)
         assert {a["policy_version"] for a in before} == {0}
@@ -87,7 +90,7 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
         assert (rejected["status"], rejected["version"]) == ("rejected", 2)
         assert "the lower bound does not exceed min_improvement 0" in rejected["reason"]
         policies = client.get("/v1/experiments/shop/policies").json()
-        assert [(p["version"], p["status"], p["reason"]) for p in policies][0] == (2, "rejected", rejected["reason"])
+        assert next((p["version"], p["status"], p["reason"]) for p in policies) == (2, "rejected", rejected["reason"])
         report = client.get("/v1/experiments/shop/reports/latest").json()
         assert report["verdict"] == {"promoted": False, "reason": rejected["reason"]}
         assert greedy_hit_rate(client, 5)[1] == {1}  # v1 keeps serving
@@ -108,11 +111,20 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
     with TestClient(create_app(in_process, database=shared_db)) as client:
         # the data is there before the experiment, so the schedule's first look at it can train
         factories.log_uniform_traffic(Store(shared_db), 300)
-        client.put("/v1/experiments/exp", json={
-            "arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}], "reward": {"window_seconds": 60},
-            "training": {"min_events": 100, "interval_seconds": 3600}, "promotion": {"min_events": 50}})
-        eventually(lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1,
-                   10, "the in-process schedule never trained")
+        client.put(
+            "/v1/experiments/exp",
+            json={
+                "arms": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+                "reward": {"window_seconds": 60},
+                "training": {"min_events": 100, "interval_seconds": 3600},
+                "promotion": {"min_events": 50},
+            },
+        )
+        eventually(
+            lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1,
+            10,
+            "the in-process schedule never trained",
+        )
 
 
 def test_the_report_compares_bandit_and_holdout_traffic_online(shared_db: Database, settings: Settings) -> None:

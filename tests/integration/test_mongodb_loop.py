@@ -22,18 +22,32 @@ from tests.helpers import eventually
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 pytestmark = pytest.mark.skipif(not MONGO_URI, reason="set MVT_TEST_MONGO_URI to run the loop against a real MongoDB")
 
-EXPERIMENT = {"arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}},
-                       {"id": "c", "features": {"color": "green"}}],
-              "exploration": {"epsilon": 0.5}, "reward": {"window_seconds": 1},
-              "training": {"min_events": 500}, "promotion": {"min_events": 100}}
+EXPERIMENT = {
+    "arms": [
+        {"id": "a", "features": {"color": "red"}},
+        {"id": "b", "features": {"color": "blue"}},
+        {"id": "c", "features": {"color": "green"}},
+    ],
+    "exploration": {"epsilon": 0.5},
+    "reward": {"window_seconds": 1},
+    "training": {"min_events": 500},
+    "promotion": {"min_events": 100},
+}
 BEST = {"mobile": "b", "desktop": "a", "tablet": "c"}
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     database = f"mvt_it_{uuid.uuid4().hex[:8]}"
-    settings = Settings(_env_file=None, mongo_uri=MONGO_URI, mongo_db=database, train_in_process=False,
-                        log_flush_seconds=0.05, spool_dir=tmp_path / "spool", retention_days=30)
+    settings = Settings(
+        _env_file=None,
+        mongo_uri=MONGO_URI,
+        mongo_db=database,
+        train_in_process=False,
+        log_flush_seconds=0.05,
+        spool_dir=tmp_path / "spool",
+        retention_days=30,
+    )
     try:
         with TestClient(create_app(settings)) as c:
             yield c
@@ -59,7 +73,9 @@ def test_decide_reward_train_promote_and_serve(client: TestClient) -> None:
     time.sleep(1.2)  # let the attribution windows close
     cycle = client.post("/v1/experiments/it/train").json()
     assert cycle["status"] == "active", cycle
-    greedy = {d: client.post("/v1/decisions", json={"experiment": "it", "context": {"device": d},
-                                                     "explore": False}).json() for d in BEST}
+    greedy = {
+        d: client.post("/v1/decisions", json={"experiment": "it", "context": {"device": d}, "explore": False}).json()
+        for d in BEST
+    }
     assert {d: a["action"] for d, a in greedy.items()} == BEST
     assert {a["policy_version"] for a in greedy.values()} == {1}

@@ -10,7 +10,10 @@ from policy.arms import MAX_ARMS, Arm, expand_factors
 def test_factors_expand_to_every_combination_in_declaration_order() -> None:
     arms = expand_factors({"hero": ["big", "small"], "cta": ["green", "blue"]})
     assert [a.id for a in arms] == [
-        "hero=big,cta=green", "hero=big,cta=blue", "hero=small,cta=green", "hero=small,cta=blue",
+        "hero=big,cta=green",
+        "hero=big,cta=blue",
+        "hero=small,cta=green",
+        "hero=small,cta=blue",
     ]
     assert dict(arms[1].features) == {"hero": "big", "cta": "blue"}
 

@@ -20,8 +20,15 @@ MS = timedelta(milliseconds=1)
 def join(store: Store, now: datetime, settings: RewardSettings = WINDOW) -> tuple[list[Example], JoinStats]:
     stats = JoinStats()
     decided_before = now - timedelta(seconds=settings.window_seconds)
-    examples = list(join_rewards(store.decisions_by_event("exp", decided_before), store.rewards_by_event(),
-                                 store.activated_events(), settings, stats))
+    examples = list(
+        join_rewards(
+            store.decisions_by_event("exp", decided_before),
+            store.rewards_by_event(),
+            store.activated_events(),
+            settings,
+            stats,
+        )
+    )
     return examples, stats
 
 
@@ -31,8 +38,11 @@ def join(store: Store, now: datetime, settings: RewardSettings = WINDOW) -> tupl
 )
 def test_aggregates_order_events_by_time(how: str, expected: float) -> None:
     # given out of order: values by time are 1, 0, 5
-    events = [factories.reward("e", "c", 5.0, T0 + 2 * S), factories.reward("e", "a", 1.0, T0),
-              factories.reward("e", "b", 0.0, T0 + S)]
+    events = [
+        factories.reward("e", "c", 5.0, T0 + 2 * S),
+        factories.reward("e", "a", 1.0, T0),
+        factories.reward("e", "b", 0.0, T0 + S),
+    ]
     assert aggregate(events, how) == expected
 
 
@@ -43,12 +53,14 @@ def test_aggregate_breaks_time_ties_by_reward_id() -> None:
 
 def test_window_edges(store: Store) -> None:
     store.insert_decisions([factories.decision(event_id="d", ts=T0)])
-    store.insert_rewards([
-        factories.reward("d", "at-decision", 1.0, T0),
-        factories.reward("d", "at-edge", 10.0, T0 + 60 * S),
-        factories.reward("d", "before", 100.0, T0 - MS),
-        factories.reward("d", "after", 1000.0, T0 + 60 * S + MS),
-    ])
+    store.insert_rewards(
+        [
+            factories.reward("d", "at-decision", 1.0, T0),
+            factories.reward("d", "at-edge", 10.0, T0 + 60 * S),
+            factories.reward("d", "before", 100.0, T0 - MS),
+            factories.reward("d", "after", 1000.0, T0 + 60 * S + MS),
+        ]
+    )
     [example], stats = join(store, now=T0 + 61 * S)
     assert example.reward == 11.0
     assert (stats.rewards_joined, stats.rewards_early, stats.rewards_late) == (2, 1, 1)
@@ -87,25 +99,42 @@ def test_duplicate_posts_count_once(store: Store) -> None:
 def test_each_decision_gets_only_its_own_rewards(store: Store) -> None:
     store.insert_decisions([factories.decision(event_id=e, ts=T0) for e in ("a", "b", "c")])
     store.insert_decisions([factories.decision(event_id="b2", experiment="other", ts=T0)])
-    store.insert_rewards([factories.reward("a", "x", 1.0, T0 + S), factories.reward("b2", "x", 50.0, T0 + S),
-                          factories.reward("c", "x", 3.0, T0 + S), factories.reward("c", "y", 4.0, T0 + 2 * S),
-                          factories.reward("zzz", "x", 9.0, T0 + S)])
+    store.insert_rewards(
+        [
+            factories.reward("a", "x", 1.0, T0 + S),
+            factories.reward("b2", "x", 50.0, T0 + S),
+            factories.reward("c", "x", 3.0, T0 + S),
+            factories.reward("c", "y", 4.0, T0 + 2 * S),
+            factories.reward("zzz", "x", 9.0, T0 + S),
+        ]
+    )
     examples, stats = join(store, now=T0 + 2 * 60 * S)
     assert {e.event_id: e.reward for e in examples} == {"a": 1.0, "b": -1.0, "c": 7.0}
     assert (stats.decisions, stats.examples, stats.defaulted, stats.rewards_joined) == (3, 3, 1, 3)
 
 
 def test_deferred_decisions_count_only_once_activated(store: Store) -> None:
-    store.insert_decisions([factories.decision(event_id="seen", ts=T0, deferred=True),
-                            factories.decision(event_id="unseen", ts=T0, deferred=True)])
+    store.insert_decisions(
+        [
+            factories.decision(event_id="seen", ts=T0, deferred=True),
+            factories.decision(event_id="unseen", ts=T0, deferred=True),
+        ]
+    )
     store.activate("seen", T0 + S)
     examples, stats = join(store, now=T0 + 2 * 60 * S)
     assert [e.event_id for e in examples] == ["seen"] and stats.not_activated == 1
 
 
 def test_examples_carry_what_training_needs(store: Store) -> None:
-    decision = factories.decision(event_id="d", ts=T0, actions=("a", "b", "c"), action="c",
-                                  probability=0.25, pmf=(0.25, 0.5, 0.25), context={"geo": "DE"})
+    decision = factories.decision(
+        event_id="d",
+        ts=T0,
+        actions=("a", "b", "c"),
+        action="c",
+        probability=0.25,
+        pmf=(0.25, 0.5, 0.25),
+        context={"geo": "DE"},
+    )
     store.insert_decisions([decision])
     [example], stats = join(store, now=T0 + 2 * 60 * S)
     assert example == Example("d", T0, {"geo": "DE"}, ("a", "b", "c"), "c", 0.25, -1.0, (0.25, 0.5, 0.25), "bandit")

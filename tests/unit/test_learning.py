@@ -12,8 +12,15 @@ def test_defaults_render_the_documented_command_line() -> None:
 
 
 def test_every_option_renders() -> None:
-    settings = LearningSettings(cb_type="dr", interactions=("UA", "AA", "UAA"), learning_rate=0.1, power_t=0.0,
-                                l2=1e-6, bit_precision=20, passes=3)
+    settings = LearningSettings(
+        cb_type="dr",
+        interactions=("UA", "AA", "UAA"),
+        learning_rate=0.1,
+        power_t=0.0,
+        l2=1e-6,
+        bit_precision=20,
+        passes=3,
+    )
     assert settings.vw_args() == (
         "--cb_adf --cb_type dr --interactions UA --interactions AA --interactions UAA "
         "-l 0.1 --power_t 0.0 -b 20 --l2 1e-06"

@@ -16,12 +16,14 @@ def lines(*events: dict) -> list[str]:
 
 
 def test_hand_computed_estimates() -> None:
-    events = read_events(lines(
-        {"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}},
-        {"action": "b", "probability": 0.5, "reward": 0.0, "target": {"a": 1.0}},
-        {"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}},
-        {"action": "b", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0, "b": 0.0}},
-    ))
+    events = read_events(
+        lines(
+            {"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}},
+            {"action": "b", "probability": 0.5, "reward": 0.0, "target": {"a": 1.0}},
+            {"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}},
+            {"action": "b", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0, "b": 0.0}},
+        )
+    )
     assert list(events.log.arms) == ["a", "a", "b", "a", "a", "b"]  # target arms plus the logged one
     result = evaluate(events.log, events.target)
     assert result.estimates["ips"].value == pytest.approx(1.0)
@@ -33,25 +35,37 @@ def test_hand_computed_estimates() -> None:
 
 
 def test_actions_fix_the_eligible_arms_and_their_order() -> None:
-    events = read_events(lines({"action": "c", "probability": 0.2, "reward": 2.0, "target": {"c": 0.4, "a": 0.6},
-                                "actions": ["c", "b", "a"], "context": {"device": "mobile"}}))
+    events = read_events(
+        lines(
+            {
+                "action": "c",
+                "probability": 0.2,
+                "reward": 2.0,
+                "target": {"c": 0.4, "a": 0.6},
+                "actions": ["c", "b", "a"],
+                "context": {"device": "mobile"},
+            }
+        )
+    )
     assert list(events.log.arms) == ["c", "b", "a"]
     assert np.allclose(events.target, [0.4, 0.0, 0.6])
 
 
 def test_every_invalid_line_is_reported_by_number() -> None:
     with pytest.raises(LogFileError) as error:
-        read_events([
-            json.dumps({"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}}),
-            "{not json",
-            json.dumps({"action": "a", "probability": 0.0, "reward": 1.0, "target": {"a": 1.0}}),
-            json.dumps({"action": "a", "probability": 0.5, "reward": "NaN", "target": {"a": 1.0}}),
-            json.dumps({"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 0.5}}),
-            "",
-            json.dumps({"action": "z", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}, "actions": ["a"]}),
-            json.dumps([1, 2]),
-            json.dumps({"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}, "extra": 1}),
-        ])
+        read_events(
+            [
+                json.dumps({"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}}),
+                "{not json",
+                json.dumps({"action": "a", "probability": 0.0, "reward": 1.0, "target": {"a": 1.0}}),
+                json.dumps({"action": "a", "probability": 0.5, "reward": "NaN", "target": {"a": 1.0}}),
+                json.dumps({"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 0.5}}),
+                "",
+                json.dumps({"action": "z", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}, "actions": ["a"]}),
+                json.dumps([1, 2]),
+                json.dumps({"action": "a", "probability": 0.5, "reward": 1.0, "target": {"a": 1.0}, "extra": 1}),
+            ]
+        )
     assert error.value.problems == [
         "line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
         "line 3: `probability` must be in (0, 1]",

@@ -50,13 +50,13 @@ def test_effective_sample_size() -> None:
 
 
 def two_arm_log(actions, propensities, rewards, predicted=None) -> BanditLog:
-    return BanditLog.build([["a", "b"]] * len(actions), [0 if a == "a" else 1 for a in actions],
-                           propensities, rewards, predicted)
+    return BanditLog.build(
+        [["a", "b"]] * len(actions), [0 if a == "a" else 1 for a in actions], propensities, rewards, predicted
+    )
 
 
 def test_evaluate_hand_computed() -> None:
-    log = two_arm_log(["a", "b", "a", "b"], [0.5, 0.5, 0.5, 0.5], [1.0, 0.0, 1.0, 1.0],
-                      predicted=[[0.8, 0.4]] * 4)
+    log = two_arm_log(["a", "b", "a", "b"], [0.5, 0.5, 0.5, 0.5], [1.0, 0.0, 1.0, 1.0], predicted=[[0.8, 0.4]] * 4)
     always_a = np.array([1.0, 0.0] * 4)
     result = evaluate(log, always_a)
     assert result.estimates["ips"].value == pytest.approx((2 + 0 + 2 + 0) / 4)
@@ -130,12 +130,14 @@ def test_dr_with_a_zero_reward_model_is_ips_and_estimates_shift_with_rewards(dat
     target = np.tile(np.eye(k)[0], log.n)
     result = evaluate(log, target)
     assert result.estimates["dr"].value == pytest.approx(result.estimates["ips"].value)
-    shifted = BanditLog(log.chosen, log.propensity, log.reward + shift, log.offsets, log.arm_codes, log.arm_names,
-                        log.predicted)
+    shifted = BanditLog(
+        log.chosen, log.propensity, log.reward + shift, log.offsets, log.arm_codes, log.arm_names, log.predicted
+    )
     # SNIPS is shift-equivariant (when the policy's arm was ever logged)
     if np.any(log.chosen == 0):
         assert evaluate(shifted, target).estimates["snips"].value == pytest.approx(
-            result.estimates["snips"].value + shift, abs=1e-9)
+            result.estimates["snips"].value + shift, abs=1e-9
+        )
 
 
 def simulated_coverage(metric: str, runs: int = 300, n: int = 400) -> float:

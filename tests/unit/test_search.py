@@ -38,22 +38,28 @@ def test_candidates_are_the_start_then_every_setting_one_option_away() -> None:
     candidates = SearchSettings().candidates(start)
     assert candidates[0] == start and len(candidates) == len(set(candidates))
     for settings in candidates[1:]:
-        changed = [f for f in ("learning_rate", "cb_type", "interactions", "l2", "clip_p", "passes")
-                   if getattr(settings, f) != getattr(start, f)]
+        changed = [
+            f
+            for f in ("learning_rate", "cb_type", "interactions", "l2", "clip_p", "passes")
+            if getattr(settings, f) != getattr(start, f)
+        ]
         assert len(changed) == 1
     # 4 other learning rates, 2 other cost estimators, 1 other interaction set, l2, clip_p, passes 1 each
     assert len(candidates) == 1 + 4 + 2 + 1 + 1 + 1 + 1
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"learning_rates": (0.5, 50.0)}, "`search.learning_rate`: `learning_rate` must be in [1e-06, 10], got 50.0"),
-    ({"cb_types": ("ips", "sgd")}, "`search.cb_type`: `cb_type` must be one of ips, dr, mtr, got 'sgd'"),
-    ({"interactions": (("UA",), ("UX",))}, "`search.interactions`: `interactions` holds 2-3 letters"),
-    ({"passes": ()}, "`search` must list 1 to 10 values of passes, got 0"),
-    ({"folds": 1}, "`search.folds` must be an integer in [2, 10], got 1"),
-    ({"max_events": 10}, "`search.max_events` must be an integer in [100, 10000000], got 10"),
-    ({"budget_seconds": 0}, "`search.budget_seconds` must be in [1, 86400], got 0"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"learning_rates": (0.5, 50.0)}, "`search.learning_rate`: `learning_rate` must be in [1e-06, 10], got 50.0"),
+        ({"cb_types": ("ips", "sgd")}, "`search.cb_type`: `cb_type` must be one of ips, dr, mtr, got 'sgd'"),
+        ({"interactions": (("UA",), ("UX",))}, "`search.interactions`: `interactions` holds 2-3 letters"),
+        ({"passes": ()}, "`search` must list 1 to 10 values of passes, got 0"),
+        ({"folds": 1}, "`search.folds` must be an integer in [2, 10], got 1"),
+        ({"max_events": 10}, "`search.max_events` must be an integer in [100, 10000000], got 10"),
+        ({"budget_seconds": 0}, "`search.budget_seconds` must be in [1, 86400], got 0"),
+    ],
+)
 def test_invalid_search_settings_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError) as raised:
         SearchSettings(**kwargs)
@@ -61,8 +67,9 @@ def test_invalid_search_settings_are_rejected(kwargs: dict, message: str) -> Non
 
 
 def test_training_settings_round_trip_through_a_document() -> None:
-    settings = TrainingSettings(vw=LearningSettings(interactions=("UA", "AA")),
-                                search=SearchSettings(learning_rates=(0.1,), folds=3))
+    settings = TrainingSettings(
+        vw=LearningSettings(interactions=("UA", "AA")), search=SearchSettings(learning_rates=(0.1,), folds=3)
+    )
     doc = settings.to_dict()
     assert doc["search"]["interactions"] == [["UA"], ["UA", "AA"]] and doc["vw"]["interactions"] == ["UA", "AA"]
     assert TrainingSettings.from_dict(doc) == settings
@@ -95,16 +102,23 @@ def test_the_sample_is_uniform_and_in_stream_order() -> None:
 def pure_noise(n: int, seed: int = 0) -> list[Example]:
     """Events whose context is unique to each and whose reward is a fair coin, whatever the arm."""
     rng = random.Random(seed)
-    return [Example(f"e{i:06d}", T0, {"visitor": f"v{i}"}, ("a", "b", "c"), rng.choice("abc"), 1 / 3,
-                    float(rng.random() < 0.5)) for i in range(n)]
+    return [
+        Example(
+            f"e{i:06d}", T0, {"visitor": f"v{i}"}, ("a", "b", "c"), rng.choice("abc"), 1 / 3, float(rng.random() < 0.5)
+        )
+        for i in range(n)
+    ]
 
 
 def test_cross_fitting_never_scores_a_model_on_events_it_learned() -> None:
     # A model that memorises each visitor would look far better than a coin on events it learned
     # (it would pick the arm logged with a click); on events it never saw it is worth the coin.
     memorise = LearningSettings(learning_rate=10.0, passes=3)
-    exp = experiment(SearchSettings(learning_rates=(10.0,), cb_types=("mtr",), interactions=(("UA",),),
-                                    l2=(0.0,), clip_p=(0.0,), passes=(3,)))
+    exp = experiment(
+        SearchSettings(
+            learning_rates=(10.0,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(3,)
+        )
+    )
     exp = replace(exp, epsilon=0.0, training=replace(exp.training, vw=memorise))
     result = search(exp, memorise, pure_noise(2000), ARM_LINES)
     [trial] = result.trials
@@ -112,8 +126,16 @@ def test_cross_fitting_never_scores_a_model_on_events_it_learned() -> None:
 
 
 def test_the_search_chooses_the_highest_estimate_and_reports_every_trial() -> None:
-    exp = experiment(SearchSettings(learning_rates=(0.05, 0.5), cb_types=("mtr",), interactions=(("UA",),),
-                                    l2=(0.0,), clip_p=(0.0,), passes=(1,)))
+    exp = experiment(
+        SearchSettings(
+            learning_rates=(0.05, 0.5),
+            cb_types=("mtr",),
+            interactions=(("UA",),),
+            l2=(0.0,),
+            clip_p=(0.0,),
+            passes=(1,),
+        )
+    )
     exp = replace(exp, epsilon=1.0)  # greedy policies are compared, whatever the exploration
     result = search(exp, LearningSettings(), _examples(3000), ARM_LINES)
     estimates = {t.settings.learning_rate: t.estimate.value for t in result.trials}  # type: ignore[union-attr]
@@ -154,8 +176,16 @@ def _examples(n: int) -> list[Example]:
 
 
 def test_a_cycle_trains_the_candidate_with_the_chosen_settings_and_starts_there_next_time(store: Store) -> None:
-    exp = experiment(SearchSettings(learning_rates=(0.05, 0.5, 1.0), cb_types=("mtr", "ips"),
-                                    interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(1,)))
+    exp = experiment(
+        SearchSettings(
+            learning_rates=(0.05, 0.5, 1.0),
+            cb_types=("mtr", "ips"),
+            interactions=(("UA",),),
+            l2=(0.0,),
+            clip_p=(0.0,),
+            passes=(1,),
+        )
+    )
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 3000)
     run_cycle(store, exp, NOW)
@@ -180,8 +210,11 @@ def test_without_the_search_the_candidate_uses_the_configured_settings(store: St
 
 
 def test_a_search_on_demand_registers_nothing(store: Store) -> None:
-    exp = experiment(SearchSettings(learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),),
-                                    l2=(0.0,), clip_p=(0.0,), passes=(1, 2)))
+    exp = experiment(
+        SearchSettings(
+            learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(1, 2)
+        )
+    )
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 1000)
     result = run_search(store, exp, NOW)
@@ -190,8 +223,11 @@ def test_a_search_on_demand_registers_nothing(store: Store) -> None:
 
 
 def test_a_search_starts_from_the_configured_settings_when_the_last_ones_are_invalid(store: Store) -> None:
-    exp = experiment(SearchSettings(learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),),
-                                    l2=(0.0,), clip_p=(0.0,), passes=(1,)))
+    exp = experiment(
+        SearchSettings(
+            learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(1,)
+        )
+    )
     store.put_experiment(exp)
     store.insert_policy(factories.policy_record(learning={"cb_type": "sgd"}), b"")  # written by another version
     factories.log_uniform_traffic(store, 1000)

@@ -15,15 +15,19 @@ def test_same_seed_same_visitors_and_rewards() -> None:
     a, b = random.Random(3), random.Random(3)
     assert [shop.visitor(a) for _ in range(50)] == [shop.visitor(b) for _ in range(50)]
     assert [shop.draw_reward({"device": "mobile"}, 0, a) for _ in range(50)] == [
-        shop.draw_reward({"device": "mobile"}, 0, b) for _ in range(50)]
+        shop.draw_reward({"device": "mobile"}, 0, b) for _ in range(50)
+    ]
 
 
 def test_layouts_match_the_experiment_arms() -> None:
     shop = Shop()
     assert len(shop.layouts) == 12
     assert shop.layout_ids[0] == "hero=big,cta=green,headline=value"
-    assert shop.experiment()["factors"] == {"hero": ["big", "small"], "cta": ["green", "blue", "orange"],
-                                            "headline": ["value", "urgency"]}
+    assert shop.experiment()["factors"] == {
+        "hero": ["big", "small"],
+        "cta": ["green", "blue", "orange"],
+        "headline": ["value", "urgency"],
+    }
 
 
 def test_the_best_layout_depends_on_the_visitor_and_the_oracle_beats_every_fixed_layout() -> None:

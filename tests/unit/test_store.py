@@ -50,8 +50,9 @@ def test_experiment_round_trip_keeps_awkward_feature_names(store: Store) -> None
 
 
 def test_factor_experiment_round_trip(store: Store) -> None:
-    experiment = Experiment.create("mv", factors={"hero": ["big", "small"], "cta": ["a", "b"]},
-                                   exclude=[{"hero": "small", "cta": "b"}])
+    experiment = Experiment.create(
+        "mv", factors={"hero": ["big", "small"], "cta": ["a", "b"]}, exclude=[{"hero": "small", "cta": "b"}]
+    )
     stored, _ = store.put_experiment(experiment)
     loaded = store.get_experiment("mv")
     assert loaded == stored
@@ -73,7 +74,7 @@ def test_list_experiments_is_sorted_by_id(store: Store) -> None:
 def test_decisions_round_trip_and_retries_do_not_duplicate(store: Store) -> None:
     decisions = [factories.decision(context={"utm.source": "x", "$weird": 1}) for _ in range(3)]
     assert store.insert_decisions(decisions) == 3
-    assert store.insert_decisions(decisions[1:] + [factories.decision(event_id="new")]) == 1
+    assert store.insert_decisions([*decisions[1:], factories.decision(event_id="new")]) == 1
     assert store.decisions.count_documents({}) == 4
     assert store.get_decision(decisions[0].event_id) == decisions[0]
 
@@ -143,7 +144,13 @@ def test_join_streams_are_sorted_by_event_id(store: Store) -> None:
     before = factories.T0 + timedelta(minutes=1)
     assert [d.event_id for d in store.decisions_by_event("exp", before)] == ["a", "b", "c"]
     assert [(r.event_id, r.reward_id) for r in store.rewards_by_event()] == [
-        ("a", "y"), ("a", "z"), ("b", "y"), ("b", "z"), ("c", "y"), ("c", "z")]
+        ("a", "y"),
+        ("a", "z"),
+        ("b", "y"),
+        ("b", "z"),
+        ("c", "y"),
+        ("c", "z"),
+    ]
     assert list(store.activated_events()) == ["a", "b", "c"]
 
 

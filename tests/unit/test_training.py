@@ -23,8 +23,12 @@ def experiment(min_events: int = 100, interval: int = 3600, holdout_min: int = 5
     """The cycle's mechanics with the configured settings; tests/unit/test_search.py covers the search."""
     return factories.experiment(
         reward=RewardSettings(window_seconds=60),
-        training=TrainingSettings(interval_seconds=interval, min_events=min_events, vw=LearningSettings(**vw),
-                                  search=SearchSettings(enabled=False)),
+        training=TrainingSettings(
+            interval_seconds=interval,
+            min_events=min_events,
+            vw=LearningSettings(**vw),
+            search=SearchSettings(enabled=False),
+        ),
         promotion=PromotionSettings(min_events=holdout_min),
     )
 
