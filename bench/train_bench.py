@@ -30,10 +30,10 @@ from mvt_service.store import Store
 from policy.experiment import Experiment, RewardSettings, TrainingSettings
 from policy.learning import LearningSettings, SearchSettings
 from policy.model import VWModel
+from policy.records import Decision, Reward, utcnow
 from simulator.offline import greedy_value
 from simulator.shop import Shop
 from trainer.cycle import run_cycle
-from trainer.records import Decision, Reward, utcnow
 
 SHOP = Shop()
 

@@ -11,6 +11,7 @@ import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from pymongo.database import Database
@@ -36,7 +37,7 @@ def owner_id(role: str) -> str:
     return f"{role}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, database: Database[Any] | None = None) -> FastAPI:
     """Build the API. Nothing is opened until the app starts.
 
     Parameters

@@ -30,15 +30,18 @@ class Services:
 
 
 async def get_services(request: Request) -> Services:
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 async def get_store(request: Request) -> Store:
-    return request.app.state.services.store
+    store: Store = request.app.state.services.store
+    return store
 
 
 async def get_runtime(request: Request) -> Runtime:
-    return request.app.state.services.runtime
+    runtime: Runtime = request.app.state.services.runtime
+    return runtime
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -18,7 +18,7 @@ _original_next = Cursor.__next__
 
 
 def _next(self: Cursor) -> Any:
-    results = self._compute_results()  # cached for the cursor's lifetime
+    results = self._compute_results()  # type: ignore[no-untyped-call]  # cached for the cursor's lifetime
     position = self._skip + self._emitted
     if (self._limit and self._emitted >= abs(self._limit)) or position >= len(results):
         raise StopIteration
@@ -26,8 +26,8 @@ def _next(self: Cursor) -> Any:
     return results[position]
 
 
-def embedded_client() -> mongomock.MongoClient:
+def embedded_client() -> mongomock.MongoClient[Any]:
     """A new timezone-aware mongomock client, with linear-time cursor iteration."""
-    Cursor.__next__ = _next
+    Cursor.__next__ = _next  # type: ignore[method-assign]
     Cursor.next = _next
     return mongomock.MongoClient(tz_aware=True)

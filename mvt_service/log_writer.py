@@ -32,7 +32,7 @@ from mvt_service import metrics
 from mvt_service.errors import Unavailable
 from mvt_service.spool import Spool, discard, read_batches
 from mvt_service.store import Store
-from trainer.records import Decision, Reward
+from policy.records import Decision, Reward
 
 log = logging.getLogger(__name__)
 

@@ -26,14 +26,11 @@ from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy
 from policy.features import FeatureValue, context_line
 from policy.model import VWModel
-from trainer.records import Decision, utcnow
+from policy.records import GROUPS, Decision, Group, utcnow
 
 log = logging.getLogger(__name__)
 
 NO_POLICY = 0
-GROUPS = ("bandit", "holdout", "paused")
-"""Who a decision served: the bandit, the holdout group (shown the default arm), or everyone
-while the experiment is paused."""
 GREEDY = EpsilonGreedy(0.0)
 
 
@@ -45,7 +42,7 @@ class ServedExperiment:
     experiment: Experiment
     arm_lines: Mapping[str, str]
     enabled_lines: tuple[str, ...]
-    counted: Mapping[str, Counter]
+    counted: Mapping[Group, Counter]
 
     @classmethod
     def of(cls, experiment: Experiment) -> ServedExperiment:
@@ -193,6 +190,7 @@ class Runtime:
         policy = self._policies.get(experiment_id)
         strategy = experiment.strategy if explore else GREEDY
         default = eligible.index(experiment.default_arm) if experiment.default_arm in eligible else None
+        group: Group
         if experiment.paused:
             choice, group = fixed_choice(default or 0, len(eligible)), "paused"
         else:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from policy.experiment import AGGREGATES, METRICS, Experiment, TrainingSettings
+from policy.experiment import Aggregate, Experiment, TrainingSettings
 from policy.features import FeatureValue
-from policy.learning import CB_TYPES
+from policy.learning import CbType
+from policy.records import PolicyRecord
+from replay.evaluation import Metric
 from trainer.cycle import CycleSummary
-from trainer.records import PolicyRecord
 from trainer.search import SearchResult
 
 MAX_FEATURES = 100
@@ -92,7 +93,7 @@ class ExplorationBody(Request):
 class RewardBody(Request):
     window_seconds: int = Field(86_400, gt=0, le=90 * 86_400, description="attribution window after a decision")
     default: FiniteFloat = Field(0.0, description="reward of a decision with no reward event in its window")
-    aggregate: Literal[AGGREGATES] = Field("sum", description="how several reward events of one decision combine")
+    aggregate: Aggregate = Field("sum", description="how several reward events of one decision combine")
 
 
 TRAINING = TrainingSettings().to_dict()
@@ -103,7 +104,7 @@ VW, SEARCH = TRAINING["vw"], TRAINING["search"]
 class VWBody(Request):
     """VW learning options (ranges are checked by the domain and reported as 422)."""
 
-    cb_type: Literal[CB_TYPES] = Field(VW["cb_type"], description="cost estimator: ips, dr or mtr")
+    cb_type: CbType = Field(VW["cb_type"], description="cost estimator: ips, dr or mtr")
     interactions: list[str] = Field(
         VW["interactions"], max_length=6, description="namespace products: U context, A arm"
     )
@@ -127,7 +128,7 @@ class SearchBody(Request):
         SEARCH["enabled"], description="search each cycle; off: the candidate uses `vw` as configured"
     )
     learning_rates: list[float] = Field(SEARCH["learning_rates"], min_length=1, max_length=10)
-    cb_types: list[Literal[CB_TYPES]] = Field(SEARCH["cb_types"], min_length=1, max_length=3)
+    cb_types: list[CbType] = Field(SEARCH["cb_types"], min_length=1, max_length=3)
     interactions: list[list[str]] = Field(SEARCH["interactions"], min_length=1, max_length=10)
     l2: list[float] = Field(SEARCH["l2"], min_length=1, max_length=10)
     clip_p: list[float] = Field(SEARCH["clip_p"], min_length=1, max_length=10)
@@ -153,7 +154,7 @@ class TrainingBody(Request):
 class PromotionBody(Request):
     """The promotion gate (ranges are checked by the domain and reported as 422)."""
 
-    metric: Literal[METRICS] = Field("dr", description="estimator the gate uses: ips, snips or dr")
+    metric: Metric = Field("dr", description="estimator the gate uses: ips, snips or dr")
     confidence: float = Field(0.95, description="confidence level of the interval, in [0.5, 1)")
     min_improvement: float = Field(0.0, description="the interval's lower bound of candidate − active must exceed this")
     min_events: int = Field(500, description="held-out events the gate needs")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import mongomock
 import pymongo
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,10 +67,14 @@ class Settings(BaseSettings):
         return self.embedded if self.train_in_process is None else self.train_in_process
 
 
-def open_database(settings: Settings) -> tuple[pymongo.MongoClient | mongomock.MongoClient, Database]:
+Client = pymongo.MongoClient[Any]
+"""A real client, or the embedded mongomock one (whose type stubs declare it pymongo's)."""
+
+
+def open_database(settings: Settings) -> tuple[Client, Database[Any]]:
     """A client and database for ``settings``: a real MongoDB, or the embedded mongomock store."""
     if settings.embedded:
-        client: pymongo.MongoClient | mongomock.MongoClient = embedded_client()
+        client: Client = embedded_client()
     else:
         client = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, retryWrites=True, serverSelectionTimeoutMS=5000)
     return client, client[settings.mongo_db]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pymongo import ASCENDING, ReturnDocument
@@ -24,7 +24,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from policy.arms import Arm
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from trainer.records import Decision, PolicyRecord, Reward, utcnow
+from policy.records import Decision, PolicyRecord, Reward, utcnow
 from trainer.storage import Lease
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Store:
     It provides what the trainer needs (:class:`trainer.storage.TrainerStore`).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database[Any]) -> None:
         self.db = db
         self.experiments = db["experiments"]
         self.decisions = db["decisions"]
@@ -173,7 +173,10 @@ class Store:
             self.decisions.insert_one(_decision_doc(decision))
             return decision
         except DuplicateKeyError:
-            return self.get_decision(decision.event_id)
+            stored = self.get_decision(decision.event_id)
+            if stored is None:  # expired (retention) between the two calls: it is free again
+                return self.insert_decision_once(decision)
+            return stored
 
     def get_decision(self, event_id: str) -> Decision | None:
         doc = self.decisions.find_one({"_id": event_id})
@@ -201,7 +204,8 @@ class Store:
             return None
         first_held_out = min(count - 1, int(count * (1.0 - holdout_fraction)))
         doc = next(iter(self.decisions.find(query, {"ts": 1}).sort("ts", ASCENDING).skip(first_held_out).limit(1)))
-        return doc["ts"]
+        ts: datetime = doc["ts"]
+        return ts
 
     def activated_events(self) -> Iterator[str]:
         """Event ids of all activated decisions, sorted."""
@@ -333,6 +337,8 @@ class Store:
             )
         except DuplicateKeyError:
             return None
+        if doc is None:  # cannot happen with upsert=True and ReturnDocument.AFTER
+            return None
         return Lease(name, owner, doc["expires_at"], doc.get("last_finished"))
 
     def release_lease(self, name: str, owner: str, finished_at: datetime | None) -> None:
@@ -359,7 +365,7 @@ def _pairs(mapping: Mapping[str, Any]) -> list[list[Any]]:
     return [[k, v] for k, v in mapping.items()]
 
 
-def _mapping(pairs: Iterable[Sequence[Any]]) -> dict[str, Any]:
+def _mapping(pairs: Iterable[Any]) -> dict[str, Any]:
     return dict(pairs)
 
 
@@ -395,39 +401,43 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
     )
 
 
+R = TypeVar("R")
+
+
+def _document(record: Any, key: str | None = None, **encoded: Any) -> dict[str, Any]:
+    """A record's fields as a document: the field ``key`` becomes ``_id``, and ``encoded``
+    replaces the fields that a document cannot hold as they are (mappings with user-chosen
+    names become pairs)."""
+    doc = {f.name: getattr(record, f.name) for f in fields(record)}
+    if key is not None:
+        doc["_id"] = doc.pop(key)
+    doc.update(encoded)
+    return doc
+
+
+def _record(cls: type[R], doc: Mapping[str, Any], key: str | None = None, **decoded: Any) -> R:
+    """The record of a document, inverse of :func:`_document`; fields an older document lacks
+    take their defaults and the document's other fields are ignored."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values = {name: value for name, value in doc.items() if name in names}
+    if key is not None:
+        values[key] = doc["_id"]
+    values.update(decoded)
+    return cls(**values)
+
+
 def _decision_doc(d: Decision) -> dict[str, Any]:
-    return {
-        "_id": d.event_id,
-        "experiment": d.experiment,
-        "ts": d.ts,
-        "context": _pairs(d.context),
-        "actions": list(d.actions),
-        "action": d.action,
-        "probability": d.probability,
-        "pmf": list(d.pmf),
-        "policy_version": d.policy_version,
-        "epsilon": d.epsilon,
-        "explored": d.explored,
-        "deferred": d.deferred,
-        "group": d.group,
-    }
+    return _document(d, "event_id", context=_pairs(d.context), actions=list(d.actions), pmf=list(d.pmf))
 
 
 def _decision(doc: Mapping[str, Any]) -> Decision:
-    return Decision(
-        event_id=doc["_id"],
-        experiment=doc["experiment"],
-        ts=doc["ts"],
+    return _record(
+        Decision,
+        doc,
+        "event_id",
         context=_mapping(doc["context"]),
         actions=tuple(doc["actions"]),
-        action=doc["action"],
-        probability=doc["probability"],
         pmf=tuple(doc["pmf"]),
-        policy_version=doc["policy_version"],
-        epsilon=doc["epsilon"],
-        explored=doc["explored"],
-        deferred=doc["deferred"],
-        group=doc["group"],
     )
 
 
@@ -437,59 +447,27 @@ def reward_key(event_id: str, reward_id: str) -> str:
 
 
 def _reward_doc(r: Reward) -> dict[str, Any]:
-    return {
-        "_id": reward_key(r.event_id, r.reward_id),
-        "event_id": r.event_id,
-        "reward_id": r.reward_id,
-        "reward": r.reward,
-        "ts": r.ts,
-    }
-
-
-def _policy_doc(p: PolicyRecord) -> dict[str, Any]:
-    return {
-        "experiment": p.experiment,
-        "version": p.version,
-        "status": p.status,
-        "vw_args": p.vw_args,
-        "learning": dict(p.learning),
-        "data_from": p.data_from,
-        "data_to": p.data_to,
-        "examples": p.examples,
-        "join": dict(p.join),
-        "trained_at": p.trained_at,
-        "train_seconds": p.train_seconds,
-        "reason": p.reason,
-        "metrics": p.metrics,
-    }
-
-
-def _policy(doc: Mapping[str, Any]) -> PolicyRecord:
-    return PolicyRecord(
-        experiment=doc["experiment"],
-        version=doc["version"],
-        status=doc["status"],
-        vw_args=doc["vw_args"],
-        learning=doc["learning"],
-        data_from=doc["data_from"],
-        data_to=doc["data_to"],
-        examples=doc["examples"],
-        join=doc["join"],
-        trained_at=doc["trained_at"],
-        train_seconds=doc["train_seconds"],
-        reason=doc["reason"],
-        metrics=doc["metrics"],
-    )
+    return _document(r, _id=reward_key(r.event_id, r.reward_id))
 
 
 def _reward(doc: Mapping[str, Any]) -> Reward:
-    return Reward(event_id=doc["event_id"], reward_id=doc["reward_id"], reward=doc["reward"], ts=doc["ts"])
+    return _record(Reward, doc)
+
+
+def _policy_doc(p: PolicyRecord) -> dict[str, Any]:
+    return _document(
+        p, learning=dict(p.learning), join=dict(p.join), metrics=None if p.metrics is None else dict(p.metrics)
+    )
+
+
+def _policy(doc: Mapping[str, Any]) -> PolicyRecord:
+    return _record(PolicyRecord, doc)
 
 
 TTL_INDEX = "retention_ts"
 
 
-def _set_retention(collection: Collection, seconds: int | None) -> None:
+def _set_retention(collection: Collection[Any], seconds: int | None) -> None:
     """Make documents of ``collection`` expire ``seconds`` after their ``ts`` (None: never)."""
     existing = collection.index_information().get(TTL_INDEX)
     if existing is not None and existing.get("expireAfterSeconds") == seconds:

@@ -88,10 +88,10 @@ def expand_factors(
     names = list(factors)
     arms = []
     for combination in itertools.product(*(factors[name] for name in names)):
-        levels = dict(zip(names, combination))
-        if any(all(levels[k] == v for k, v in partial.items()) for partial in exclude):
+        chosen = dict(zip(names, combination))
+        if any(all(chosen[k] == v for k, v in partial.items()) for partial in exclude):
             continue
-        arms.append(Arm(arm_id(levels), levels))
+        arms.append(Arm(arm_id(chosen), chosen))
     if not arms:
         raise ValueError("`exclude` removes every combination; no arm is left")
     return arms

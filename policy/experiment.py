@@ -12,14 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, get_args
 
 from policy.arms import Arm, expand_factors
 from policy.exploration import EpsilonGreedy
 from policy.features import arm_line
 from policy.learning import LearningSettings, SearchSettings
+from replay.evaluation import METRICS, Metric
 
-AGGREGATES = ("sum", "mean", "max", "min", "first", "last")
+Aggregate = Literal["sum", "mean", "max", "min", "first", "last"]
+AGGREGATES: tuple[Aggregate, ...] = get_args(Aggregate)
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -34,7 +36,7 @@ class RewardSettings:
 
     window_seconds: int = 86_400
     default: float = 0.0
-    aggregate: str = "sum"
+    aggregate: Aggregate = "sum"
 
     def __post_init__(self) -> None:
         if (
@@ -76,7 +78,8 @@ class TrainingSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible document (lists, not tuples) that :meth:`from_dict` reads back."""
-        return _lists(asdict(self))
+        doc: dict[str, Any] = _lists(asdict(self))
+        return doc
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> TrainingSettings:
@@ -107,9 +110,6 @@ def _lists(value: Any) -> Any:
     return value
 
 
-METRICS = ("ips", "snips", "dr")
-
-
 @dataclass(frozen=True)
 class PromotionSettings:
     """When a candidate replaces the active policy.
@@ -120,7 +120,7 @@ class PromotionSettings:
     ``metric`` on paired per-event terms, exceeds ``min_improvement``.
     """
 
-    metric: str = "dr"
+    metric: Metric = "dr"
     confidence: float = 0.95
     min_improvement: float = 0.0
     min_events: int = 500
@@ -210,11 +210,16 @@ class Experiment:
         ValueError
             If both or neither of ``arms`` and ``factors`` are given, or any part is invalid.
         """
-        if (arms is None) == (factors is None):
+        if arms is not None and factors is not None:
             raise ValueError("give exactly one of `arms` and `factors`")
-        if exclude and factors is None:
-            raise ValueError("`exclude` applies to `factors` only")
-        expanded = tuple(arms) if arms is not None else tuple(expand_factors(factors, exclude))
+        if arms is not None:
+            if exclude:
+                raise ValueError("`exclude` applies to `factors` only")
+            expanded = tuple(arms)
+        elif factors is not None:
+            expanded = tuple(expand_factors(factors, exclude))
+        else:
+            raise ValueError("give exactly one of `arms` and `factors`")
         if not expanded:
             raise ValueError("`arms` must list at least one arm")
         return cls(
@@ -226,7 +231,7 @@ class Experiment:
             training=training or TrainingSettings(),
             promotion=promotion or PromotionSettings(),
             holdout=holdout,
-            factors=factors,
+            factors=None if factors is None else {k: tuple(v) for k, v in factors.items()},
             exclude=tuple(exclude),
             revision=revision,
         )

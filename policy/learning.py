@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal, get_args
 
-CB_TYPES = ("ips", "dr", "mtr")
+CbType = Literal["ips", "dr", "mtr"]
+CB_TYPES: tuple[CbType, ...] = get_args(CbType)
 INTERACTION = re.compile(r"^[UA]{2,3}$")
 
 
@@ -40,7 +42,7 @@ class LearningSettings:
         How many times training goes over the data.
     """
 
-    cb_type: str = "mtr"
+    cb_type: CbType = "mtr"
     interactions: tuple[str, ...] = ("UA",)
     learning_rate: float = 0.5
     power_t: float = 0.5
@@ -110,7 +112,7 @@ class SearchSettings:
 
     enabled: bool = True
     learning_rates: tuple[float, ...] = (0.01, 0.05, 0.2, 0.5, 1.0)
-    cb_types: tuple[str, ...] = CB_TYPES
+    cb_types: tuple[CbType, ...] = CB_TYPES
     interactions: tuple[tuple[str, ...], ...] = (("UA",), ("UA", "AA"))
     l2: tuple[float, ...] = (0.0, 1e-6)
     clip_p: tuple[float, ...] = (0.0, 0.1)
@@ -135,7 +137,7 @@ class SearchSettings:
         _check_int("search.max_events", self.max_events, 100, 10_000_000)
         _check_range("search.budget_seconds", self.budget_seconds, 1.0, 86_400.0)
 
-    def options(self) -> dict[str, tuple[object, ...]]:
+    def options(self) -> dict[str, tuple[Any, ...]]:
         """Each searched :class:`LearningSettings` field and the values tried for it."""
         return {
             "learning_rate": self.learning_rates,

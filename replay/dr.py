@@ -28,9 +28,10 @@ def dr_terms(weights: np.ndarray, reward: np.ndarray, direct: np.ndarray, predic
     variance is lower than IPS's when the model is good. The reward model must not have been
     fitted on these events.
     """
-    return np.asarray(direct, dtype=float) + np.asarray(weights, dtype=float) * (
+    terms: np.ndarray = np.asarray(direct, dtype=float) + np.asarray(weights, dtype=float) * (
         np.asarray(reward, dtype=float) - np.asarray(predicted, dtype=float)
     )
+    return terms
 
 
 def dr(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -13,7 +14,9 @@ from replay.log import BanditLog
 from replay.snips import snips_terms, snips_value
 from replay.weights import effective_sample_size
 
-METRICS = ("ips", "snips", "dr")
+Metric = Literal["ips", "snips", "dr"]
+"""The estimators every evaluation computes; a promotion rule names one of them."""
+METRICS: tuple[Metric, ...] = get_args(Metric)
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,12 @@ class PolicyEvaluation:
     ``terms`` keeps the per-event terms of each estimator for paired comparisons.
     """
 
-    estimates: dict[str, Estimate]
+    estimates: dict[Metric, Estimate]
     ess: float
     max_weight: float
     arm_share: dict[str, float]
-    terms: dict[str, np.ndarray] = field(repr=False)
-    centers: dict[str, float | None] = field(repr=False)
+    terms: dict[Metric, np.ndarray] = field(repr=False)
+    centers: dict[Metric, float | None] = field(repr=False)
 
 
 def check_target(log: BanditLog, target: np.ndarray) -> np.ndarray:
@@ -52,12 +55,12 @@ def evaluate(log: BanditLog, target: np.ndarray, level: float = 0.95) -> PolicyE
     target = check_target(log, target)
     rows = log.chosen_rows()
     weights = target[rows] / log.propensity
-    terms = {
+    terms: dict[Metric, np.ndarray] = {
         "ips": ips_terms(weights, log.reward),
         "snips": snips_terms(weights, log.reward),
         "dr": dr_terms(weights, log.reward, log.per_event_sum(target * log.predicted), log.predicted[rows]),
     }
-    centers = {"ips": None, "snips": snips_value(weights, log.reward), "dr": None}
+    centers: dict[Metric, float | None] = {"ips": None, "snips": snips_value(weights, log.reward), "dr": None}
     estimates = {m: mean_estimate(terms[m], level, centers[m]) for m in METRICS}
     share = np.bincount(log.arm_codes, weights=target, minlength=len(log.arm_names)) / log.n
     return PolicyEvaluation(
@@ -70,14 +73,14 @@ def evaluate(log: BanditLog, target: np.ndarray, level: float = 0.95) -> PolicyE
     )
 
 
-def compare(a: PolicyEvaluation, b: PolicyEvaluation, metric: str, level: float = 0.95) -> Estimate:
+def compare(a: PolicyEvaluation, b: PolicyEvaluation, metric: Metric, level: float = 0.95) -> Estimate:
     """Paired estimate of ``value(a) - value(b)`` on the same events: the interval comes from
     the per-event differences of the two policies' terms, far narrower than two separate
     intervals because both share the events' noise."""
     if metric not in METRICS:
         raise ValueError(f"`metric` must be one of {', '.join(METRICS)}, got {metric!r}")
     center_a, center_b = a.centers[metric], b.centers[metric]
-    center = None if center_a is None else center_a - center_b
+    center = None if center_a is None or center_b is None else center_a - center_b
     return mean_estimate(a.terms[metric] - b.terms[metric], level, center)
 
 

@@ -99,7 +99,8 @@ class BanditLog:
     @property
     def arms(self) -> np.ndarray:
         """Arm id of every row (object array; for reading, not for computing)."""
-        return np.asarray(self.arm_names, dtype=object)[self.arm_codes]
+        arms: np.ndarray = np.asarray(self.arm_names, dtype=object)[self.arm_codes]
+        return arms
 
     @property
     def n(self) -> int:
@@ -115,7 +116,8 @@ class BanditLog:
 
     def chosen_rows(self) -> np.ndarray:
         """Flat row of each event's logged arm."""
-        return self.starts + self.chosen
+        rows: np.ndarray = self.starts + self.chosen
+        return rows
 
     def per_event_sum(self, flat: np.ndarray) -> np.ndarray:
         """Sum of a flat (m,) array over each event's rows."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from policy.arms import Arm
 from policy.experiment import Experiment
-from trainer.records import Decision, PolicyRecord, Reward
+from policy.records import Decision, PolicyRecord, Reward
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,19 +8,22 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from policy.experiment import Experiment
 from policy.learning import LearningSettings
 from policy.model import VWModel
+from policy.records import PolicyRecord
 from replay.online import online_comparison
 from trainer.join import Example, JoinStats, closed_examples
-from trainer.records import PolicyRecord
 from trainer.replay import REWARD_MODEL, replay_report
 from trainer.search import Sample, SearchResult, search
 from trainer.storage import TrainerStore
 from trainer.train import Progress, train_policies
 
 log = logging.getLogger(__name__)
+
+CycleStatus = Literal["active", "rejected", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,10 @@ class CycleSummary:
     ``rejected``) or ``skipped`` when no candidate was trained; ``reason`` says why."""
 
     experiment: str
-    status: str
+    status: CycleStatus
     reason: str
     version: int | None = None
-    join: dict[str, object] = field(default_factory=dict)
+    join: dict[str, Any] = field(default_factory=dict)
     train_seconds: float = 0.0
     train_events: int = 0
     holdout_events: int = 0
@@ -153,7 +156,7 @@ def run_cycle(
         )
         report["online"] = online_comparison(data.rewards_by_group, experiment.promotion.confidence)
         report["search"] = found.as_dict() if found else None
-        status = "active" if verdict.promoted else "rejected"
+        status: CycleStatus = "active" if verdict.promoted else "rejected"
         store.insert_policy(
             PolicyRecord(
                 experiment=experiment.id,

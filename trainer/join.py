@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import fmean
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from policy.experiment import Experiment, RewardSettings
+from policy.experiment import Aggregate, Experiment, RewardSettings
 from policy.features import FeatureValue
-from trainer.records import Decision, Reward
+from policy.records import Decision, Reward
 from trainer.storage import TrainerStore
 
 T = TypeVar("T")
@@ -55,30 +55,26 @@ class JoinStats:
     first_ts: datetime | None = None
     last_ts: datetime | None = None
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def aggregate(rewards: list[Reward], how: str) -> float:
-    """Combine the reward events of one decision, ordered by time (ties by ``reward_id``).
+COMBINE: Mapping[Aggregate, Callable[[list[float]], float]] = {
+    "sum": lambda values: float(sum(values)),
+    "mean": fmean,
+    "max": max,
+    "min": min,
+    "first": lambda values: values[0],
+    "last": lambda values: values[-1],
+}
+"""How each ``reward.aggregate`` combines a decision's reward values, ordered by time."""
 
-    ``sum``, ``mean``, ``max``, ``min`` of the values, or the value of the ``first`` or
-    ``last`` event.
-    """
-    values = [r.reward for r in sorted(rewards, key=lambda r: (r.ts, r.reward_id))]
-    if how == "sum":
-        return float(sum(values))
-    if how == "mean":
-        return fmean(values)
-    if how == "max":
-        return max(values)
-    if how == "min":
-        return min(values)
-    if how == "first":
-        return values[0]
-    if how == "last":
-        return values[-1]
-    raise ValueError(f"`aggregate` must be one of sum, mean, max, min, first, last, got {how!r}")
+
+def aggregate(rewards: list[Reward], how: Aggregate) -> float:
+    """Combine the reward events of one decision, ordered by time (ties by ``reward_id``):
+    ``sum``, ``mean``, ``max``, ``min`` of the values, or the value of the ``first`` or ``last``
+    event."""
+    return COMBINE[how]([r.reward for r in sorted(rewards, key=lambda r: (r.ts, r.reward_id))])
 
 
 class _SortedStream(Generic[T]):

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from policy.experiment import Experiment
+from policy.records import utcnow
 from trainer.cycle import CycleSummary, run_cycle, run_search
-from trainer.records import utcnow
 from trainer.search import SearchResult
 from trainer.storage import Lease, TrainerStore
 from trainer.train import Progress

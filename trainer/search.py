@@ -24,7 +24,7 @@ from replay.estimate import Estimate
 from replay.evaluation import evaluate
 from trainer.join import Example
 from trainer.replay import GREEDY, REWARD_MODEL, bandit_log, model_targets, predictions
-from trainer.train import learn, rows
+from trainer.train import again, learn, rows
 
 T = TypeVar("T")
 
@@ -147,13 +147,13 @@ def search(
     parts = [[(r.context, r.lines) for r in encoded[fold::k]] for fold in range(k)]
     predicted: list[list[float]] = []
     for rest, part in zip(rests, parts):
-        (reward_model,) = learn(lambda rest=rest: rest, [REWARD_MODEL], seed=seed)
+        (reward_model,) = learn(again(rest), [REWARD_MODEL], seed=seed)
         try:
             predicted += predictions(reward_model, part)
         finally:
             reward_model.close()
     log = bandit_log([e for fold in range(k) for e in sample[fold::k]], predicted)
-    trials = []
+    trials: list[Trial] = []
     for candidate in candidates:
         began = clock()
         if trials and began - started > settings.budget_seconds:
@@ -161,7 +161,7 @@ def search(
             continue
         targets = []
         for rest, part in zip(rests, parts):
-            (model,) = learn(lambda rest=rest: rest, [candidate], seed=seed)
+            (model,) = learn(again(rest), [candidate], seed=seed)
             try:
                 targets += model_targets(model, part, [GREEDY])
             finally:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from policy.experiment import Experiment
-from trainer.records import Decision, PolicyRecord, Reward
+from policy.records import Decision, PolicyRecord, Reward
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,9 @@ class TrainerStore(Protocol):
 
     def insert_policy(self, record: PolicyRecord, model: bytes) -> None: ...
 
-    def activate_policy(self, experiment_id: str, version: int, reason: str) -> PolicyRecord:
-        """Make ``version`` the active policy (the previous one is retired)."""
+    def activate_policy(self, experiment_id: str, version: int, reason: str) -> PolicyRecord | None:
+        """Make ``version`` the active policy (the previous one is retired); None if there is
+        no such policy."""
 
     def reject_policy(self, experiment_id: str, version: int, reason: str) -> None: ...
 

@@ -39,6 +39,11 @@ def rows(examples: Iterable[Example], arm_lines: Mapping[str, str]) -> Iterator[
         yield Row(context, lines, example.chosen, example.probability, example.reward)
 
 
+def again(rows: Sequence[Row]) -> Callable[[], Iterable[Row]]:
+    """Rows already in memory as the data of :func:`learn`, read again at every pass."""
+    return lambda: rows
+
+
 def train_policies(
     examples: Callable[[], Iterable[Example]],
     arm_lines: Mapping[str, str],

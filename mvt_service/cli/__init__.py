@@ -176,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return args.run(args, Settings())
+        status: int = args.run(args, Settings())
+        return status
     except CommandError as exc:
         print(f"mvt {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -12,12 +12,12 @@ from fastapi.encoders import jsonable_encoder
 
 from mvt_service.cli.common import CommandError, call_api, open_store
 from mvt_service.settings import Settings
+from policy.records import utcnow
 from replay.evaluation import evaluate
 from replay.html import render_report, verdict_sentence
 from replay.logfile import LogFileError, read_events
 from trainer.export import dsjson_lines
 from trainer.join import closed_examples
-from trainer.records import utcnow
 
 
 def replay(args: argparse.Namespace, settings: Settings) -> int:

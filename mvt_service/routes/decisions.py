@@ -12,7 +12,7 @@ from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
-from trainer.records import utcnow
+from policy.records import utcnow
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(require_client)])
 

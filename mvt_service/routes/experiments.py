@@ -17,7 +17,7 @@ from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, Exper
 from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from trainer.records import utcnow
+from policy.records import utcnow
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator)])
 

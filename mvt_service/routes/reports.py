@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
@@ -12,10 +12,10 @@ from mvt_service.auth import require_operator
 from mvt_service.deps import StoreDep
 from mvt_service.errors import NotFound
 from mvt_service.routes.experiments import ExperimentId, existing
+from policy.records import utcnow
 from replay.html import render_report
 from trainer.export import dsjson_lines
 from trainer.join import closed_examples
-from trainer.records import utcnow
 
 router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["reports"], dependencies=[Depends(require_operator)])
 
@@ -37,7 +37,7 @@ def latest_report(
     experiment_id: str = ExperimentId,
     format: Literal["json", "html"] | None = Query(None, description="html for a page (or send Accept: text/html)"),
     accept: str = Header("application/json"),
-):
+) -> Response:
     """The newest replay report, as JSON or as a self-contained HTML page."""
     existing(store, experiment_id)
     reports = store.list_reports(experiment_id, limit=1)
@@ -54,7 +54,7 @@ def export(
     store: StoreDep,
     experiment_id: str = ExperimentId,
     format: Literal["dsjson"] = Query("dsjson", description="Vowpal Wabbit decision-service JSON"),
-):
+) -> StreamingResponse:
     """Every closed-window decision with its joined reward, one DSJSON object per line, in event
     id order; readable by ``vw --cb_explore_adf --dsjson``."""
     experiment = existing(store, experiment_id)

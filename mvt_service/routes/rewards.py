@@ -8,7 +8,7 @@ from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import ServicesDep
 from mvt_service.schemas import RewardsBody, RewardsOut
-from trainer.records import Reward, utcnow
+from policy.records import Reward, utcnow
 
 router = APIRouter(prefix="/v1/rewards", tags=["rewards"], dependencies=[Depends(require_client)])
 

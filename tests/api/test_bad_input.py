@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import experiment_body
+from tests.helpers import services_of
 
 DECISION_CASES = [
     ({"experiment": "nope"}, 404, "experiment `nope` does not exist"),
@@ -55,8 +56,8 @@ def test_bad_decision_requests(client: TestClient, body: dict, status: int, deta
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"].startswith(detail), response.json()
-    client.app.state.services.writer.close()  # drain: nothing may have been queued
-    assert client.app.state.services.store.decisions.count_documents({}) == 0
+    services_of(client).writer.close()  # drain: nothing may have been queued
+    assert services_of(client).store.decisions.count_documents({}) == 0
 
 
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
@@ -123,7 +124,7 @@ def test_bad_rewards(client: TestClient, body: Any, detail: str) -> None:
     response = client.post("/v1/rewards", json=body)
     assert response.status_code == 422
     assert response.json()["detail"].startswith(detail), response.json()
-    assert client.app.state.services.store.rewards.count_documents({}) == 0
+    assert services_of(client).store.rewards.count_documents({}) == 0
 
 
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
@@ -132,7 +133,7 @@ def test_non_finite_reward_literals(client: TestClient, literal: bytes) -> None:
     response = client.post("/v1/rewards", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["detail"] == "0.reward: Input should be a finite number"
-    assert client.app.state.services.store.rewards.count_documents({}) == 0
+    assert services_of(client).store.rewards.count_documents({}) == 0
 
 
 def test_malformed_json(client: TestClient) -> None:
@@ -146,7 +147,7 @@ def test_body_over_the_limit_is_413(client: TestClient) -> None:
     response = client.post("/v1/rewards", json=big)
     assert response.status_code == 413
     assert response.json()["detail"] == "request body exceeds 262144 bytes"
-    assert client.app.state.services.store.rewards.count_documents({}) == 0
+    assert services_of(client).store.rewards.count_documents({}) == 0
 
 
 def test_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
@@ -171,5 +172,5 @@ def test_vw_syntax_in_context_is_served_and_logged_verbatim(client: TestClient) 
     context = {"dev|ice": "mo bile:1 |A arm=hero=big", "q\nx": "a\tb", "50%": 0.5}
     response = client.post("/v1/decisions", json={"experiment": "home", "context": context, "event_id": "hostile"})
     assert response.status_code == 200
-    doc = client.app.state.services.store.decisions.find_one({"_id": "hostile"})
+    doc = services_of(client).store.decisions.find_one({"_id": "hostile"})
     assert dict(doc["context"]) == context

@@ -5,19 +5,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from mvt_service.store import Store
 from tests.factories import experiment_body
-from tests.helpers import eventually
-
-
-def store_of(client: TestClient) -> Store:
-    return client.app.state.services.store
+from tests.helpers import eventually, services_of
 
 
 def logged(client: TestClient, event_id: str) -> dict:
     """The stored decision document, once the write-behind log has written it."""
-    eventually(lambda: store_of(client).decisions.find_one({"_id": event_id}), message=f"{event_id} never written")
-    return store_of(client).decisions.find_one({"_id": event_id})
+    eventually(
+        lambda: services_of(client).store.decisions.find_one({"_id": event_id}), message=f"{event_id} never written"
+    )
+    return services_of(client).store.decisions.find_one({"_id": event_id})
 
 
 def test_decision_for_the_demo_experiment(client: TestClient) -> None:
@@ -63,7 +60,7 @@ def test_retry_with_the_same_event_id_returns_the_original_decision(client: Test
     retries = [client.post("/v1/decisions", json=request).json() for _ in range(20)]
     assert all(r == first for r in retries)
     assert first["event_id"] == "page-view-42"
-    assert store_of(client).decisions.count_documents({"_id": "page-view-42"}) == 1
+    assert services_of(client).store.decisions.count_documents({"_id": "page-view-42"}) == 1
 
 
 def test_event_id_reused_for_another_experiment_is_a_conflict(client: TestClient) -> None:

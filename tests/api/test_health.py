@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from pymongo.errors import ServerSelectionTimeoutError
 
+from tests.helpers import services_of
+
 
 def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -26,7 +28,7 @@ def test_readyz_is_503_when_the_store_is_unreachable(client: TestClient, monkeyp
     def unreachable() -> None:
         raise ServerSelectionTimeoutError("no servers")
 
-    monkeypatch.setattr(client.app.state.services.store, "ping", unreachable)
+    monkeypatch.setattr(services_of(client).store, "ping", unreachable)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["store"] == "unreachable: ServerSelectionTimeoutError"
@@ -62,7 +64,7 @@ def test_a_store_outage_is_503_with_retry_after_not_500(client: TestClient, monk
     def electing(*_: object) -> None:
         raise AutoReconnect("not primary")
 
-    monkeypatch.setattr(client.app.state.services.store, "put_experiment", electing)
+    monkeypatch.setattr(services_of(client).store, "put_experiment", electing)
     response = client.put("/v1/experiments/x", json={"arms": [{"id": "a"}]})
     assert response.status_code == 503 and response.headers["retry-after"] == "2"
     assert response.headers["content-type"] == "application/problem+json"

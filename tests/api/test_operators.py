@@ -14,7 +14,7 @@ from mvt_service.app import create_app
 from mvt_service.auth import key_id
 from mvt_service.settings import Settings
 from mvt_service.store import Store
-from tests.helpers import eventually
+from tests.helpers import eventually, services_of
 
 CLIENT, OPERATOR = "client-secret-1", "operator-secret-1"
 AUTH = {
@@ -119,7 +119,7 @@ def test_pause_returns_the_default_arm_with_probability_one(client: TestClient) 
     assert client.post("/v1/experiments/abc/pause").json()["paused"] is True
     answers = [client.post("/v1/decisions", json={"experiment": "abc", "event_id": f"p{i}"}).json() for i in range(50)]
     assert {(a["action"], a["probability"], a["explored"]) for a in answers} == {("b", 1.0, False)}
-    doc = client.app.state.services.store.get_decision("p0")
+    doc = services_of(client).store.get_decision("p0")
     assert (doc.group, doc.pmf) == ("paused", (0.0, 1.0, 0.0))
     client.post("/v1/experiments/abc/resume")
     actions = {client.post("/v1/decisions", json={"experiment": "abc"}).json()["action"] for _ in range(60)}
@@ -154,7 +154,7 @@ def test_holdout_sends_a_share_to_the_default_arm_with_exact_probabilities(clien
     client.put("/v1/experiments/abc", json={**ABC, "holdout": {"fraction": 0.5}})
     for i in range(400):
         client.post("/v1/decisions", json={"experiment": "abc", "event_id": f"h{i}"})
-    store = client.app.state.services.store
+    store = services_of(client).store
     decisions = [store.get_decision(f"h{i}") for i in range(400)]
     held = sum(d.group == "holdout" for d in decisions)
     assert abs(held - 200) < 50  # binomial(400, 0.5): sd 10

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from mvt_service.store import Store
 from tests import factories
+from tests.helpers import services_of
 
 EXPERIMENT = {
     "arms": [
@@ -20,13 +20,9 @@ EXPERIMENT = {
 }
 
 
-def store_of(client: TestClient) -> Store:
-    return client.app.state.services.store
-
-
 def test_train_lists_and_rolls_back(client: TestClient) -> None:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
-    factories.log_uniform_traffic(store_of(client), 600)  # logged long ago: windows closed
+    factories.log_uniform_traffic(services_of(client).store, 600)  # logged long ago: windows closed
 
     first = client.post("/v1/experiments/exp/train")
     assert first.status_code == 200
@@ -82,7 +78,7 @@ def test_search_now_returns_every_setting_tried_and_registers_nothing(client: Te
         "passes": [1],
     }
     client.put("/v1/experiments/exp", json={**EXPERIMENT, "training": {"min_events": 100, "search": search}})
-    factories.log_uniform_traffic(store_of(client), 600)
+    factories.log_uniform_traffic(services_of(client).store, 600)
     response = client.post("/v1/experiments/exp/search")
     assert response.status_code == 200
     body = response.json()
@@ -97,9 +93,9 @@ def test_search_now_returns_every_setting_tried_and_registers_nothing(client: Te
 @pytest.mark.parametrize("action", ["train", "search"])
 def test_train_or_search_while_another_trainer_holds_the_lease_is_409(client: TestClient, action: str) -> None:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
-    from trainer.records import utcnow
+    from policy.records import utcnow
 
-    store_of(client).acquire_lease("train:exp", "someone-else", utcnow(), 600)
+    services_of(client).store.acquire_lease("train:exp", "someone-else", utcnow(), 600)
     response = client.post(f"/v1/experiments/exp/{action}")
     assert response.status_code == 409
     assert response.json()["detail"] == "experiment `exp` is being trained by another trainer"

@@ -8,6 +8,7 @@ import vowpalwabbit
 from fastapi.testclient import TestClient
 
 from tests import factories
+from tests.helpers import services_of
 
 EXPERIMENT = {
     "arms": [
@@ -24,7 +25,7 @@ EXPERIMENT = {
 @pytest.fixture
 def trained(client: TestClient) -> TestClient:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
-    factories.log_uniform_traffic(client.app.state.services.store, 1500)
+    factories.log_uniform_traffic(services_of(client).store, 1500)
     assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
     return client
 
@@ -81,7 +82,7 @@ def test_no_report_yet_is_404(client: TestClient) -> None:
 
 def test_export_is_dsjson_that_vw_parses(client: TestClient, tmp_path) -> None:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
-    factories.log_uniform_traffic(client.app.state.services.store, 200)
+    factories.log_uniform_traffic(services_of(client).store, 200)
     response = client.get("/v1/experiments/exp/export?format=dsjson")
     assert response.headers["content-type"] == "application/x-ndjson"
     lines = response.text.splitlines()

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from mvt_service.store import Store
 from tests import factories
-from tests.helpers import eventually
-
-
-def store_of(client: TestClient) -> Store:
-    return client.app.state.services.store
+from tests.helpers import eventually, services_of
 
 
 def test_single_reward_is_accepted_and_stored(client: TestClient) -> None:
     response = client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.5})
     assert response.status_code == 202
     assert response.json() == {"accepted": 1}
-    eventually(lambda: [r.reward for r in factories.rewards_of(store_of(client), "e1")] == [1.5])
+    eventually(lambda: [r.reward for r in factories.rewards_of(services_of(client).store, "e1")] == [1.5])
 
 
 def test_reposting_a_reward_stores_it_once(client: TestClient) -> None:
     client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.0})
     response = client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.0})
     assert response.status_code == 202
-    eventually(lambda: [r.reward for r in factories.rewards_of(store_of(client), "e1")] == [1.0])
+    eventually(lambda: [r.reward for r in factories.rewards_of(services_of(client).store, "e1")] == [1.0])
 
 
 def test_batch_with_distinct_reward_ids_and_repeats(client: TestClient) -> None:
@@ -38,8 +33,8 @@ def test_batch_with_distinct_reward_ids_and_repeats(client: TestClient) -> None:
     assert response.status_code == 202
     assert response.json() == {"accepted": 4}
     assert client.post("/v1/rewards", json=batch).json() == {"accepted": 4}
-    eventually(lambda: store_of(client).rewards.count_documents({}) == 3)
-    assert [(r.reward_id, r.reward) for r in factories.rewards_of(store_of(client), "e1")] == [
+    eventually(lambda: services_of(client).store.rewards.count_documents({}) == 3)
+    assert [(r.reward_id, r.reward) for r in factories.rewards_of(services_of(client).store, "e1")] == [
         ("click", 1.0),
         ("order", 30.0),
     ]
@@ -47,7 +42,7 @@ def test_batch_with_distinct_reward_ids_and_repeats(client: TestClient) -> None:
 
 def test_reward_for_a_decision_not_yet_seen_is_kept(client: TestClient) -> None:
     client.post("/v1/rewards", json={"event_id": "future-event", "reward": 2.0})
-    eventually(lambda: [r.reward for r in factories.rewards_of(store_of(client), "future-event")] == [2.0])
+    eventually(lambda: [r.reward for r in factories.rewards_of(services_of(client).store, "future-event")] == [2.0])
 
 
 def test_a_batch_with_one_invalid_item_writes_nothing(client: TestClient) -> None:
@@ -55,4 +50,4 @@ def test_a_batch_with_one_invalid_item_writes_nothing(client: TestClient) -> Non
     response = client.post("/v1/rewards", json=batch)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("1.reward:")
-    assert client.app.state.services.store.rewards.count_documents({}) == 0
+    assert services_of(client).store.rewards.count_documents({}) == 0

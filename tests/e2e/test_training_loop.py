@@ -12,7 +12,7 @@ from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
-from tests.helpers import eventually
+from tests.helpers import eventually, services_of
 
 BEST = {"mobile": "hero=small,cta=green", "desktop": "hero=big,cta=blue"}
 EXPERIMENT = {
@@ -43,7 +43,7 @@ def drive_traffic(client: TestClient, visitors: int, rng: random.Random) -> list
 
 def wait_written(client: TestClient, answers: list[dict]) -> None:
     """Wait until the write-behind log has stored these decisions."""
-    store = client.app.state.services.store
+    store = services_of(client).store
     ids = [a["event_id"] for a in answers]
     eventually(lambda: store.decisions.count_documents({"_id": {"$in": ids}}) == len(ids), timeout=10)
 

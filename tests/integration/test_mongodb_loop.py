@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
-from tests.helpers import eventually
+from tests.helpers import eventually, services_of
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 pytestmark = pytest.mark.skipif(not MONGO_URI, reason="set MVT_TEST_MONGO_URI to run the loop against a real MongoDB")
@@ -66,7 +66,7 @@ def test_decide_reward_train_promote_and_serve(client: TestClient) -> None:
         if rng.random() < (0.8 if answer["action"] == BEST[device] else 0.2):
             assert client.post("/v1/rewards", json={"event_id": answer["event_id"], "reward": 1.0}).status_code == 202
             rewards += 1
-    store = client.app.state.services.store
+    store = services_of(client).store
     eventually(lambda: store.decisions.count_documents({}) == 1500 and store.rewards.count_documents({}) == rewards)
     assert store.decisions.index_information()["retention_ts"]["expireAfterSeconds"] == 30 * 86_400
 

@@ -56,4 +56,4 @@ def test_arm_features_are_read_only_copies() -> None:
     features["color"] = "blue"
     assert arm.features["color"] == "red"
     with pytest.raises(TypeError):
-        arm.features["color"] = "green"  # type: ignore[index]
+        arm.features["color"] = "green"

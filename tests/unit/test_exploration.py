@@ -30,7 +30,7 @@ def test_pmf_matches_hand_computed_values(epsilon: float, scores: list[float], e
 @pytest.mark.parametrize("epsilon", [-0.01, 1.01, float("nan"), float("inf"), "0.2", None])
 def test_epsilon_outside_unit_interval_is_rejected(epsilon: object) -> None:
     with pytest.raises(ValueError, match="`epsilon` must be in \\[0, 1\\]"):
-        EpsilonGreedy(epsilon)  # type: ignore[arg-type]
+        EpsilonGreedy(epsilon)
 
 
 @pytest.mark.parametrize(("scores", "message"), [([], "at least one arm"), ([0.0, float("nan")], "finite")])

@@ -24,7 +24,7 @@ from policy.features import arm_line, context_line, encode_feature, escape
     ],
 )
 def test_encode_feature(name: str, value: object, expected: str) -> None:
-    assert encode_feature(name, value) == expected  # type: ignore[arg-type]
+    assert encode_feature(name, value) == expected
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from mvt_service.store import Store
-from policy.experiment import RewardSettings
+from policy.experiment import AGGREGATES, Aggregate, RewardSettings
 from tests import factories
 from tests.factories import T0
-from trainer.join import Example, JoinStats, aggregate, join_rewards
+from trainer.join import COMBINE, Example, JoinStats, aggregate, join_rewards
 
 WINDOW = RewardSettings(window_seconds=60, default=-1.0, aggregate="sum")
 S = timedelta(seconds=1)
@@ -36,7 +36,7 @@ def join(store: Store, now: datetime, settings: RewardSettings = WINDOW) -> tupl
     ("how", "expected"),
     [("sum", 6.0), ("mean", 2.0), ("max", 5.0), ("min", 0.0), ("first", 1.0), ("last", 5.0)],
 )
-def test_aggregates_order_events_by_time(how: str, expected: float) -> None:
+def test_aggregates_order_events_by_time(how: Aggregate, expected: float) -> None:
     # given out of order: values by time are 1, 0, 5
     events = [
         factories.reward("e", "c", 5.0, T0 + 2 * S),
@@ -44,6 +44,10 @@ def test_aggregates_order_events_by_time(how: str, expected: float) -> None:
         factories.reward("e", "b", 0.0, T0 + S),
     ]
     assert aggregate(events, how) == expected
+
+
+def test_every_declared_aggregate_has_one_combination() -> None:
+    assert tuple(COMBINE) == AGGREGATES
 
 
 def test_aggregate_breaks_time_ties_by_reward_id() -> None:

@@ -52,7 +52,7 @@ def metric(name: str, **labels: str) -> float:
 def running(store: object, spool_dir: Path, spool_bytes: int = 10_000_000, **kwargs: object) -> Iterator[LogWriter]:
     """A started writer on ``store``; closed, which drains it, on exit."""
     options = {"batch_size": 10, "flush_seconds": 0.01, "queue_max": 10_000, **kwargs}
-    writer = LogWriter(store, Spool(spool_dir, spool_bytes), **options)  # type: ignore[arg-type]
+    writer = LogWriter(store, Spool(spool_dir, spool_bytes), **options)
     writer.start()
     try:
         yield writer

@@ -138,10 +138,10 @@ def test_the_search_chooses_the_highest_estimate_and_reports_every_trial() -> No
     )
     exp = replace(exp, epsilon=1.0)  # greedy policies are compared, whatever the exploration
     result = search(exp, LearningSettings(), _examples(3000), ARM_LINES)
-    estimates = {t.settings.learning_rate: t.estimate.value for t in result.trials}  # type: ignore[union-attr]
+    estimates = {t.settings.learning_rate: t.estimate.value for t in result.trials}
     assert set(estimates) == {0.5, 0.05}
     assert min(estimates.values()) > 0.7  # the learned greedy choice (0.8), not uniform's 0.4
-    assert result.chosen.learning_rate == max(estimates, key=estimates.get)  # type: ignore[arg-type]
+    assert result.chosen.learning_rate == max(estimates, key=estimates.get)
     doc = result.as_dict()
     assert doc["events"] == 3000 and doc["folds"] == 2 and doc["metric"] == "dr"
     assert doc["method"].startswith("2-fold cross-fitting on 3000 sampled training events")

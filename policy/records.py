@@ -1,17 +1,34 @@
-"""The logged data the trainer learns from: decisions, reward events and activations."""
+"""The records the service writes and the trainer reads, each defined once: logged decisions,
+reward events and trained policies, with the closed sets of names they use.
+
+The store's documents, the spool's lines and the HTTP answers are derived from these
+dataclasses' fields, or checked against them by a test; they are not restated by hand.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Literal, get_args
 
 from policy.features import FeatureValue
+
+Clock = Callable[[], datetime]
+"""Where the time comes from: :func:`utcnow` in production, a controllable clock in tests."""
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (mvt never uses naive or local times)."""
     return datetime.now(UTC)
+
+
+Group = Literal["bandit", "holdout", "paused"]
+"""Who a decision served: the bandit, the holdout group (shown the default arm), or everyone
+while the experiment is paused."""
+GROUPS: tuple[Group, ...] = get_args(Group)
+
+PolicyStatus = Literal["candidate", "active", "rejected", "retired"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +55,7 @@ class Decision:
     epsilon: float
     explored: bool
     deferred: bool = False
-    group: str = "bandit"
+    group: Group = "bandit"
 
 
 @dataclass(frozen=True)
@@ -51,9 +68,6 @@ class Reward:
     ts: datetime
 
 
-POLICY_STATUSES = ("candidate", "active", "rejected", "retired")
-
-
 @dataclass(frozen=True)
 class PolicyRecord:
     """A trained policy in the registry (its model bytes are stored beside it).
@@ -64,14 +78,14 @@ class PolicyRecord:
 
     experiment: str
     version: int
-    status: str
+    status: PolicyStatus
     vw_args: str
-    learning: Mapping[str, object]
+    learning: Mapping[str, Any]
     data_from: datetime | None
     data_to: datetime | None
     examples: int
-    join: Mapping[str, object]
+    join: Mapping[str, Any]
     trained_at: datetime
     train_seconds: float
     reason: str = ""
-    metrics: Mapping[str, object] | None = None
+    metrics: Mapping[str, Any] | None = None
