@@ -27,6 +27,7 @@ from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
 from mvt_service.spool import Spool
 from mvt_service.store import Store
+from policy.records import Clock, utcnow
 from trainer.schedule import Scheduler
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ def owner_id(role: str) -> str:
     return f"{role}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def create_app(settings: Settings | None = None, database: Database[Any] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, database: Database[Any] | None = None, clock: Clock = utcnow
+) -> FastAPI:
     """Build the API. Nothing is opened until the app starts.
 
     Parameters
@@ -47,13 +50,16 @@ def create_app(settings: Settings | None = None, database: Database[Any] | None 
     database
         A database to use instead of opening one from ``settings`` (several apps sharing one
         embedded store stand for several workers in tests); the caller closes it.
+    clock
+        The time of everything the service stamps and of its training cycles (tests pass a
+        controllable clock instead of waiting for attribution windows to close).
     """
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client, db = (None, database) if database is not None else open_database(settings)
-        store = Store(db)
+        store = Store(db, clock)
         store.ensure_indexes(settings.retention_days)
         if settings.embedded and settings.demo and store.insert_experiment_if_absent(demo_experiment()):
             log.info("seeded the demo experiment `home`")
@@ -75,7 +81,7 @@ def create_app(settings: Settings | None = None, database: Database[Any] | None 
         runtime = Runtime(store, writer, random.Random(settings.seed))
         await runtime.refresh()
         poller = asyncio.create_task(runtime.poll(settings.reload_seconds))
-        scheduler = Scheduler(store, owner_id("serve"), lease_seconds=settings.trainer_lease_seconds)
+        scheduler = Scheduler(store, owner_id("serve"), lease_seconds=settings.trainer_lease_seconds, clock=clock)
         stop_training = threading.Event()
         trainer = threading.Thread(
             target=scheduler.run_forever,

@@ -26,7 +26,7 @@ from policy.experiment import Experiment
 from policy.exploration import EpsilonGreedy
 from policy.features import FeatureValue, context_line
 from policy.model import VWModel
-from policy.records import GROUPS, Decision, Group, utcnow
+from policy.records import GROUPS, Decision, Group
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class Runtime:
         decision = Decision(
             event_id=event_id or uuid.uuid4().hex,
             experiment=experiment_id,
-            ts=utcnow(),
+            ts=self._store.clock(),
             context=dict(context),
             actions=tuple(eligible),
             action=eligible[choice.index],

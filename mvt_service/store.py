@@ -24,7 +24,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from policy.arms import Arm
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from policy.records import Decision, PolicyRecord, Reward, utcnow
+from policy.records import Clock, Decision, PolicyRecord, Reward, utcnow
 from trainer.storage import Lease
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,14 @@ class StaleRevision(Exception):
 class Store:
     """Experiments, decisions, rewards, activations, policies and leases in one MongoDB database.
 
-    It provides what the trainer needs (:class:`trainer.storage.TrainerStore`).
+    It provides what the trainer needs (:class:`trainer.storage.TrainerStore`). ``clock`` is
+    the one source of the time for everything the service stamps: decisions, rewards,
+    activations, audit entries, training cycles (tests pass a controllable one).
     """
 
-    def __init__(self, db: Database[Any]) -> None:
+    def __init__(self, db: Database[Any], clock: Clock = utcnow) -> None:
         self.db = db
+        self.clock = clock
         self.experiments = db["experiments"]
         self.decisions = db["decisions"]
         self.rewards = db["rewards"]
@@ -82,7 +85,7 @@ class Store:
         StaleRevision
             If ``expected_revision`` is given and the stored experiment is not at it.
         """
-        now = utcnow()
+        now = self.clock()
         query: dict[str, Any] = {"_id": experiment.id}
         if expected_revision is not None:
             query["revision"] = expected_revision
@@ -119,7 +122,7 @@ class Store:
             query["revision"] = expected_revision
         doc = self.experiments.find_one_and_update(
             query,
-            {"$set": {**fields, "updated_at": utcnow()}, "$inc": {"revision": 1}},
+            {"$set": {**fields, "updated_at": self.clock()}, "$inc": {"revision": 1}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -130,7 +133,7 @@ class Store:
 
     def insert_experiment_if_absent(self, experiment: Experiment) -> bool:
         """Store ``experiment`` unless one with its id exists; return whether it was stored."""
-        now = utcnow()
+        now = self.clock()
         try:
             self.experiments.insert_one(
                 {
@@ -267,7 +270,7 @@ class Store:
         """
         if self.get_policy(experiment_id, version) is None:
             return None
-        now = utcnow()
+        now = self.clock()
         before = self.experiments.find_one_and_update(
             {"_id": experiment_id},
             {"$set": {"active_policy": version}},

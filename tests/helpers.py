@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -26,3 +28,23 @@ def services_of(client: TestClient) -> Services:
         raise TypeError(f"not an mvt app: {app!r}")
     services: Services = app.state.services
     return services
+
+
+class TickingClock:
+    """A controllable UTC clock for an app (``create_app(..., clock=...)``): every reading moves
+    it on by ``tick`` (so stamped events keep their order), and :meth:`advance` jumps ahead, e.g.
+    past an attribution window, without waiting. Safe to read from several threads."""
+
+    def __init__(self, start: datetime | None = None, tick: timedelta = timedelta(milliseconds=1)) -> None:
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        self._tick = tick
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            self._now += self._tick
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += timedelta(seconds=seconds)

@@ -12,7 +12,6 @@ from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
-from policy.records import utcnow
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(require_client)])
 
@@ -54,5 +53,5 @@ async def activate_decision(
 ) -> ActivationOut:
     """Record that a deferred decision's layout was shown. Like a reward, an activation may
     arrive before its decision is written; it is joined at training time. Idempotent."""
-    new = await run_in_threadpool(store.activate, event_id, utcnow())
+    new = await run_in_threadpool(store.activate, event_id, store.clock())
     return ActivationOut(event_id=event_id, duplicate=not new)

@@ -17,7 +17,6 @@ from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, Exper
 from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from policy.records import utcnow
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator)])
 
@@ -64,7 +63,7 @@ def existing(store: Store, experiment_id: str) -> Experiment:
 def audit(store: Store, who: Principal, experiment_id: str, action: str, before: Any, after: Any) -> None:
     store.insert_audit(
         {
-            "ts": utcnow(),
+            "ts": store.clock(),
             "experiment": experiment_id,
             "key_id": who.key_id,
             "action": action,

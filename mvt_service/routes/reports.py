@@ -12,7 +12,6 @@ from mvt_service.auth import require_operator
 from mvt_service.deps import StoreDep
 from mvt_service.errors import NotFound
 from mvt_service.routes.experiments import ExperimentId, existing
-from policy.records import utcnow
 from replay.html import render_report
 from trainer.export import dsjson_lines
 from trainer.join import closed_examples
@@ -58,5 +57,5 @@ def export(
     """Every closed-window decision with its joined reward, one DSJSON object per line, in event
     id order; readable by ``vw --cb_explore_adf --dsjson``."""
     experiment = existing(store, experiment_id)
-    lines = dsjson_lines(closed_examples(store, experiment, utcnow()), experiment.arms)
+    lines = dsjson_lines(closed_examples(store, experiment, store.clock()), experiment.arms)
     return StreamingResponse(lines, media_type="application/x-ndjson")

@@ -8,7 +8,7 @@ from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import ServicesDep
 from mvt_service.schemas import RewardsBody, RewardsOut
-from policy.records import Reward, utcnow
+from policy.records import Reward
 
 router = APIRouter(prefix="/v1/rewards", tags=["rewards"], dependencies=[Depends(require_client)])
 
@@ -25,7 +25,7 @@ async def post_rewards(body: RewardsBody, services: ServicesDep) -> RewardsOut:
     ``reward_id``s. A reward for a decision not yet seen is kept and joined later. A batch is
     validated whole, then queued whole, or refused whole with 503 when the log is backed up.
     """
-    now = utcnow()
+    now = services.store.clock()
     services.writer.log_rewards([Reward(i.event_id, i.reward_id or DEFAULT_REWARD_ID, i.reward, now) for i in body])
     metrics.REWARDS.inc(len(body))
     return RewardsOut(accepted=len(body))

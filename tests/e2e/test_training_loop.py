@@ -5,14 +5,13 @@ active policy (including a rollback)."""
 from __future__ import annotations
 
 import random
-import time
 
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
-from tests.helpers import eventually, services_of
+from tests.helpers import TickingClock, eventually, services_of
 
 BEST = {"mobile": "hero=small,cta=green", "desktop": "hero=big,cta=blue"}
 EXPERIMENT = {
@@ -61,16 +60,16 @@ def greedy_hit_rate(client: TestClient, per_device: int = 50) -> tuple[float, se
 
 
 def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, settings: Settings) -> None:
-    rng = random.Random(42)
+    rng, clock = random.Random(42), TickingClock()
     with (
-        TestClient(create_app(settings, database=shared_db)) as client,
-        TestClient(create_app(settings, database=shared_db)) as other_worker,
+        TestClient(create_app(settings, database=shared_db, clock=clock)) as client,
+        TestClient(create_app(settings, database=shared_db, clock=clock)) as other_worker,
     ):
         assert client.put("/v1/experiments/shop", json=EXPERIMENT).status_code == 201
         before = drive_traffic(client, 1500, rng)
         assert {a["policy_version"] for a in before} == {0}
         wait_written(client, before)
-        time.sleep(2.1)  # let the last attribution windows close
+        clock.advance(3)  # the last attribution windows close
 
         cycle = client.post("/v1/experiments/shop/train").json()
         assert (cycle["status"], cycle["version"], cycle["join"]["examples"]) == ("active", 1, 1500), cycle
@@ -128,11 +127,11 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
 
 
 def test_the_report_compares_bandit_and_holdout_traffic_online(shared_db: Database, settings: Settings) -> None:
-    rng = random.Random(7)
-    with TestClient(create_app(settings, database=shared_db)) as client:
+    rng, clock = random.Random(7), TickingClock()
+    with TestClient(create_app(settings, database=shared_db, clock=clock)) as client:
         client.put("/v1/experiments/shop", json={**EXPERIMENT, "holdout": {"fraction": 0.3}})
         wait_written(client, drive_traffic(client, 1000, rng))
-        time.sleep(2.1)
+        clock.advance(3)
         client.post("/v1/experiments/shop/train")
         online = client.get("/v1/experiments/shop/reports/latest").json()["online"]
         assert online["bandit"]["n"] + online["holdout"]["n"] == 1000

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
-from tests.helpers import eventually, services_of
+from policy.records import utcnow
+from tests.helpers import TickingClock, eventually, services_of
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 pytestmark = pytest.mark.skipif(not MONGO_URI, reason="set MVT_TEST_MONGO_URI to run the loop against a real MongoDB")
@@ -37,7 +37,12 @@ BEST = {"mobile": "b", "desktop": "a", "tablet": "c"}
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def clock() -> TickingClock:
+    return TickingClock(start=utcnow())  # near the real time: the TTL index (retention) runs on MongoDB's clock
+
+
+@pytest.fixture
+def client(tmp_path: Path, clock: TickingClock) -> Iterator[TestClient]:
     database = f"mvt_it_{uuid.uuid4().hex[:8]}"
     settings = Settings(
         _env_file=None,
@@ -49,13 +54,13 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         retention_days=30,
     )
     try:
-        with TestClient(create_app(settings)) as c:
+        with TestClient(create_app(settings, clock=clock)) as c:
             yield c
     finally:
         pymongo.MongoClient(MONGO_URI).drop_database(database)
 
 
-def test_decide_reward_train_promote_and_serve(client: TestClient) -> None:
+def test_decide_reward_train_promote_and_serve(client: TestClient, clock: TickingClock) -> None:
     assert client.get("/readyz").json()["store"] == "ok"
     assert client.put("/v1/experiments/it", json=EXPERIMENT).status_code == 201
     rng = random.Random(7)
@@ -70,7 +75,7 @@ def test_decide_reward_train_promote_and_serve(client: TestClient) -> None:
     eventually(lambda: store.decisions.count_documents({}) == 1500 and store.rewards.count_documents({}) == rewards)
     assert store.decisions.index_information()["retention_ts"]["expireAfterSeconds"] == 30 * 86_400
 
-    time.sleep(1.2)  # let the attribution windows close
+    clock.advance(2)  # the attribution windows close
     cycle = client.post("/v1/experiments/it/train").json()
     assert cycle["status"] == "active", cycle
     greedy = {
