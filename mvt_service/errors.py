@@ -72,12 +72,21 @@ async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
     return response
 
 
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "json_invalid":
+        return f"not valid JSON at character {error['loc'][-1]}: {error.get('ctx', {}).get('error', 'decode error')}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
-        {"field": _field(tuple(e["loc"])), "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()
+        {"field": "body" if e["type"] == "json_invalid" else _field(tuple(e["loc"])), "message": _message(e)}
+        for e in exc.errors()
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-    return problem(422, f"{first['field']}: {first['message']}", errors=errors)
+    field, message = first["field"], first["message"]
+    detail = message if message.startswith((f"{field}.", f"{field}:")) else f"{field}: {message}"
+    return problem(422, detail, errors=errors)
 
 
 async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

@@ -2,57 +2,35 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
-from policy.experiment import Aggregate, Experiment, TrainingSettings
-from policy.features import FeatureValue
+from policy.arms import ARM_ID_PATTERN, MAX_ARM_ID_CHARS
+from policy.experiment import MAX_WINDOW_SECONDS, Aggregate, Experiment, TrainingSettings
+from policy.features import MAX_NAME_CHARS, FeatureValue, check_features, json_type
 from policy.learning import CbType
-from policy.records import PolicyRecord
+from policy.records import MAX_ABS_REWARD, PolicyRecord
 from replay.evaluation import Metric
 from trainer.cycle import CycleSummary
 from trainer.search import SearchResult
 
-MAX_FEATURES = 100
-MAX_NAME_CHARS = 128
-MAX_VALUE_CHARS = 1024
-MAX_EXACT_INT = 2**53
-MAX_ABS_REWARD = 1e12
 MAX_BATCH = 1000
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
-ArmId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+ArmId = Annotated[str, Field(min_length=1, max_length=MAX_ARM_ID_CHARS, pattern=ARM_ID_PATTERN)]
 Token = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"^[^=,\x00-\x1f\x7f]+$")]
 
 
-def _check_features(value: Any) -> dict[str, FeatureValue]:
-    """A flat mapping of names to strings, finite numbers or booleans; nothing nested."""
+def _check_features(value: Any, info: ValidationInfo) -> dict[str, FeatureValue]:
+    """A flat mapping of names to strings, finite numbers or booleans (the domain's rules,
+    :func:`policy.features.check_features`); nothing nested."""
     if not isinstance(value, dict):
-        raise ValueError(f"must be an object of features, got {_json_type(value)}")
-    if len(value) > MAX_FEATURES:
-        raise ValueError(f"at most {MAX_FEATURES} features are allowed, got {len(value)}")
-    for name, item in value.items():
-        if not name or len(name) > MAX_NAME_CHARS:
-            raise ValueError(f"feature names must have 1-{MAX_NAME_CHARS} characters, got {name!r}")
-        if isinstance(item, str):
-            if len(item) > MAX_VALUE_CHARS:
-                raise ValueError(f"`{name}` is longer than {MAX_VALUE_CHARS} characters")
-        elif isinstance(item, (bool, float)) or (isinstance(item, int) and abs(item) <= MAX_EXACT_INT):
-            if isinstance(item, float) and not math.isfinite(item):
-                raise ValueError(f"`{name}` must be a finite number, got {item!r}")
-        elif isinstance(item, int):
-            raise ValueError(f"`{name}` is an integer beyond ±2**53")
-        else:
-            raise ValueError(f"`{name}` must be a string, number or boolean, got {_json_type(item)}")
+        raise ValueError(f"must be an object of features, got {json_type(value)}")
+    check_features(value, info.field_name or "features")
     return value
-
-
-def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 Features = Annotated[dict[str, FeatureValue], BeforeValidator(_check_features)]
@@ -91,7 +69,7 @@ class ExplorationBody(Request):
 
 
 class RewardBody(Request):
-    window_seconds: int = Field(86_400, gt=0, le=90 * 86_400, description="attribution window after a decision")
+    window_seconds: int = Field(86_400, gt=0, le=MAX_WINDOW_SECONDS, description="attribution window after a decision")
     default: FiniteFloat = Field(0.0, description="reward of a decision with no reward event in its window")
     aggregate: Aggregate = Field("sum", description="how several reward events of one decision combine")
 

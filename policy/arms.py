@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from policy.features import ARM_ID_FEATURE, FeatureValue
+from policy.checks import check_text
+from policy.features import ARM_ID_FEATURE, FeatureValue, check_features
 
 MAX_ARMS = 1000
+MAX_ARM_ID_CHARS = 256
+ARM_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""Any printable text: an arm id travels in JSON bodies and, percent-encoded, in the path of
+``PATCH …/arms/{arm}`` (slashes included); ``.`` and ``..`` alone are refused, since HTTP
+clients resolve them as path segments."""
+
+
+def check_arm_id(arm: object) -> None:
+    """Raise ``ValueError`` unless ``arm`` is a valid arm id (see ``ARM_ID_PATTERN``)."""
+    if not isinstance(arm, str):
+        raise ValueError(f"an arm id must be a string, got {type(arm).__name__}")
+    check_text("an arm id", arm, MAX_ARM_ID_CHARS)
+    if not re.match(ARM_ID_PATTERN, arm) or arm in (".", ".."):
+        raise ValueError(f"an arm id must be printable text other than '.' and '..', got {arm!r}")
 
 
 @dataclass(frozen=True)
@@ -22,8 +38,8 @@ class Arm:
     enabled: bool = True
 
     def __post_init__(self) -> None:
-        if not self.id:
-            raise ValueError("`id` of an arm must be a non-empty string")
+        check_arm_id(self.id)
+        check_features(self.features, f"arm `{self.id}`")
         if ARM_ID_FEATURE in self.features:
             raise ValueError(f"arm `{self.id}`: feature name `{ARM_ID_FEATURE}` is reserved")
         object.__setattr__(self, "features", MappingProxyType(dict(self.features)))

@@ -6,7 +6,6 @@ know how they are stored or transported.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -15,13 +14,21 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from policy.arms import Arm, expand_factors
+from policy.checks import check_int, check_range
 from policy.exploration import EpsilonGreedy
 from policy.features import arm_line
 from policy.learning import LearningSettings, SearchSettings
+from policy.records import MAX_ABS_REWARD
 from replay.evaluation import METRICS, Metric
 
 Aggregate = Literal["sum", "mean", "max", "min", "first", "last"]
 AGGREGATES: tuple[Aggregate, ...] = get_args(Aggregate)
+MAX_WINDOW_SECONDS = 90 * 86_400
+"""The longest attribution window: 90 days."""
+MAX_INTERVAL_SECONDS = 366 * 86_400
+"""The longest time between training cycles: a year."""
+MAX_EVENTS = 10**9
+"""The most events a training or promotion threshold may ask for."""
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -39,14 +46,8 @@ class RewardSettings:
     aggregate: Aggregate = "sum"
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.window_seconds, bool)
-            or not isinstance(self.window_seconds, int)
-            or self.window_seconds <= 0
-        ):
-            raise ValueError(f"`reward.window_seconds` must be a positive integer, got {self.window_seconds!r}")
-        if not math.isfinite(self.default):
-            raise ValueError(f"`reward.default` must be finite, got {self.default!r}")
+        check_int("reward.window_seconds", self.window_seconds, 1, MAX_WINDOW_SECONDS)
+        check_range("reward.default", self.default, -MAX_ABS_REWARD, MAX_ABS_REWARD)
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"`reward.aggregate` must be one of {', '.join(AGGREGATES)}, got {self.aggregate!r}")
 
@@ -67,14 +68,8 @@ class TrainingSettings:
     search: SearchSettings = field(default_factory=SearchSettings)
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.interval_seconds, bool)
-            or not isinstance(self.interval_seconds, int)
-            or self.interval_seconds <= 0
-        ):
-            raise ValueError(f"`training.interval_seconds` must be a positive integer, got {self.interval_seconds!r}")
-        if isinstance(self.min_events, bool) or not isinstance(self.min_events, int) or self.min_events < 1:
-            raise ValueError(f"`training.min_events` must be an integer of at least 1, got {self.min_events!r}")
+        check_int("training.interval_seconds", self.interval_seconds, 1, MAX_INTERVAL_SECONDS)
+        check_int("training.min_events", self.min_events, 1, MAX_EVENTS)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible document (lists, not tuples) that :meth:`from_dict` reads back."""
@@ -129,14 +124,10 @@ class PromotionSettings:
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise ValueError(f"`promotion.metric` must be one of {', '.join(METRICS)}, got {self.metric!r}")
-        if not 0.5 <= self.confidence < 1.0:
-            raise ValueError(f"`promotion.confidence` must be in [0.5, 1), got {self.confidence!r}")
-        if not math.isfinite(self.min_improvement):
-            raise ValueError(f"`promotion.min_improvement` must be finite, got {self.min_improvement!r}")
-        if isinstance(self.min_events, bool) or not isinstance(self.min_events, int) or self.min_events < 1:
-            raise ValueError(f"`promotion.min_events` must be an integer of at least 1, got {self.min_events!r}")
-        if not 0.0 < self.holdout_fraction <= 0.9:
-            raise ValueError(f"`promotion.holdout_fraction` must be in (0, 0.9], got {self.holdout_fraction!r}")
+        check_range("promotion.confidence", self.confidence, 0.5, 0.999)
+        check_range("promotion.min_improvement", self.min_improvement, -MAX_ABS_REWARD, MAX_ABS_REWARD)
+        check_int("promotion.min_events", self.min_events, 1, MAX_EVENTS)
+        check_range("promotion.holdout_fraction", self.holdout_fraction, 0.01, 0.9)
 
 
 @dataclass(frozen=True)
@@ -179,8 +170,7 @@ class Experiment:
             raise ValueError(f"`default_arm` must be one of the arms, got {self.default_arm!r}")
         if not self.arms[ids.index(self.default_arm)].enabled:
             raise ValueError(f"the default arm `{self.default_arm}` cannot be disabled")
-        if not (isinstance(self.holdout, (int, float)) and 0.0 <= self.holdout <= 0.5):
-            raise ValueError(f"`holdout.fraction` must be in [0, 0.5], got {self.holdout!r}")
+        check_range("holdout.fraction", self.holdout, 0.0, 0.5)
         EpsilonGreedy(self.epsilon)  # validates epsilon
         if self.factors is not None:
             object.__setattr__(self, "factors", MappingProxyType({k: tuple(v) for k, v in self.factors.items()}))

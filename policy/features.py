@@ -16,7 +16,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from policy.checks import check_text
+
 FeatureValue = str | int | float | bool
+
+MAX_FEATURES = 100
+MAX_NAME_CHARS = 128
+MAX_VALUE_CHARS = 1024
+MAX_ABS_NUMBER = 1e15
+"""The largest magnitude of a numeric feature. VW learns in 32-bit floats and squares feature
+values (and their products, in interactions) in its updates; up to 1e15 a square stays far
+inside float32's range (3.4e38). Larger values (raw timestamps in ms, prices in micros) should be
+scaled before they are sent."""
 
 CONTEXT_NAMESPACE = "U"
 ARM_NAMESPACE = "A"
@@ -26,6 +37,51 @@ ARM_ID_FEATURE = "arm"
 # newlines end an example, so all are encoded.
 _SPECIAL = {"%", "|", ":"} | {chr(c) for c in range(0x3001) if chr(c).isspace()}
 _ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in _SPECIAL})
+
+
+def check_number(what: str, value: int | float) -> None:
+    """Raise ``ValueError`` naming ``what`` unless ``value`` is finite and within
+    ±``MAX_ABS_NUMBER``."""
+    inside = (
+        abs(value) <= MAX_ABS_NUMBER
+        if isinstance(value, int)
+        else math.isfinite(value) and abs(value) <= MAX_ABS_NUMBER
+    )
+    if not inside:
+        shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:21]}…"
+        raise ValueError(f"{what} must be a finite number within ±{MAX_ABS_NUMBER:g}, got {shown}")
+
+
+def check_features(features: Mapping[str, object], where: str = "features") -> None:
+    """Check a flat mapping of feature names to values, as a context or an arm carries it.
+
+    At most ``MAX_FEATURES`` names of 1-``MAX_NAME_CHARS`` characters; each value a string of at
+    most ``MAX_VALUE_CHARS`` characters, a boolean, or a number (:func:`check_number`). Every
+    string must be valid Unicode.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` and the feature at fault.
+    """
+    if len(features) > MAX_FEATURES:
+        raise ValueError(f"{where}: at most {MAX_FEATURES} features are allowed, got {len(features)}")
+    for name, value in features.items():
+        if not isinstance(name, str):
+            raise ValueError(f"{where}: feature names must be strings, got {name!r}")
+        check_text(f"{where}: feature name {name!r}", name, MAX_NAME_CHARS)
+        if isinstance(value, str):
+            check_text(f"{where}: `{name}`", value, MAX_VALUE_CHARS, min_chars=0)
+        elif isinstance(value, (int, float)):  # bool is an int: always inside
+            check_number(f"{where}: `{name}`", value)
+        else:
+            raise ValueError(f"{where}: `{name}` must be a string, number or boolean, got {json_type(value)}")
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type (``object``, ``array``, ``null``…)."""
+    names = {dict: "object", list: "array", type(None): "null", str: "string", bool: "boolean"}
+    return names.get(type(value), "number" if isinstance(value, (int, float)) else type(value).__name__)
 
 
 def escape(token: str) -> str:

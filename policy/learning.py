@@ -7,10 +7,11 @@ renders them.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, get_args
+
+from policy.checks import check_int, check_range
 
 CbType = Literal["ips", "dr", "mtr"]
 CB_TYPES: tuple[CbType, ...] = get_args(CbType)
@@ -60,12 +61,12 @@ class LearningSettings:
                 raise ValueError(f"`interactions` holds 2-3 letters from U (context) and A (arm), got {item!r}")
         if len(set(self.interactions)) != len(self.interactions):
             raise ValueError("`interactions` lists an interaction twice")
-        _check_range("learning_rate", self.learning_rate, 1e-6, 10.0)
-        _check_range("power_t", self.power_t, 0.0, 1.0)
-        _check_range("l2", self.l2, 0.0, 1.0)
-        _check_range("clip_p", self.clip_p, 0.0, 0.5)
-        _check_int("bit_precision", self.bit_precision, 12, 24)
-        _check_int("passes", self.passes, 1, 20)
+        check_range("learning_rate", self.learning_rate, 1e-6, 10.0)
+        check_range("power_t", self.power_t, 0.0, 1.0)
+        check_range("l2", self.l2, 0.0, 1.0)
+        check_range("clip_p", self.clip_p, 0.0, 0.5)
+        check_int("bit_precision", self.bit_precision, 12, 24)
+        check_int("passes", self.passes, 1, 20)
 
     def as_dict(self) -> dict[str, object]:
         """The settings as a JSON-compatible document; ``LearningSettings(**doc)`` reads it back."""
@@ -81,21 +82,6 @@ class LearningSettings:
         if self.clip_p:
             parts.append(f"--clip_p {self.clip_p!r}")
         return " ".join(parts)
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or not low <= value <= high
-    ):
-        raise ValueError(f"`{name}` must be in [{low:g}, {high:g}], got {value!r}")
-
-
-def _check_int(name: str, value: int, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"`{name}` must be an integer in [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -133,9 +119,9 @@ class SearchSettings:
                     LearningSettings(**{option: value})
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"`search.{option}`: {exc}") from exc
-        _check_int("search.folds", self.folds, 2, 10)
-        _check_int("search.max_events", self.max_events, 100, 10_000_000)
-        _check_range("search.budget_seconds", self.budget_seconds, 1.0, 86_400.0)
+        check_int("search.folds", self.folds, 2, 10)
+        check_int("search.max_events", self.max_events, 100, 10_000_000)
+        check_range("search.budget_seconds", self.budget_seconds, 1.0, 86_400.0)
 
     def options(self) -> dict[str, tuple[Any, ...]]:
         """Each searched :class:`LearningSettings` field and the values tried for it."""

@@ -23,6 +23,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_ABS_REWARD = 1e12
+"""The largest magnitude of a reward (and of an experiment's default reward): VW learns the cost
+``-reward`` in 32-bit floats."""
+
 Group = Literal["bandit", "holdout", "paused"]
 """Who a decision served: the bandit, the holdout group (shown the default arm), or everyone
 while the experiment is paused."""

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from mvt_service.auth import require_operator
 from mvt_service.deps import StoreDep
+from mvt_service.routing import ApiRoute
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(require_operator)])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/audit", tags=["audit"], dependencies=[Depends(require_operator)])
 
 
 @router.get("")

@@ -11,9 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import RuntimeDep, StoreDep
+from mvt_service.routing import ApiRoute
 from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(require_client)])
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(require_client)]
+)
 
 
 @router.post("", response_model=DecisionOut)

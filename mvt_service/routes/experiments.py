@@ -13,12 +13,15 @@ from starlette.concurrency import run_in_threadpool
 from mvt_service.auth import OperatorDep, Principal, require_operator
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.errors import Invalid, NotFound, PreconditionFailed
+from mvt_service.routing import ApiRoute
 from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, ExperimentOut
 from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
 
-router = APIRouter(prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator)])
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator)]
+)
 
 ExperimentId = Path(pattern=EXPERIMENT_ID.pattern, description="experiment id")
 IfMatch = Header(None, description='only change the experiment if it is still at this revision, e.g. "3"')
@@ -237,7 +240,7 @@ async def resume(
     return answer(response, await _set_paused(False, store, runtime, who, experiment_id, if_match))
 
 
-@router.patch("/{experiment_id}/arms/{arm}", response_model=ExperimentOut)
+@router.patch("/{experiment_id}/arms/{arm:path}", response_model=ExperimentOut)
 async def set_arm(
     body: ArmStateBody,
     store: StoreDep,

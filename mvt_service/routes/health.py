@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from mvt_service.auth import require_operator
 from mvt_service.deps import ServicesDep
+from mvt_service.routing import ApiRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ApiRoute, tags=["health"])
 
 
 @router.get("/healthz")

@@ -9,11 +9,15 @@ from mvt_service.auth import OperatorDep, require_operator
 from mvt_service.deps import ServicesDep, StoreDep
 from mvt_service.errors import Conflict, NotFound
 from mvt_service.routes.experiments import ExperimentId, audit, existing
+from mvt_service.routing import ApiRoute
 from mvt_service.schemas import CycleOut, PolicyOut, SearchOut
 from trainer.schedule import TrainingBusy
 
 router = APIRouter(
-    prefix="/v1/experiments/{experiment_id}", tags=["policies"], dependencies=[Depends(require_operator)]
+    route_class=ApiRoute,
+    prefix="/v1/experiments/{experiment_id}",
+    tags=["policies"],
+    dependencies=[Depends(require_operator)],
 )
 
 

@@ -12,11 +12,17 @@ from mvt_service.auth import require_operator
 from mvt_service.deps import StoreDep
 from mvt_service.errors import NotFound
 from mvt_service.routes.experiments import ExperimentId, existing
+from mvt_service.routing import ApiRoute
 from replay.html import render_report
 from trainer.export import dsjson_lines
 from trainer.join import closed_examples
 
-router = APIRouter(prefix="/v1/experiments/{experiment_id}", tags=["reports"], dependencies=[Depends(require_operator)])
+router = APIRouter(
+    route_class=ApiRoute,
+    prefix="/v1/experiments/{experiment_id}",
+    tags=["reports"],
+    dependencies=[Depends(require_operator)],
+)
 
 
 @router.get("/reports")

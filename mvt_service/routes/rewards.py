@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, status
 from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import ServicesDep
+from mvt_service.routing import ApiRoute
 from mvt_service.schemas import RewardsBody, RewardsOut
 from policy.records import Reward
 
-router = APIRouter(prefix="/v1/rewards", tags=["rewards"], dependencies=[Depends(require_client)])
+router = APIRouter(route_class=ApiRoute, prefix="/v1/rewards", tags=["rewards"], dependencies=[Depends(require_client)])
 
 DEFAULT_REWARD_ID = "default"
 

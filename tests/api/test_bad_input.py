@@ -41,8 +41,9 @@ DECISION_CASES = [
         422,
         "context: `geo` must be a string, number or boolean, got null",
     ),
-    ({"experiment": "home", "context": {"n": 2**60}}, 422, "context: `n` is an integer beyond"),
-    ({"experiment": "home", "context": {"x": "v" * 1025}}, 422, "context: `x` is longer than 1024 characters"),
+    ({"experiment": "home", "context": {"n": 2**60}}, 422, "context: `n` must be a finite number within ±1e+15"),
+    ({"experiment": "home", "context": {"x": -1e39}}, 422, "context: `x` must be a finite number within ±1e+15"),
+    ({"experiment": "home", "context": {"x": "v" * 1025}}, 422, "context: `x` must have 0-1024 characters"),
     ({"experiment": "home", "context": {f"f{i}": 1 for i in range(101)}}, 422, "context: at most 100 features"),
     ({"experiment": "home", "explore": "false"}, 422, "explore: Input should be a valid boolean"),
     ({"experiment": "home", "event_id": "has space"}, 422, "event_id: String should match pattern"),
@@ -65,7 +66,7 @@ def test_non_finite_context_numbers(client: TestClient, literal: bytes) -> None:
     body = b'{"experiment": "home", "context": {"x": ' + literal + b"}}"
     response = client.post("/v1/decisions", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
-    assert response.json()["detail"].startswith("context: `x` must be a finite number")
+    assert response.json()["detail"].startswith("body: not valid JSON")
 
 
 EXPERIMENT_CASES = [
@@ -132,7 +133,7 @@ def test_non_finite_reward_literals(client: TestClient, literal: bytes) -> None:
     body = b'{"event_id": "e1", "reward": ' + literal + b"}"
     response = client.post("/v1/rewards", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
-    assert response.json()["detail"] == "0.reward: Input should be a finite number"
+    assert response.json()["detail"].startswith("body: not valid JSON at character")  # NaN is not JSON
     assert services_of(client).store.rewards.count_documents({}) == 0
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from policy.arms import Arm
-from policy.experiment import Experiment, RewardSettings
+from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
 
 
 def test_defaults() -> None:
@@ -50,10 +52,38 @@ def test_invalid_ids_are_rejected(bad_id: str) -> None:
     [
         ({"window_seconds": 0}, "window_seconds"),
         ({"window_seconds": 1.5}, "window_seconds"),
-        ({"default": float("nan")}, "`reward.default` must be finite"),
+        ({"window_seconds": 90 * 86_400 + 1}, r"`reward.window_seconds` must be an integer in \[1, 7,776,000\]"),
+        ({"default": float("nan")}, r"`reward.default` must be in \[-1e\+12, 1e\+12\]"),
+        ({"default": 1e308}, r"`reward.default` must be in \[-1e\+12, 1e\+12\], got 1e\+308"),
         ({"aggregate": "median"}, "`reward.aggregate` must be one of"),
     ],
 )
 def test_invalid_reward_settings_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RewardSettings(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: TrainingSettings(min_events=10**30),
+            r"`training.min_events` must be an integer in \[1, 1,000,000,000\], got 100000000000000000000…",
+        ),
+        (
+            lambda: TrainingSettings(interval_seconds=10**14),
+            r"`training.interval_seconds` must be an integer in \[1, 31,622,400\]",
+        ),
+        (lambda: TrainingSettings(interval_seconds=True), "`training.interval_seconds` must be an integer"),
+        (lambda: PromotionSettings(min_events=0), "`promotion.min_events` must be an integer in"),
+        (lambda: PromotionSettings(min_improvement=float("inf")), "`promotion.min_improvement` must be in"),
+        (lambda: PromotionSettings(confidence=1.0), r"`promotion.confidence` must be in \[0.5, 0.999\]"),
+        (lambda: PromotionSettings(holdout_fraction=0.0), "`promotion.holdout_fraction` must be in"),
+        (lambda: Experiment.create("e", arms=[Arm("a")], holdout=0.6), r"`holdout.fraction` must be in \[0, 0.5\]"),
+    ],
+)
+def test_every_operator_field_is_bounded(make: Callable[[], object], message: str) -> None:
+    """A value past the bound is refused where it is made, never stored to fail later (a year
+    of seconds, a billion events, rewards within ±1e12 that VW's 32-bit floats carry)."""
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -56,7 +56,7 @@ def test_candidates_are_the_start_then_every_setting_one_option_away() -> None:
         ({"interactions": (("UA",), ("UX",))}, "`search.interactions`: `interactions` holds 2-3 letters"),
         ({"passes": ()}, "`search` must list 1 to 10 values of passes, got 0"),
         ({"folds": 1}, "`search.folds` must be an integer in [2, 10], got 1"),
-        ({"max_events": 10}, "`search.max_events` must be an integer in [100, 10000000], got 10"),
+        ({"max_events": 10}, "`search.max_events` must be an integer in [100, 10,000,000], got 10"),
         ({"budget_seconds": 0}, "`search.budget_seconds` must be in [1, 86400], got 0"),
     ],
 )
