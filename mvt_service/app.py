@@ -25,7 +25,7 @@ from mvt_service.log_writer import LogWriter
 from mvt_service.routes import audit, decisions, experiments, health, policies, reports, rewards
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
-from mvt_service.spool import Spool
+from mvt_service.spool import Quarantine, Spool
 from mvt_service.store import Store
 from policy.records import Clock, utcnow
 from trainer.schedule import Scheduler
@@ -73,9 +73,11 @@ def create_app(
         writer = LogWriter(
             store,
             Spool(settings.spool_dir, settings.spool_max_bytes),
+            Quarantine(settings.spool_dir),
             batch_size=settings.log_batch_size,
             flush_seconds=settings.log_flush_seconds,
             queue_max=settings.log_queue_max,
+            ready_backlog=settings.log_ready_backlog,
         )
         writer.start()
         runtime = Runtime(store, writer, random.Random(settings.seed))

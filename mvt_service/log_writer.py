@@ -3,17 +3,30 @@
 A page view must not wait for a MongoDB round trip, so decisions and rewards are only queued in
 memory; a background thread writes them in batches (one unordered ``insert_many`` per kind).
 
-- **Store down or refusing**: the batch goes to the process's spool file (fsync'd, see
-  :mod:`mvt_service.spool`); once a write succeeds again, the spool, and any spool left by a
-  dead process, is replayed into the store. Every record has its own key (a decision's event
-  id, a reward's ``(event_id, reward_id)``), so replaying twice stores nothing twice.
+- **Store unavailable** (unreachable, electing, timing out): the batch goes to the process's
+  spool file (fsync'd, see :mod:`mvt_service.spool`); once a write succeeds again, the spool,
+  and any spool left by a dead process, is replayed into the store. Every record has its own
+  key (a decision's event id, a reward's ``(event_id, reward_id)``), so replaying twice stores
+  nothing twice.
+- **A record the store refuses** (a document it cannot encode or hold): the batch is retried
+  record by record, and each record that can never be written goes, with its error, to the
+  quarantine file (``quarantine-*.jsonl`` beside the spool; counted in
+  ``mvt_log_quarantined_total``), never to the spool, where it would be retried forever. A
+  spool line that cannot be read or replayed is quarantined the same way.
 - **Bounded**: at most ``queue_max`` records wait in memory. When the queue is full, a
   decision is still answered but not logged (counted in ``mvt_log_dropped_total``); a reward
-  batch is refused with 503, so that its sender retries.
-- **Shutdown** drains the queue: to the store, else to the spool.
+  batch is refused with 503, so that its sender retries. A full spool, or a disk that refuses
+  the spool's write (full, read-only), loses the batch, counted.
+- **Supervised**: an unexpected error in the thread is logged and counted
+  (``mvt_log_writer_errors_total``) and the thread goes on; should it die anyway,
+  :meth:`LogWriter.ensure_running` (called by every worker's refresh loop) starts a new one.
+  :attr:`LogWriter.healthy` is false while it is down or its backlog is past ``ready_backlog``,
+  and ``/readyz`` answers 503.
+- **Shutdown** drains the queue: to the store, else to the spool (in the caller's thread if the
+  writer's thread is gone).
 - **What a crash loses**: ``kill -9`` loses what was queued in memory and not yet written or
   spooled, i.e. at most ``flush_seconds`` of records (one batch), and a spool append cut in
-  half (its torn line is skipped on replay). Everything spooled survives.
+  half (its torn line is quarantined on replay). Everything spooled survives.
 """
 
 from __future__ import annotations
@@ -28,10 +41,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from mvt_service import metrics
 from mvt_service.errors import Unavailable
-from mvt_service.spool import Spool, discard, read_batches
-from mvt_service.store import Store
+from mvt_service.spool import Quarantine, Spool, discard, read_lines
+from mvt_service.store import Store, is_unavailable
 from policy.records import Decision, Reward
 
 log = logging.getLogger(__name__)
@@ -39,26 +54,68 @@ log = logging.getLogger(__name__)
 Record = Decision | Reward
 REPLAY_RETRY_SECONDS = 5.0
 """While the spool holds records and no write has succeeded, how often replaying is retried."""
+ERROR_PAUSE_SECONDS = 0.5
+"""How long the thread pauses after an unexpected error before it goes on."""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot take writes now; what was not written must wait (in the spool)."""
 
 
 class LogWriter:
-    """The bounded queue of decisions and rewards, and the thread that writes it."""
+    """The bounded queue of decisions and rewards, and the supervised thread that writes it."""
 
-    def __init__(self, store: Store, spool: Spool, *, batch_size: int, flush_seconds: float, queue_max: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        spool: Spool,
+        quarantine: Quarantine,
+        *,
+        batch_size: int,
+        flush_seconds: float,
+        queue_max: int,
+        ready_backlog: int | None = None,
+    ) -> None:
         self._store = store
         self._spool = spool
+        self._quarantine = quarantine
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
         self._queue_max = queue_max
+        self._ready_backlog = queue_max // 2 if ready_backlog is None else ready_backlog
         self._queue: deque[Record] = deque()
         self._wake = threading.Condition()
         self._closing = False
-        self._thread = threading.Thread(target=self._run, name="mvt-log-writer", daemon=True)
+        self._started = False
+        self._thread = self._new_thread()
         metrics.QUEUE_DEPTH.set_function(lambda: len(self._queue))
         metrics.SPOOL_BYTES.set_function(lambda: self._spool.size)
 
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name="mvt-log-writer", daemon=True)
+
     def start(self) -> None:
+        self._started = True
         self._thread.start()
+
+    def ensure_running(self) -> bool:
+        """Start a new writer thread if the last one died; return whether one had to be."""
+        if not self._started or self._closing or self._thread.is_alive():
+            return False
+        log.error("the log writer thread was not running; starting a new one")
+        metrics.WRITER_RESTARTS.inc()
+        self._thread = self._new_thread()
+        self._thread.start()
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def healthy(self) -> bool:
+        """The thread runs and its backlog is at most ``ready_backlog`` records."""
+        return self.alive and len(self._queue) <= self._ready_backlog
 
     @property
     def pending(self) -> int:
@@ -92,12 +149,16 @@ class LogWriter:
         self._nudge()
 
     def close(self) -> None:
-        """Stop the thread once everything queued is in the store or the spool."""
+        """Stop once everything queued is in the store, the spool or the quarantine."""
         with self._wake:
             self._closing = True
             self._wake.notify()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._queue:  # the thread died: drain here
+            self._write_queued()
         self._spool.close()
+        self._quarantine.close()
 
     def _nudge(self) -> None:
         if len(self._queue) >= self._batch_size:
@@ -105,51 +166,89 @@ class LogWriter:
                 self._wake.notify()
 
     def _run(self) -> None:
-        replayed = self._replay()  # first, what a previous process left behind
-        retry_at = time.monotonic() + REPLAY_RETRY_SECONDS
+        replayed = False
+        retry_at = time.monotonic()  # first, what a previous process left behind
         while True:
-            with self._wake:
-                if not self._closing and len(self._queue) < self._batch_size:
-                    self._wake.wait(self._flush_seconds)
-                closing = self._closing
-            wrote = self._write_queued() if self._queue else None
-            if wrote is False:
-                replayed = False
-            elif not replayed and (wrote or time.monotonic() >= retry_at):
-                replayed = self._replay()  # the store takes writes again: empty the spools into it
-                retry_at = time.monotonic() + REPLAY_RETRY_SECONDS
-            if closing and not self._queue:
-                return
+            try:
+                with self._wake:
+                    if not self._closing and len(self._queue) < self._batch_size:
+                        self._wake.wait(self._flush_seconds)
+                    closing = self._closing
+                wrote = self._write_queued() if self._queue else None
+                if wrote is False:
+                    replayed = False
+                elif not replayed and (wrote or time.monotonic() >= retry_at):
+                    replayed = self._replay()  # the store takes writes again: empty the spools into it
+                    retry_at = time.monotonic() + REPLAY_RETRY_SECONDS
+                if closing and not self._queue:
+                    return
+            except Exception:  # a fault of the writer itself: it must not stop logging
+                metrics.WRITER_ERRORS.inc()
+                log.exception("the log writer hit an unexpected error; it goes on")
+                time.sleep(ERROR_PAUSE_SECONDS)
 
     def _write_queued(self) -> bool:
-        """Write every queued record, batch by batch; once the store refuses a batch, the rest
-        go to the spool. True if every batch reached the store."""
-        ok = True
+        """Write every queued record, batch by batch; once the store is unavailable, the rest
+        go to the spool. True if the store took every batch."""
+        available = True
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
-            if ok and self._write(batch):
-                continue
-            ok = False
-            if self._spool.append([to_json(r) for r in batch]):
-                metrics.SPOOLED.inc(len(batch))
-            else:
-                metrics.DROPPED.labels("spool_full").inc(len(batch))
-                log.error("the spool is full: %d records lost", len(batch))
-        return ok
+            try:
+                if available:
+                    self._write(batch)
+                    continue
+            except StoreUnavailable as exc:
+                available = False
+                metrics.WRITE_FAILURES.inc()
+                log.warning("the store is unavailable (%s); %d records go to the spool", exc, len(batch))
+            self._to_spool(batch)
+        return available
 
-    def _write(self, batch: Sequence[Record]) -> bool:
+    def _write(self, batch: Sequence[Record]) -> None:
+        """Write a batch; if the store refuses it, find the records it refuses one by one and
+        quarantine them.
+
+        Raises
+        ------
+        StoreUnavailable
+            If the store cannot take writes now (nothing of the batch is lost: the caller spools
+            it, and a replay stores nothing twice).
+        """
         try:
             self._insert(batch)
-        except Exception:
-            metrics.WRITE_FAILURES.inc()
-            log.exception("writing %d records failed; they go to the spool", len(batch))
-            return False
-        return True
+            return
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise StoreUnavailable(type(exc).__name__) from exc
+            log.warning("the store refused a batch of %d records (%s); retrying them one by one", len(batch), exc)
+        for record in batch:
+            try:
+                self._insert([record])
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise StoreUnavailable(type(exc).__name__) from exc
+                self._quarantine_record(to_json(record), exc)
 
-    def _replay_file(self, path: Path) -> None:
-        for records in read_batches(path, self._batch_size):
-            self._insert([from_json(r) for r in records])
-            metrics.REPLAYED.inc(len(records))
+    def _to_spool(self, batch: Sequence[Record]) -> None:
+        lines = []
+        for record in batch:
+            try:
+                lines.append(to_line(record))
+            except (TypeError, ValueError) as exc:  # not encodable: the store would refuse it too
+                self._quarantine_record(to_json(record), exc)
+        if not lines:
+            return
+        if self._spool.append(lines):
+            metrics.SPOOLED.inc(len(lines))
+        else:
+            metrics.DROPPED.labels("spool_full").inc(len(lines))
+            log.error("the spool cannot take more (full, or the disk refuses it): %d records lost", len(lines))
+
+    def _quarantine_record(self, record: Any, error: Exception) -> None:
+        if self._quarantine.add(record, f"{type(error).__name__}: {error}"):
+            metrics.QUARANTINED.inc()
+        else:
+            metrics.DROPPED.labels("quarantine_failed").inc()
 
     def _insert(self, batch: Sequence[Record]) -> None:
         """Insert a batch's decisions and rewards (idempotently) and count them."""
@@ -162,9 +261,32 @@ class LogWriter:
             metrics.WRITTEN.labels("reward").inc(new)
             metrics.DUPLICATE_REWARDS.inc(duplicates)
 
+    def _replay_file(self, path: Path) -> None:
+        """Write a spool file's records into the store; unreadable lines are quarantined.
+
+        Raises
+        ------
+        StoreUnavailable
+            If the store cannot take writes now (the file is kept and replayed again later).
+        """
+        batch: list[Record] = []
+        for number, line in read_lines(path):
+            try:
+                batch.append(from_line(line))
+            except (TypeError, ValueError, KeyError) as exc:  # torn by a crash, or not a record
+                log.warning("spool %s: line %d cannot be replayed; quarantined", path.name, number)
+                self._quarantine_record(line.decode("utf-8", "replace"), exc)
+            if len(batch) >= self._batch_size:
+                self._write(batch)
+                metrics.REPLAYED.inc(len(batch))
+                batch = []
+        if batch:
+            self._write(batch)
+            metrics.REPLAYED.inc(len(batch))
+
     def _replay(self) -> bool:
         """Write this process's spool, then any dead process's, into the store; False (and
-        the spool kept) if the store refuses."""
+        the spool kept) if the store is unavailable."""
         try:
             if self._spool.size:
                 self._replay_file(self._spool.path)
@@ -173,12 +295,12 @@ class LogWriter:
                 with locked:
                     self._replay_file(path)
                     discard(path, locked)
-        except Exception:
+        except StoreUnavailable:
             metrics.WRITE_FAILURES.inc()
             log.warning(
-                "replaying the spool failed; it is retried after the next successful write or in %.0f s",
+                "replaying the spool failed: the store is unavailable; retried after the next successful write "
+                "or in %.0f s",
                 REPLAY_RETRY_SECONDS,
-                exc_info=True,
             )
             return False
         return True
@@ -193,10 +315,37 @@ def to_json(record: Record) -> dict[str, Any]:
     }
 
 
+def to_line(record: Record) -> bytes:
+    """A record's spool line (without the newline).
+
+    Raises
+    ------
+    TypeError
+        If the record holds text that is not valid Unicode.
+    """
+    return orjson.dumps(to_json(record))
+
+
+def from_line(line: bytes) -> Record:
+    """The record of a spool line.
+
+    Raises
+    ------
+    ValueError, TypeError, KeyError
+        If the line is not valid JSON or not a record.
+    """
+    doc = orjson.loads(line)
+    if not isinstance(doc, dict):
+        raise ValueError("a spool line must be a JSON object")
+    return from_json(doc)
+
+
 def from_json(doc: dict[str, Any]) -> Record:
     """The decision or reward of a spool record."""
     fields = {k: v for k, v in doc.items() if k != "kind"}
     fields["ts"] = datetime.fromisoformat(fields["ts"])
     if doc["kind"] == "reward":
         return Reward(**fields)
+    if doc["kind"] != "decision":
+        raise ValueError(f"unknown record kind {doc['kind']!r}")
     return Decision(**{**fields, "actions": tuple(fields["actions"]), "pmf": tuple(fields["pmf"])})

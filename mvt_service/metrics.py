@@ -24,12 +24,21 @@ REWARDS = Counter(
 )
 WRITTEN = Counter("mvt_log_written", "Records written to the store by the log writer", ["kind"])
 DUPLICATE_REWARDS = Counter("mvt_rewards_duplicate", "Reward events already stored (a repeated post)")
-WRITE_FAILURES = Counter("mvt_log_write_failures", "Batches the store refused (they went to the spool)")
+WRITE_FAILURES = Counter(
+    "mvt_log_write_failures", "Writes that found the store unavailable (their records went to, or stayed in, the spool)"
+)
+QUARANTINED = Counter(
+    "mvt_log_quarantined",
+    "Records the store refused, or spool lines that could not be replayed, kept in the quarantine file",
+)
+WRITER_ERRORS = Counter("mvt_log_writer_errors", "Unexpected errors of the log writer thread (it went on)")
+WRITER_RESTARTS = Counter("mvt_log_writer_restarts", "Times a dead log writer thread was started again")
 SPOOLED = Counter("mvt_log_spooled", "Records written to the local spool because the store refused them")
 REPLAYED = Counter("mvt_log_replayed", "Spooled records replayed into the store")
 DROPPED = Counter(
     "mvt_log_dropped",
-    "Records lost: decisions answered while the queue was full, or batches the full spool could not take",
+    "Records lost: decisions answered while the queue was full (decision), batches the spool could not take "
+    "(spool_full: full, or the disk refused), records the quarantine could not take (quarantine_failed)",
     ["reason"],
 )
 REFUSED_REWARDS = Counter("mvt_rewards_refused", "Reward events answered 503 because the queue was full")

@@ -135,9 +135,11 @@ class Runtime:
         log.info("experiment %s now serves policy v%d", experiment_id, version)
 
     async def poll(self, every_seconds: float) -> None:
-        """Refresh forever; a failed refresh is logged and retried at the next tick."""
+        """Refresh forever, and keep the log writer running; a failed refresh is logged and
+        retried at the next tick."""
         while True:
             await asyncio.sleep(every_seconds)
+            self._writer.ensure_running()
             try:
                 await self.refresh()
             except Exception:

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         0.1, gt=0, description="longest time a decision or reward waits in memory before it is written"
     )
     log_batch_size: int = Field(500, gt=0, description="records written per insert_many")
+    log_ready_backlog: int | None = Field(
+        None,
+        gt=0,
+        description="records queued in memory beyond which /readyz answers 503; unset = half of log_queue_max",
+    )
     log_queue_max: int = Field(
         50_000, gt=0, description="records held in memory; beyond, decisions go unlogged (counted) and rewards get 503"
     )

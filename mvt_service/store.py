@@ -20,7 +20,14 @@ import orjson
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    OperationFailure,
+    WriteConcernError,
+)
 
 from policy.arms import Arm
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
@@ -30,6 +37,16 @@ from trainer.storage import Lease
 log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the store cannot take writes now (unreachable, electing a primary,
+    timing out: retry later) rather than that it refuses what was sent (retrying never helps)."""
+    if isinstance(error, BulkWriteError):
+        return bool(error.details.get("writeConcernErrors")) and not error.details.get("writeErrors")
+    if isinstance(error, (ConnectionFailure, WriteConcernError, ExecutionTimeout, OSError)):
+        return True
+    return isinstance(error, OperationFailure) and error.has_error_label("RetryableWriteError")
 
 
 class StaleRevision(Exception):

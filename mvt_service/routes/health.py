@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,12 +24,19 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> JSONResponse:
-    """The store answers; 503 otherwise. Also reports the log's backlog and spool, the policy
-    version this worker serves per experiment, and any active policy it could not load."""
-    runtime = services.runtime
-    details = {
+    """Ready when the store answers and the decision log is written (its writer runs, its
+    backlog is within ``MVT_LOG_READY_BACKLOG``); 503 otherwise. Also reports the log's backlog
+    and spool, the policy version this worker serves per experiment, and any active policy it
+    could not load."""
+    runtime, writer = services.runtime, services.writer
+    writer.ensure_running()
+    details: dict[str, Any] = {
         "store": "ok",
-        "log": {"pending": services.writer.pending, "spool_bytes": services.writer.spool_bytes},
+        "log": {
+            "writer": "running" if writer.alive else "down",
+            "pending": writer.pending,
+            "spool_bytes": writer.spool_bytes,
+        },
         "policies": runtime.served_policies(),
         "policy_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.policy_errors.items()},
     }
@@ -35,8 +44,8 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         await run_in_threadpool(services.store.ping)
     except Exception as exc:
         details["store"] = f"unreachable: {type(exc).__name__}"
-        return JSONResponse({"status": "unavailable", **details}, status_code=503)
-    return JSONResponse({"status": "ready", **details})
+    ready = details["store"] == "ok" and writer.healthy
+    return JSONResponse({"status": "ready" if ready else "unavailable", **details}, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", dependencies=[Depends(require_operator)], response_class=PlainTextResponse)

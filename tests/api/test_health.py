@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from pymongo.errors import ServerSelectionTimeoutError
 
+from mvt_service.app import create_app
+from mvt_service.settings import Settings
 from tests.helpers import services_of
 
 
@@ -18,7 +20,7 @@ def test_readyz_reports_the_store_and_the_log(client: TestClient) -> None:
     assert response.json() == {
         "status": "ready",
         "store": "ok",
-        "log": {"pending": 0, "spool_bytes": 0},
+        "log": {"writer": "running", "pending": 0, "spool_bytes": 0},
         "policies": {},
         "policy_errors": {},
     }
@@ -32,6 +34,17 @@ def test_readyz_is_503_when_the_store_is_unreachable(client: TestClient, monkeyp
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["store"] == "unreachable: ServerSelectionTimeoutError"
+
+
+def test_readyz_is_503_while_the_log_writer_is_down_or_backed_up(settings: Settings) -> None:
+    with TestClient(create_app(settings.model_copy(update={"log_ready_backlog": 2}))) as client:
+        writer = services_of(client).writer
+        writer.close()  # stands for a writer that cannot keep up: nothing is written any more
+        for _ in range(3):
+            client.post("/v1/decisions", json={"experiment": "home"})
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["status"] == "unavailable" and response.json()["log"]["pending"] == 3
 
 
 def test_metrics_count_decisions_and_rewards_and_report_the_log(client: TestClient) -> None:
@@ -54,6 +67,8 @@ def test_metrics_count_decisions_and_rewards_and_report_the_log(client: TestClie
         "mvt_log_queue_depth",
         "mvt_spool_bytes",
         "mvt_log_write_failures_total",
+        "mvt_log_quarantined_total",
+        "mvt_log_writer_errors_total",
     ):
         assert name in after
 

@@ -4,6 +4,7 @@ crash recovery, drain on close, bounds, and a slow store."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -15,8 +16,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from mvt_service.errors import Unavailable
-from mvt_service.log_writer import LogWriter, from_json, to_json
-from mvt_service.spool import Spool, read_batches
+from mvt_service.log_writer import LogWriter, from_json, from_line, to_json, to_line
+from mvt_service.spool import Quarantine, Spool, read_lines
 from mvt_service.store import Store
 from tests import factories
 from tests.helpers import eventually
@@ -50,12 +51,21 @@ def metric(name: str, **labels: str) -> float:
 def running(store: object, spool_dir: Path, spool_bytes: int = 10_000_000, **kwargs: object) -> Iterator[LogWriter]:
     """A started writer on ``store``; closed, which drains it, on exit."""
     options = {"batch_size": 10, "flush_seconds": 0.01, "queue_max": 10_000, **kwargs}
-    writer = LogWriter(store, Spool(spool_dir, spool_bytes), **options)
+    writer = LogWriter(store, Spool(spool_dir, spool_bytes), Quarantine(spool_dir), **options)
     writer.start()
     try:
         yield writer
     finally:
         writer.close()
+
+
+def spooled_ids(path: Path) -> list[str]:
+    return [from_line(line).event_id for _, line in read_lines(path)]
+
+
+def quarantined(spool_dir: Path) -> list[dict]:
+    """The quarantine's entries (read with the standard library: they may hold lone surrogates)."""
+    return [json.loads(line) for p in spool_dir.glob("quarantine-*.jsonl") for _, line in read_lines(p)]
 
 
 def test_decisions_and_rewards_are_written_in_batches(store: Store, tmp_path: Path) -> None:
@@ -107,7 +117,7 @@ def test_close_drains_the_queue_to_the_store_or_else_to_the_spool(store: Store, 
         for d in decisions:
             writer.log_decision(d)
     [spooled] = list((tmp_path / "down").glob("spool-*.jsonl"))
-    assert [r["event_id"] for batch in read_batches(spooled, 100) for r in batch] == [d.event_id for d in decisions]
+    assert spooled_ids(spooled) == [d.event_id for d in decisions]
 
 
 def test_a_dead_process_spool_is_replayed_at_the_next_start(store: Store, tmp_path: Path) -> None:
@@ -121,11 +131,13 @@ def test_a_dead_process_spool_is_replayed_at_the_next_start(store: Store, tmp_pa
     with running(store, tmp_path):
         eventually(lambda: store.decisions.count_documents({}) == 6 and not orphan.exists())
     assert {d["_id"] for d in store.decisions.find()} == {d.event_id for d in dead}
+    [torn] = quarantined(tmp_path)  # kept for an operator to read, never retried
+    assert torn["record"] == spool_lines[0][:25].decode() and "JSONDecodeError" in torn["error"]
 
 
 def test_a_live_process_spool_is_left_alone(store: Store, tmp_path: Path) -> None:
     live = Spool(tmp_path, 10_000)
-    assert live.append([to_json(factories.decision())])
+    assert live.append([to_line(factories.decision())])
     with running(store, tmp_path):
         pass  # the writer replays the spools it can lock before anything else, and close() waits for it
     assert live.path.exists() and store.decisions.count_documents({}) == 0
@@ -189,7 +201,7 @@ def test_a_full_spool_counts_what_it_lost(store: Store, tmp_path: Path) -> None:
         for _ in range(20):
             writer.log_decision(factories.decision())
         eventually(lambda: writer.pending == 0)
-    spooled = sum(len(b) for p in tmp_path.glob("spool-*.jsonl") for b in read_batches(p, 100))
+    spooled = sum(len(spooled_ids(p)) for p in tmp_path.glob("spool-*.jsonl"))
     assert spooled < 20 and metric("mvt_log_dropped_total", reason="spool_full") == lost_before + 20 - spooled
 
 
@@ -211,3 +223,91 @@ def test_decisions_never_wait_for_the_store(store: Store, tmp_path: Path) -> Non
         assert writer.pending == 199 and store.decisions.count_documents({}) == 0
         release.set()
     assert store.decisions.count_documents({}) == 200
+
+
+def test_a_record_the_store_refuses_is_quarantined_and_the_rest_are_written(store: Store, tmp_path: Path) -> None:
+    """A lone surrogate cannot be encoded as BSON: that one record goes to the quarantine with
+    its error, the nine others of its batch reach the store, and logging goes on."""
+    before = metric("mvt_log_quarantined_total")
+    bad = factories.decision(event_id="bad", context={"device": "mobile\ud800"})
+    with running(store, tmp_path, batch_size=10) as writer:
+        for i in range(10):
+            writer.log_decision(bad if i == 4 else factories.decision())
+        eventually(lambda: store.decisions.count_documents({}) == 9)
+        writer.log_decision(factories.decision(event_id="later"))
+        eventually(lambda: store.get_decision("later") is not None)
+    [kept] = quarantined(tmp_path)
+    assert kept["record"]["event_id"] == "bad" and kept["record"]["context"]["device"] == "mobile\ud800"
+    assert "UnicodeEncodeError" in kept["error"] and metric("mvt_log_quarantined_total") == before + 1
+
+
+def test_an_unencodable_record_during_an_outage_is_quarantined_not_spooled(store: Store, tmp_path: Path) -> None:
+    failing = FailingStore(store, down=True)
+    with running(failing, tmp_path, batch_size=3) as writer:
+        for event_id in ("a", "bad", "c"):
+            context = {"device": "\udfff"} if event_id == "bad" else {}
+            writer.log_decision(factories.decision(event_id=event_id, context=context))
+        eventually(lambda: writer.pending == 0)
+        [spool] = list(tmp_path.glob("spool-*.jsonl"))
+        assert spooled_ids(spool) == ["a", "c"]
+        failing.down = False
+        writer.log_decision(factories.decision(event_id="d"))
+        eventually(lambda: store.decisions.count_documents({}) == 3)
+    assert [q["record"]["event_id"] for q in quarantined(tmp_path)] == ["bad"]
+
+
+def test_a_spool_line_that_is_not_a_record_is_quarantined_not_retried(store: Store, tmp_path: Path) -> None:
+    good = [factories.decision() for _ in range(3)]
+    orphan = tmp_path / "spool-4243-cafecafe.jsonl"
+    poison = b'{"kind": "decision", "event_id": "half"}'  # parses, but is no decision
+    orphan.write_bytes(b"\n".join([to_line(good[0]), poison, to_line(good[1]), to_line(good[2])]) + b"\n")
+    with running(store, tmp_path):
+        eventually(lambda: not orphan.exists())
+    assert store.decisions.count_documents({}) == 3
+    [kept] = quarantined(tmp_path)
+    assert kept["record"] == poison.decode() and "KeyError" in kept["error"]
+
+
+def test_a_disk_that_refuses_the_spool_loses_the_batch_counted_and_logging_goes_on(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost_before = metric("mvt_log_dropped_total", reason="spool_full")
+    failing = FailingStore(store, down=True)
+    with running(failing, tmp_path, batch_size=5) as writer:
+        spool_file = writer._spool._file
+
+        def disk_full(data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(spool_file, "write", disk_full)
+        for _ in range(5):
+            writer.log_decision(factories.decision())
+        eventually(lambda: metric("mvt_log_dropped_total", reason="spool_full") == lost_before + 5)
+        assert writer.alive and writer.spool_bytes == 0  # nothing half-written is left behind
+        monkeypatch.undo()
+        failing.down = False
+        writer.log_decision(factories.decision(event_id="after"))
+        eventually(lambda: store.get_decision("after") is not None)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the death is the point
+def test_a_writer_thread_that_died_is_restarted_and_nothing_queued_is_lost(store: Store, tmp_path: Path) -> None:
+    with running(store, tmp_path) as writer:
+        original = writer._write_queued
+        calls = []
+
+        def crash() -> bool:
+            calls.append(1)
+            if len(calls) == 1:
+                raise SystemExit("simulated death of the thread")  # not an Exception: not caught
+            return original()
+
+        writer._write_queued = crash  # type: ignore[method-assign]
+        writer.log_decision(factories.decision(event_id="queued"))
+        eventually(lambda: not writer.alive)
+        assert not writer.healthy
+        assert writer.ensure_running()
+        writer.log_decision(factories.decision(event_id="next"))
+        eventually(lambda: store.get_decision("next") is not None)
+        assert writer.healthy
+    assert store.get_decision("queued") is not None
