@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from pymongo.database import Database
 
+from mvt_service import metrics
 from mvt_service.auth import KeyRing
 from mvt_service.body_limit import BodyLimitMiddleware
 from mvt_service.demo import demo_experiment
@@ -83,7 +84,13 @@ def create_app(
         runtime = Runtime(store, writer, random.Random(settings.seed))
         await runtime.refresh()
         poller = asyncio.create_task(runtime.poll(settings.reload_seconds))
-        scheduler = Scheduler(store, owner_id("serve"), lease_seconds=settings.trainer_lease_seconds, clock=clock)
+        scheduler = Scheduler(
+            store,
+            owner_id("serve"),
+            lease_seconds=settings.trainer_lease_seconds,
+            clock=clock,
+            failed=metrics.count_training_failure,
+        )
         stop_training = threading.Event()
         trainer = threading.Thread(
             target=scheduler.run_forever,

@@ -44,5 +44,20 @@ DROPPED = Counter(
 REFUSED_REWARDS = Counter("mvt_rewards_refused", "Reward events answered 503 because the queue was full")
 QUEUE_DEPTH = Gauge("mvt_log_queue_depth", "Records waiting in memory for the log writer")
 SPOOL_BYTES = Gauge("mvt_spool_bytes", "Bytes in this process's spool file")
+TRAINING_FAILURES = Counter(
+    "mvt_training_failures", "Training cycles that failed, by experiment (retried with back-off)", ["experiment"]
+)
+POLICY_FALLBACKS = Counter(
+    "mvt_policy_fallbacks",
+    "Decisions served uniformly over the eligible arms because the policy's scores were not finite",
+    ["experiment"],
+)
+
+
+def count_training_failure(experiment_id: str, reason: str) -> None:
+    """The schedule's ``failed`` hook: count a failed cycle."""
+    TRAINING_FAILURES.labels(experiment_id).inc()
+
+
 ACTIVE_POLICY = Gauge("mvt_active_policy_version", "Policy version this worker serves (0: none)", ["experiment"])
 EPSILON = Gauge("mvt_exploration_epsilon", "Exploration rate of the experiment", ["experiment"])

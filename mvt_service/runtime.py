@@ -43,12 +43,14 @@ class ServedExperiment:
     arm_lines: Mapping[str, str]
     enabled_lines: tuple[str, ...]
     counted: Mapping[Group, Counter]
+    fallbacks: Counter
 
     @classmethod
     def of(cls, experiment: Experiment) -> ServedExperiment:
         lines = experiment.arm_lines
         counted = {group: metrics.DECISIONS.labels(experiment.id, group) for group in GROUPS}
-        return cls(experiment, lines, tuple(lines[a] for a in experiment.enabled_arm_ids), counted)
+        enabled = tuple(lines[a] for a in experiment.enabled_arm_ids)
+        return cls(experiment, lines, enabled, counted, metrics.POLICY_FALLBACKS.labels(experiment.id))
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,9 @@ class Runtime:
         if experiment.paused:
             choice, group = fixed_choice(default or 0, len(eligible)), "paused"
         else:
-            scores = score_arms(policy.model if policy else None, context_line(context), lines)
+            scores, fell_back = score_arms(policy.model if policy else None, context_line(context), lines)
+            if fell_back:
+                served.fallbacks.inc()
             holdout = experiment.holdout if explore else 0.0
             choice = choose_action(scores, strategy, self._rng, default, holdout)
             group = "holdout" if choice.held_out else "bandit"

@@ -11,7 +11,7 @@ never as document keys, so names containing ``.`` or starting with ``$`` are sto
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -31,7 +31,16 @@ from pymongo.errors import (
 
 from policy.arms import Arm
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from policy.records import Clock, Decision, PolicyRecord, Reward, utcnow
+from policy.records import (
+    Clock,
+    Decision,
+    PolicyRecord,
+    Reward,
+    Unreadable,
+    check_decision,
+    check_reward,
+    utcnow,
+)
 from trainer.storage import Lease
 
 log = logging.getLogger(__name__)
@@ -210,10 +219,11 @@ class Store:
             return False
         return True
 
-    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision]:
-        """The experiment's decisions made before ``decided_before``, sorted by event id."""
+    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision | Unreadable]:
+        """The experiment's decisions made before ``decided_before``, sorted by event id; a
+        document that is no valid decision comes as :class:`Unreadable`."""
         cursor = self.decisions.find({"experiment": experiment_id, "ts": {"$lt": decided_before}})
-        return (_decision(d) for d in cursor.sort("_id", ASCENDING))
+        return (_read_decision(d) for d in cursor.sort("_id", ASCENDING))
 
     def split_time(self, experiment_id: str, decided_before: datetime, holdout_fraction: float) -> datetime | None:
         """The decision time from which the newest ``holdout_fraction`` of the experiment's
@@ -246,9 +256,10 @@ class Store:
             return 0, 0
         return _insert_many_new(self.rewards, [_reward_doc(r) for r in rewards])
 
-    def rewards_by_event(self) -> Iterator[Reward]:
-        """All reward events, sorted by event id (``_id`` order, see :meth:`insert_rewards`)."""
-        return (_reward(d) for d in self.rewards.find().sort("_id", ASCENDING))
+    def rewards_by_event(self) -> Iterator[Reward | Unreadable]:
+        """All reward events, sorted by event id (``_id`` order, see :meth:`insert_rewards`); a
+        document that is no valid reward comes as :class:`Unreadable`."""
+        return (_read_reward(d) for d in self.rewards.find().sort("_id", ASCENDING))
 
     # policies ------------------------------------------------------------------------------
 
@@ -359,14 +370,26 @@ class Store:
             return None
         if doc is None:  # cannot happen with upsert=True and ReturnDocument.AFTER
             return None
-        return Lease(name, owner, doc["expires_at"], doc.get("last_finished"))
+        return Lease(
+            name,
+            owner,
+            doc["expires_at"],
+            doc.get("last_finished"),
+            doc.get("failures", 0),
+            doc.get("last_failed"),
+            doc.get("last_error"),
+        )
 
-    def release_lease(self, name: str, owner: str, finished_at: datetime | None) -> None:
-        """Give the lease up; record ``finished_at`` as its last run's end if given."""
-        update: dict[str, Any] = {"expires_at": datetime.min.replace(tzinfo=UTC)}
-        if finished_at is not None:
-            update["last_finished"] = finished_at
-        self.leases.update_one({"_id": name, "owner": owner}, {"$set": update})
+    def release_lease(self, name: str, owner: str, finished_at: datetime | None, error: str | None = None) -> None:
+        """Give the lease up; record ``finished_at`` as its last run's end if given (clearing
+        the failures), or, with an ``error``, as the time that run failed (counted)."""
+        update: dict[str, Any] = {"$set": {"expires_at": datetime.min.replace(tzinfo=UTC)}}
+        if error is not None:
+            update["$set"].update(last_failed=finished_at, last_error=error)
+            update["$inc"] = {"failures": 1}
+        elif finished_at is not None:
+            update["$set"].update(last_finished=finished_at, failures=0, last_failed=None, last_error=None)
+        self.leases.update_one({"_id": name, "owner": owner}, update)
 
 
 def _insert_many_new(collection: Any, docs: list[dict[str, Any]]) -> tuple[int, int]:
@@ -446,6 +469,22 @@ def _record(cls: type[R], doc: Mapping[str, Any], key: str | None = None, **deco
     return cls(**values)
 
 
+def _read(
+    decode: Callable[[Mapping[str, Any]], R], check: Callable[[R], None]
+) -> Callable[[Mapping[str, Any]], R | Unreadable]:
+    """A reader of documents into checked records, or into why one is none."""
+
+    def read(doc: Mapping[str, Any]) -> R | Unreadable:
+        try:
+            record = decode(doc)
+            check(record)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return Unreadable(str(doc.get("_id")), f"{type(exc).__name__}: {exc}")
+        return record
+
+    return read
+
+
 def _decision_doc(d: Decision) -> dict[str, Any]:
     return _document(d, "event_id", context=_pairs(d.context), actions=list(d.actions), pmf=list(d.pmf))
 
@@ -483,6 +522,9 @@ def _policy_doc(p: PolicyRecord) -> dict[str, Any]:
 def _policy(doc: Mapping[str, Any]) -> PolicyRecord:
     return _record(PolicyRecord, doc)
 
+
+_read_decision = _read(_decision, check_decision)
+_read_reward = _read(_reward, check_reward)
 
 TTL_INDEX = "retention_ts"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,12 +27,20 @@ class Choice:
     held_out: bool = False
 
 
-def score_arms(model: VWModel | None, context: str, arm_lines: Sequence[str]) -> list[float]:
-    """Expected reward of each arm for an encoded context (:func:`policy.features.context_line`);
-    all equal (so exploration is uniform) when there is no model."""
+def score_arms(model: VWModel | None, context: str, arm_lines: Sequence[str]) -> tuple[list[float], bool]:
+    """Expected reward of each arm for an encoded context (:func:`policy.features.context_line`),
+    and whether the model's scores had to be set aside.
+
+    All scores are equal (so exploration is uniform) when there is no model, and when the model
+    returns a score that is not finite: a diverged or corrupt model then serves (and is replayed
+    as) uniform random, which is logged with its exact probabilities, instead of failing.
+    """
     if model is None:
-        return [0.0] * len(arm_lines)
-    return model.score(context, arm_lines)
+        return [0.0] * len(arm_lines), False
+    scores = model.score(context, arm_lines)
+    if all(math.isfinite(s) for s in scores):
+        return scores, False
+    return [0.0] * len(arm_lines), True
 
 
 def choose_action(

@@ -7,12 +7,14 @@ dataclasses' fields, or checked against them by a test; they are not restated by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from policy.features import FeatureValue
+from policy.checks import check_range
+from policy.features import FeatureValue, check_features
 
 Clock = Callable[[], datetime]
 """Where the time comes from: :func:`utcnow` in production, a controllable clock in tests."""
@@ -93,3 +95,34 @@ class PolicyRecord:
     train_seconds: float
     reason: str = ""
     metrics: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored document that is no valid record (written by hand, by a faulty or older
+    version): wherever records are read, it is skipped and counted, never fatal."""
+
+    id: str
+    reason: str
+
+
+def check_decision(d: Decision) -> None:
+    """Raise ``ValueError`` unless ``d`` keeps the invariants training and replay rely on: a
+    valid context, distinct eligible arms holding the chosen one, a pmf over them that sums to 1
+    and gives the chosen arm exactly its logged probability in (0, 1]."""
+    check_features(d.context, "context")
+    if not d.actions or len(set(d.actions)) != len(d.actions) or d.action not in d.actions:
+        raise ValueError("`actions` must list distinct arms, the chosen `action` among them")
+    check_range("probability", d.probability, 1e-12, 1.0)
+    if d.pmf:
+        if len(d.pmf) != len(d.actions) or any(not 0.0 <= p <= 1.0 for p in d.pmf):
+            raise ValueError("`pmf` must give each eligible arm a probability")
+        if abs(math.fsum(d.pmf) - 1.0) > 1e-6 or d.pmf[d.actions.index(d.action)] != d.probability:
+            raise ValueError("`pmf` must sum to 1 and give the chosen arm its `probability`")
+    if d.group not in GROUPS:
+        raise ValueError(f"`group` must be one of {', '.join(GROUPS)}, got {d.group!r}")
+
+
+def check_reward(r: Reward) -> None:
+    """Raise ``ValueError`` unless the reward is a finite number within ±``MAX_ABS_REWARD``."""
+    check_range("reward", r.reward, -MAX_ABS_REWARD, MAX_ABS_REWARD)

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from policy.experiment import Aggregate, Experiment, RewardSettings
 from policy.features import FeatureValue
-from policy.records import Decision, Reward
+from policy.records import Decision, Reward, Unreadable
 from trainer.storage import TrainerStore
 
 T = TypeVar("T")
@@ -43,9 +43,13 @@ class Example:
 
 @dataclass
 class JoinStats:
-    """Counts of what a join saw; ``first_ts``/``last_ts`` bound the examples' decision times."""
+    """Counts of what a join saw; ``first_ts``/``last_ts`` bound the examples' decision times.
+    ``unreadable`` and ``rewards_unreadable`` count stored documents that were no valid
+    decision or reward: skipped, never fatal."""
 
     decisions: int = 0
+    unreadable: int = 0
+    rewards_unreadable: int = 0
     examples: int = 0
     not_activated: int = 0
     defaulted: int = 0
@@ -97,8 +101,8 @@ class _SortedStream(Generic[T]):
 
 
 def join_rewards(
-    decisions: Iterable[Decision],
-    rewards: Iterable[Reward],
+    decisions: Iterable[Decision | Unreadable],
+    rewards: Iterable[Reward | Unreadable],
     activations: Iterable[str],
     settings: RewardSettings,
     stats: JoinStats | None = None,
@@ -126,9 +130,12 @@ def join_rewards(
     """
     stats = stats if stats is not None else JoinStats()
     window = timedelta(seconds=settings.window_seconds)
-    reward_stream = _SortedStream(rewards, key=lambda r: r.event_id)
+    reward_stream = _SortedStream(_readable(rewards, stats), key=lambda r: r.event_id)
     activation_stream = _SortedStream(activations, key=lambda e: e)
     for decision in decisions:
+        if isinstance(decision, Unreadable):
+            stats.unreadable += 1
+            continue
         stats.decisions += 1
         events = reward_stream.take(decision.event_id)
         activated = bool(activation_stream.take(decision.event_id))
@@ -163,6 +170,14 @@ def join_rewards(
             decision.pmf,
             decision.group,
         )
+
+
+def _readable(rewards: Iterable[Reward | Unreadable], stats: JoinStats) -> Iterator[Reward]:
+    for reward in rewards:
+        if isinstance(reward, Unreadable):
+            stats.rewards_unreadable += 1
+        else:
+            yield reward
 
 
 def closed_examples(

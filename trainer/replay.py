@@ -45,7 +45,7 @@ def held_out_log(examples: Sequence[Example], encoded: Encoded, reward_model: VW
 
 def predictions(reward_model: VWModel, encoded: Encoded) -> list[list[float]]:
     """The reward model's prediction for every eligible arm of every encoded event."""
-    return [score_arms(reward_model, context, lines) for context, lines in encoded]
+    return [score_arms(reward_model, context, lines)[0] for context, lines in encoded]
 
 
 def bandit_log(examples: Sequence[Example], predicted: Sequence[Sequence[float]]) -> BanditLog:
@@ -66,7 +66,7 @@ def model_targets(
     model every arm ties, as in serving."""
     pmfs: list[list[float]] = [[] for _ in strategies]
     for context, lines in encoded:
-        scores = score_arms(model, context, lines)
+        scores, _ = score_arms(model, context, lines)
         for flat, strategy in zip(pmfs, strategies):
             flat.extend(strategy.pmf(scores))
     return [np.asarray(flat) for flat in pmfs]

@@ -1,4 +1,5 @@
-"""Run training cycles on each experiment's schedule, one trainer per experiment at a time."""
+"""Run training cycles on each experiment's schedule, one trainer per experiment at a time, and
+keep one experiment's failure from holding up the others."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import cast
 
 from policy.experiment import Experiment
-from policy.records import utcnow
+from policy.records import Clock, utcnow
 from trainer.cycle import CycleSummary, run_cycle, run_search
 from trainer.search import SearchResult
 from trainer.storage import Lease, TrainerStore
@@ -18,9 +18,21 @@ from trainer.train import Progress
 
 log = logging.getLogger(__name__)
 
+RETRY_SECONDS = 60.0
+"""The first wait before a failed experiment is tried again; it doubles with every further
+failure, up to the experiment's ``training.interval_seconds``."""
+
+Failed = Callable[[str, str], None]
+"""Told ``(experiment id, reason)`` when a cycle fails (the service counts it in a metric)."""
+
 
 class TrainingBusy(Exception):
     """Another trainer holds the experiment's lease."""
+
+
+class TrainingFailed(Exception):
+    """A cycle or search of one experiment failed; the reason is recorded in the audit log and
+    on its lease, and the experiment is tried again after a back-off."""
 
 
 class Scheduler:
@@ -30,6 +42,11 @@ class Scheduler:
     that two trainers, in any processes, never train the same experiment at once; if a trainer
     dies its lease expires and another takes over. The time a cycle finished is kept on the
     lease, so every trainer agrees on when the next one is due.
+
+    A cycle that raises is a failure of that experiment only: it is logged, audited
+    (``training_failed``, with the reason), counted through ``failed``, kept on the lease
+    (``failures``, ``last_error``), and the experiment is retried after ``RETRY_SECONDS``,
+    doubling per further failure up to its interval; the other experiments train on schedule.
     """
 
     def __init__(
@@ -38,9 +55,10 @@ class Scheduler:
         owner: str,
         *,
         lease_seconds: float = 600.0,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         seed: int = 0,
         progress: Progress | None = None,
+        failed: Failed | None = None,
     ) -> None:
         self._store = store
         self._owner = owner
@@ -48,14 +66,16 @@ class Scheduler:
         self._clock = clock
         self._seed = seed
         self._progress = progress
+        self._failed = failed
 
     def run_due(self) -> list[CycleSummary]:
-        """Run a cycle for every experiment that is due and not being trained elsewhere."""
+        """Run a cycle for every experiment that is due and not being trained elsewhere; a
+        failing experiment is recorded and skipped, never stops the pass."""
         summaries = []
         for experiment in self._store.list_experiments():
             try:
                 summary = self._run(experiment, force=False)
-            except TrainingBusy:
+            except (TrainingBusy, TrainingFailed):
                 continue
             if summary is not None:
                 summaries.append(summary)
@@ -68,8 +88,13 @@ class Scheduler:
         ------
         TrainingBusy
             If another trainer is training this experiment.
+        TrainingFailed
+            If the cycle failed (recorded as for a scheduled cycle).
         """
-        return cast(CycleSummary, self._run(experiment, force=True))  # a forced cycle always runs
+        summary = self._run(experiment, force=True)
+        if summary is None:  # a forced cycle always runs
+            raise TrainingFailed("the cycle did not run")
+        return summary
 
     def search_now(self, experiment: Experiment) -> SearchResult:
         """Search the experiment's learning settings now, under its training lease, without
@@ -79,11 +104,15 @@ class Scheduler:
         ------
         TrainingBusy
             If another trainer is training this experiment.
+        TrainingFailed
+            If the search failed.
         """
         name = f"train:{experiment.id}"
         holder, _ = self._hold(name, experiment)
         try:
             return run_search(self._store, experiment, self._clock(), seed=self._seed)
+        except Exception as exc:
+            raise TrainingFailed(f"the search of `{experiment.id}` failed: {type(exc).__name__}: {exc}") from exc
         finally:
             self._store.release_lease(name, holder, None)
 
@@ -93,8 +122,8 @@ class Scheduler:
             try:
                 for summary in self.run_due():
                     log.info("training cycle of %s: %s (%s)", summary.experiment, summary.status, summary.reason)
-            except Exception:
-                log.exception("training cycle failed; retrying at the next poll")
+            except Exception:  # the store itself, e.g. while listing experiments
+                log.exception("the training schedule failed; retrying at the next poll")
             stop.wait(poll_seconds)
 
     def _renew(self, name: str, holder: str, learned: int) -> None:
@@ -115,15 +144,45 @@ class Scheduler:
         name = f"train:{experiment.id}"
         now = self._clock()
         holder, lease = self._hold(name, experiment)
-        finished = None
+        finished, error = None, None
         try:
-            interval = timedelta(seconds=experiment.training.interval_seconds)
-            if not force and lease.last_finished is not None and now - lease.last_finished < interval:
+            if not force and not is_due(experiment, lease, now):
                 return None
-            summary = run_cycle(
-                self._store, experiment, now, seed=self._seed, progress=lambda n: self._renew(name, holder, n)
-            )
+            try:
+                summary = run_cycle(
+                    self._store, experiment, now, seed=self._seed, progress=lambda n: self._renew(name, holder, n)
+                )
+            except Exception as exc:
+                error, finished = f"{type(exc).__name__}: {exc}", self._clock()
+                log.exception("experiment %s: the training cycle failed", experiment.id)
+                self._record_failure(experiment, error)
+                raise TrainingFailed(f"the training cycle of `{experiment.id}` failed: {error}") from exc
             finished = self._clock()
             return summary
         finally:
-            self._store.release_lease(name, holder, finished)
+            self._store.release_lease(name, holder, finished, error)
+
+    def _record_failure(self, experiment: Experiment, error: str) -> None:
+        self._store.insert_audit(
+            {
+                "ts": self._clock(),
+                "experiment": experiment.id,
+                "key_id": self._owner,
+                "action": "training_failed",
+                "before": {"active_policy": experiment.active_policy},
+                "after": {"error": error},
+            }
+        )
+        if self._failed is not None:
+            self._failed(experiment.id, error)
+
+
+def is_due(experiment: Experiment, lease: Lease, now: datetime) -> bool:
+    """Whether the experiment's next cycle is due: ``training.interval_seconds`` after the last
+    finished one, or, after ``n`` failures in a row, ``RETRY_SECONDS · 2^(n-1)`` (at most the
+    interval) after the last failure."""
+    interval = timedelta(seconds=experiment.training.interval_seconds)
+    if lease.failures and lease.last_failed is not None:
+        wait = min(interval, timedelta(seconds=RETRY_SECONDS * 2 ** min(lease.failures - 1, 30)))
+        return now - lease.last_failed >= wait
+    return lease.last_finished is None or now - lease.last_finished >= interval

@@ -6,20 +6,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from policy.experiment import Experiment
-from policy.records import Decision, PolicyRecord, Reward
+from policy.records import Decision, PolicyRecord, Reward, Unreadable
 
 
 @dataclass(frozen=True)
 class Lease:
-    """A held lease, and when its previous holder last finished a run (None: never)."""
+    """A held lease, when its previous holder last finished a run (None: never), and the runs
+    that failed since then: how many, the last one's time and error."""
 
     name: str
     owner: str
     expires_at: datetime
     last_finished: datetime | None
+    failures: int = 0
+    last_failed: datetime | None = None
+    last_error: str | None = None
 
 
 class TrainerStore(Protocol):
@@ -27,8 +31,9 @@ class TrainerStore(Protocol):
 
     def list_experiments(self) -> list[Experiment]: ...
 
-    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision]:
-        """The experiment's decisions made before ``decided_before``, sorted by event id."""
+    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision | Unreadable]:
+        """The experiment's decisions made before ``decided_before``, sorted by event id (a
+        document that is no valid decision as :class:`Unreadable`)."""
 
     def split_time(self, experiment_id: str, decided_before: datetime, holdout_fraction: float) -> datetime | None:
         """The decision time where the newest ``holdout_fraction`` of the decisions begins."""
@@ -40,8 +45,8 @@ class TrainerStore(Protocol):
 
     def insert_report(self, report: Mapping[str, object]) -> None: ...
 
-    def rewards_by_event(self) -> Iterator[Reward]:
-        """All reward events, sorted by event id."""
+    def rewards_by_event(self) -> Iterator[Reward | Unreadable]:
+        """All reward events, sorted by event id (invalid ones as :class:`Unreadable`)."""
 
     def activated_events(self) -> Iterator[str]:
         """Event ids of all activated decisions, sorted."""
@@ -60,5 +65,10 @@ class TrainerStore(Protocol):
         """Take the lease ``name`` until ``now + seconds`` unless another owner holds an
         unexpired one (then None)."""
 
-    def release_lease(self, name: str, owner: str, finished_at: datetime | None) -> None:
-        """Give the lease up, recording ``finished_at`` as the last run's end if given."""
+    def release_lease(self, name: str, owner: str, finished_at: datetime | None, error: str | None = None) -> None:
+        """Give the lease up, recording ``finished_at`` as the last run's end if given (which
+        clears the failures), or, with an ``error``, as the time that run failed."""
+
+    def insert_audit(self, entry: Mapping[str, Any]) -> None:
+        """Record an entry of the audit log (``ts``, ``experiment``, ``key_id``, ``action``,
+        ``before``, ``after``)."""

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
+from mvt_service import metrics
 from mvt_service.app import owner_id
 from mvt_service.cli.common import CommandError, call_api, open_store, print_table
 from mvt_service.settings import Settings
 from policy.experiment import Experiment
-from trainer.schedule import Scheduler, TrainingBusy
+from trainer.schedule import Scheduler, TrainingBusy, TrainingFailed
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -93,10 +94,11 @@ def _locally(args: argparse.Namespace, settings: Settings, job: Callable[[Schedu
         owner_id("cli"),
         lease_seconds=settings.trainer_lease_seconds,
         progress=lambda n: print(f"trained {n:,} examples", file=sys.stderr, flush=True),
+        failed=metrics.count_training_failure,
     )
     try:
         return job(scheduler, experiment)
-    except TrainingBusy as exc:
+    except (TrainingBusy, TrainingFailed) as exc:
         raise CommandError(str(exc)) from exc
 
 
@@ -108,6 +110,7 @@ def trainer(args: argparse.Namespace, settings: Settings) -> int:
         owner_id("trainer"),
         lease_seconds=settings.trainer_lease_seconds,
         progress=lambda n: log.info("trained %s examples", f"{n:,}"),
+        failed=metrics.count_training_failure,
     )
     if args.once:
         for summary in scheduler.run_due():

@@ -7,11 +7,11 @@ from starlette.concurrency import run_in_threadpool
 
 from mvt_service.auth import OperatorDep, require_operator
 from mvt_service.deps import ServicesDep, StoreDep
-from mvt_service.errors import Conflict, NotFound
+from mvt_service.errors import Conflict, Invalid, NotFound
 from mvt_service.routes.experiments import ExperimentId, audit, existing
 from mvt_service.routing import ApiRoute
 from mvt_service.schemas import CycleOut, PolicyOut, SearchOut
-from trainer.schedule import TrainingBusy
+from trainer.schedule import TrainingBusy, TrainingFailed
 
 router = APIRouter(
     route_class=ApiRoute,
@@ -65,6 +65,8 @@ async def train(
         summary = await run_in_threadpool(services.scheduler.train_now, experiment)
     except TrainingBusy as exc:
         raise Conflict(str(exc)) from exc
+    except TrainingFailed as exc:
+        raise Invalid(f"{exc}; it is in the audit log, and the schedule retries it with back-off") from exc
     await run_in_threadpool(
         audit,
         store,
@@ -88,4 +90,6 @@ async def search(store: StoreDep, services: ServicesDep, experiment_id: str = Ex
         result = await run_in_threadpool(services.scheduler.search_now, experiment)
     except TrainingBusy as exc:
         raise Conflict(str(exc)) from exc
+    except TrainingFailed as exc:
+        raise Invalid(str(exc)) from exc
     return SearchOut.of(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from tests import factories
 from tests.helpers import services_of
@@ -119,3 +120,22 @@ def test_invalid_vw_settings_are_422(client: TestClient) -> None:
     assert response.json()["detail"] == "training.vw: `learning_rate` must be in [1e-06, 10], got 50.0"
     response = client.put("/v1/experiments/exp", json={**EXPERIMENT, "training": {"vw": {"data": "/etc/passwd"}}})
     assert response.json()["detail"] == "training.vw.data: Extra inputs are not permitted"
+
+
+def test_a_policy_whose_scores_are_not_finite_serves_uniform_random_logged_and_counted(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    factories.log_uniform_traffic(services_of(client).store, 600)
+    assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
+    served = services_of(client).runtime._policies["exp"].model
+    monkeypatch.setattr(served, "score", lambda context, lines: [float("nan")] * len(lines))
+    before = REGISTRY.get_sample_value("mvt_policy_fallbacks_total", {"experiment": "exp"}) or 0.0
+    answer = client.post(
+        "/v1/decisions", json={"experiment": "exp", "event_id": "nan-1", "context": {"device": "mobile"}}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["probability"] == pytest.approx(1 / 3) and answer.json()["policy_version"] == 1
+    logged = services_of(client).store.get_decision("nan-1")
+    assert logged is not None and logged.pmf == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert REGISTRY.get_sample_value("mvt_policy_fallbacks_total", {"experiment": "exp"}) == before + 1

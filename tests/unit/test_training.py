@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 
 from mvt_service.store import Store
-from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
+from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
 from policy.features import arm_line, context_line
 from policy.learning import LearningSettings, SearchSettings
 from policy.model import VWModel
 from tests import factories
 from tests.factories import T0
 from trainer.cycle import run_cycle
-from trainer.schedule import Scheduler, TrainingBusy
+from trainer.schedule import Scheduler, TrainingBusy, TrainingFailed
 
 NOW = T0 + timedelta(hours=4)
 
@@ -198,3 +198,105 @@ def test_train_now_runs_even_when_not_due(store: Store) -> None:
     scheduler.run_due()
     assert scheduler.run_due() == []
     assert scheduler.train_now(exp).version == 2
+
+
+def test_a_failing_experiment_is_recorded_backs_off_and_never_blocks_the_others(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``broken`` sorts first, so before the fix its failure stopped the pass over experiments."""
+    from trainer import cycle as cycles
+    from trainer import schedule
+
+    store.put_experiment(factories.experiment("broken", **_settings(experiment(interval=3600))))
+    store.put_experiment(experiment(interval=3600))
+    factories.log_uniform_traffic(store, 200)
+    real_cycle = cycles.run_cycle
+
+    def cycle(store_: Store, exp: Experiment, *args: object, **kwargs: object) -> object:
+        if exp.id == "broken":
+            raise RuntimeError("the model diverged")
+        return real_cycle(store_, exp, *args, **kwargs)
+
+    monkeypatch.setattr(schedule, "run_cycle", cycle)
+    failures: list[tuple[str, str]] = []
+    clock = Clock()
+    scheduler = Scheduler(store, "trainer-1", clock=clock, failed=lambda e, reason: failures.append((e, reason)))
+    assert [s.experiment for s in scheduler.run_due()] == ["exp"]
+    assert failures == [("broken", "RuntimeError: the model diverged")]
+    [entry] = store.list_audit("broken")
+    assert (entry["action"], entry["after"]) == ("training_failed", {"error": "RuntimeError: the model diverged"})
+
+    # back-off: 60 s, then 120 s (at most the interval); the healthy experiment keeps its schedule
+    clock.now += timedelta(seconds=59)
+    assert scheduler.run_due() == [] and len(failures) == 1
+    clock.now += timedelta(seconds=1)
+    assert scheduler.run_due() == [] and len(failures) == 2
+    clock.now += timedelta(seconds=119)
+    assert scheduler.run_due() == [] and len(failures) == 2
+    clock.now += timedelta(seconds=1)
+    scheduler.run_due()
+    assert len(failures) == 3
+    with pytest.raises(TrainingFailed, match="the training cycle of `broken` failed: RuntimeError"):
+        scheduler.train_now(store.get_experiment("broken"))
+
+    monkeypatch.setattr(schedule, "run_cycle", real_cycle)  # mended: the next try succeeds and resets it
+    clock.now += timedelta(seconds=3600)
+    assert sorted(s.experiment for s in scheduler.run_due()) == ["broken", "exp"]
+    assert store.acquire_lease("train:broken", "x", clock.now, 1).failures == 0
+
+
+def _settings(exp: Experiment) -> dict[str, object]:
+    return {"reward": exp.reward, "training": exp.training, "promotion": exp.promotion}
+
+
+def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> None:
+    """Documents written before validation existed (or by hand) never fail a cycle."""
+    store.put_experiment(experiment())
+    factories.log_uniform_traffic(store, 300)
+    store.decisions.insert_many(
+        [
+            {
+                "_id": "bad-number",
+                "experiment": "exp",
+                "ts": T0,
+                "context": [["x", 1e39]],
+                "actions": ["a", "b"],
+                "action": "a",
+                "probability": 0.5,
+                "pmf": [0.5, 0.5],
+                "policy_version": 0,
+                "epsilon": 1.0,
+                "explored": True,
+                "deferred": False,
+                "group": "bandit",
+            },
+            {"_id": "half", "experiment": "exp", "ts": T0},
+            {
+                "_id": "bad-pmf",
+                "experiment": "exp",
+                "ts": T0,
+                "context": [],
+                "actions": ["a", "b"],
+                "action": "a",
+                "probability": 0.5,
+                "pmf": [0.9, 0.9],
+                "policy_version": 0,
+                "epsilon": 1.0,
+                "explored": True,
+                "deferred": False,
+                "group": "bandit",
+            },
+        ]
+    )
+    store.rewards.insert_one(
+        {
+            "_id": "bad-number default",
+            "event_id": "bad-number",
+            "reward_id": "default",
+            "reward": float("inf"),
+            "ts": T0,
+        }
+    )
+    summary = run_cycle(store, store.get_experiment("exp"), NOW)
+    assert summary.status in ("active", "rejected") and summary.join["unreadable"] == 3
+    assert summary.join["rewards_unreadable"] == 1 and summary.join["examples"] == 300
