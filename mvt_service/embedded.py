@@ -1,18 +1,27 @@
 """The embedded store: an in-process mongomock client behind the same code path as MongoDB.
 
-mongomock 4.x re-slices a cursor's whole result list on every ``next()``
-(``Cursor._compute_results(with_limit_and_skip=True)``), so reading n documents costs O(n²):
-100k decisions take minutes. :func:`embedded_client` replaces that one method with an
-equivalent that indexes into the cached results, once per process; the results, skip and limit
-semantics are unchanged (tests/unit/test_embedded.py checks them against the original).
+Two differences from MongoDB are mended here, once per process (tests/unit/test_embedded.py
+checks both):
+
+- **Atomic writes.** MongoDB applies each single-document write atomically, so a conditional
+  update (``find_one_and_update`` on ``{_id, revision}``) succeeds for one of several concurrent
+  callers; mongomock reads and then writes without a lock, so several succeed. Every mongomock
+  write method runs under one process-wide lock.
+- **Linear cursors.** mongomock 4.x re-slices a cursor's whole result list on every ``next()``
+  (``Cursor._compute_results(with_limit_and_skip=True)``), so reading n documents costs O(n²):
+  100k decisions take minutes. ``Cursor.__next__`` is replaced with an equivalent that indexes
+  into the cached results; the results, skip and limit semantics are unchanged.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import mongomock
-from mongomock.collection import Cursor
+from mongomock.collection import Collection, Cursor
 
 _original_next = Cursor.__next__
 
@@ -26,8 +35,42 @@ def _next(self: Cursor) -> Any:
     return results[position]
 
 
-def embedded_client() -> mongomock.MongoClient[Any]:
-    """A new timezone-aware mongomock client, with linear-time cursor iteration."""
+WRITES = (
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "find_one_and_update",
+    "find_one_and_replace",
+    "find_one_and_delete",
+    "bulk_write",
+)
+_write_lock = threading.RLock()
+
+
+def _atomic(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _write_lock:
+            return method(*args, **kwargs)
+
+    locked.__mvt_atomic__ = True  # type: ignore[attr-defined]
+    return locked
+
+
+def _mend() -> None:
     Cursor.__next__ = _next  # type: ignore[method-assign]
     Cursor.next = _next
+    for name in WRITES:
+        method = getattr(Collection, name)
+        if not getattr(method, "__mvt_atomic__", False):
+            setattr(Collection, name, _atomic(method))
+
+
+def embedded_client() -> mongomock.MongoClient[Any]:
+    """A new timezone-aware mongomock client, with atomic writes and linear-time cursors."""
+    _mend()
     return mongomock.MongoClient(tz_aware=True)

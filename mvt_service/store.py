@@ -106,6 +106,8 @@ class Store:
         ``active_policy``, is kept); return it as stored, with its new revision, and whether it
         was created.
 
+        ``expected_revision`` 0 creates only: it fails if the experiment exists.
+
         Raises
         ------
         StaleRevision
@@ -123,7 +125,7 @@ class Store:
                     "$inc": {"revision": 1},
                     "$setOnInsert": {"created_at": now, "paused": False},
                 },
-                upsert=expected_revision is None,
+                upsert=expected_revision in (None, 0),  # an upsert of revision 0 inserts revision 1
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError as exc:  # a concurrent creation won

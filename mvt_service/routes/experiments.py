@@ -4,6 +4,9 @@ concurrent edits cannot silently overwrite each other (412 when the experiment m
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -12,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mvt_service.auth import OperatorDep, Principal, require_operator
 from mvt_service.deps import RuntimeDep, StoreDep
-from mvt_service.errors import Invalid, NotFound, PreconditionFailed
+from mvt_service.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from mvt_service.routing import ApiRoute
 from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, ExperimentOut
 from mvt_service.store import StaleRevision, Store
@@ -85,12 +88,43 @@ def _stale(experiment_id: str, revision: int | None) -> PreconditionFailed:
     return PreconditionFailed(f"experiment `{experiment_id}` is no longer at revision {revision}: read it again")
 
 
-async def save_definition(store: Store, experiment: Experiment, expected: int | None) -> tuple[Experiment, bool]:
-    """Write an experiment's definition, at ``expected`` revision if given (412 otherwise)."""
-    try:
-        return await run_in_threadpool(store.put_experiment, experiment, expected)
-    except StaleRevision as exc:
-        raise _stale(experiment.id, expected) from exc
+EDIT_ATTEMPTS = 20
+"""How often an edit without ``If-Match`` is made again from a fresh read when a concurrent
+change got in first (after a random pause of up to 5 ms per attempt so far, so that contenders
+spread out)."""
+
+
+async def write_definition(
+    store: Store, experiment_id: str, make: Callable[[Experiment | None], Experiment], if_match: str | None
+) -> tuple[Experiment | None, Experiment]:
+    """Write the definition ``make`` makes of the stored experiment (None before it exists),
+    conditional on the revision it was made from, and return the experiment before and after.
+
+    With ``If-Match`` that revision must be the one named, or 412. Without, a concurrent change
+    makes it read and make again (``EDIT_ATTEMPTS`` times, then 409): field-level edits such as
+    an arm's switch never undo another operator's edit, and never fail because of one.
+    """
+    expected = revision_of(if_match)
+    for attempt in range(EDIT_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(random.uniform(0, 0.005 * attempt))
+        current = await run_in_threadpool(store.get_experiment, experiment_id)
+        if expected is not None and (current is None or current.revision != expected):
+            raise _stale(experiment_id, expected)
+        try:
+            changed = make(current)
+        except ValueError as exc:  # the domain's rules, e.g. the default arm stays enabled
+            raise Invalid(str(exc)) from exc
+        try:
+            stored, _ = await run_in_threadpool(
+                store.put_experiment, changed, 0 if current is None else current.revision
+            )
+        except StaleRevision:
+            if expected is not None:
+                raise _stale(experiment_id, expected) from None
+            continue
+        return current, stored
+    raise Conflict(f"experiment `{experiment_id}` kept changing while this edit was made: send it again")
 
 
 @router.put(
@@ -110,16 +144,17 @@ async def put_experiment(
     """Create or replace an experiment (201 when created, 200 when replaced). Arms that an
     operator disabled stay disabled; pause state and the active policy are kept."""
     experiment = to_experiment(experiment_id, body)
-    expected = revision_of(if_match)
-    before = await run_in_threadpool(store.get_experiment, experiment_id)
-    if before is not None:
+
+    def keep_disabled(before: Experiment | None) -> Experiment:
+        if before is None:
+            return experiment
         disabled = {a.id for a in before.arms if not a.enabled}
-        arms = tuple(Arm(a.id, a.features, a.enabled and a.id not in disabled) for a in experiment.arms)
-        try:
-            experiment = replace(experiment, arms=arms)
-        except ValueError as exc:
-            raise Invalid(str(exc)) from exc
-    stored, created = await save_definition(store, experiment, expected)
+        return replace(
+            experiment, arms=tuple(replace(a, enabled=a.enabled and a.id not in disabled) for a in experiment.arms)
+        )
+
+    before, stored = await write_definition(store, experiment_id, keep_disabled, if_match)
+    created = before is None
     await run_in_threadpool(
         audit,
         store,
@@ -252,20 +287,20 @@ async def set_arm(
     if_match: str | None = IfMatch,
 ) -> ExperimentOut:
     """Disable an arm (it is never returned) or enable it again. The default arm cannot be
-    disabled. The change is written against the revision just read, so it cannot undo a
-    concurrent edit."""
-    current = await run_in_threadpool(existing, store, experiment_id)
-    if arm not in current.arm_ids:
-        raise NotFound(f"experiment `{experiment_id}` has no arm `{arm}`")
-    was = next(a.enabled for a in current.arms if a.id == arm)
-    try:
-        changed = replace(
+    disabled. The change is written against the revision it was made from, so it cannot undo a
+    concurrent edit (without ``If-Match`` it is made again on top of it)."""
+
+    def switch(current: Experiment | None) -> Experiment:
+        if current is None:
+            raise NotFound(f"experiment `{experiment_id}` does not exist")
+        if arm not in current.arm_ids:
+            raise NotFound(f"experiment `{experiment_id}` has no arm `{arm}`")
+        return replace(
             current, arms=tuple(replace(a, enabled=body.enabled) if a.id == arm else a for a in current.arms)
         )
-    except ValueError as exc:  # the domain's rules, e.g. the default arm stays enabled
-        raise Invalid(str(exc)) from exc
-    expected = revision_of(if_match)
-    updated, _ = await save_definition(store, changed, current.revision if expected is None else expected)
+
+    before, updated = await write_definition(store, experiment_id, switch, if_match)
+    was = next(a.enabled for a in before.arms if a.id == arm) if before is not None else None
     await run_in_threadpool(
         audit,
         store,

@@ -3,7 +3,15 @@ conditional edits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import http.client
+import json
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -195,3 +203,58 @@ def test_stale_concurrent_edits_are_rejected(client: TestClient) -> None:
         == 200
     )
     assert client.put("/v1/experiments/abc", json=ABC, headers={"if-match": "junk"}).status_code == 412
+
+
+def _send(url: str, method: str, path: str, body: dict, headers: dict[str, str] | None = None) -> int:
+    """One request on its own connection (one per thread); its status."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request(method, path, json.dumps(body), {"content-type": "application/json", **(headers or {})})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def _at_once(calls: list[Callable[[], int]]) -> list[int]:
+    """Run the calls in parallel threads, released together; their statuses."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], int]) -> int:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_parallel_edits_lose_nothing_and_one_revision_wins_once(live_server: str) -> None:
+    arms = [{"id": f"a/{i}"} for i in range(10)]  # ids with a slash: the kill switch takes them
+    assert _send(live_server, "PUT", "/v1/experiments/par", {"arms": arms, "default_arm": "a/0"}) == 201
+    disables = [
+        functools.partial(
+            _send, live_server, "PATCH", f"/v1/experiments/par/arms/{quote(a['id'], safe='')}", {"enabled": False}
+        )
+        for a in arms[1:]
+    ]
+    assert _at_once(disables) == [200] * 9  # without If-Match every edit is made, none undone
+    stored = _get(live_server, "/v1/experiments/par")
+    assert [a["enabled"] for a in stored["arms"]] == [True] + [False] * 9
+    revision = stored["revision"]
+    same_revision = [
+        functools.partial(
+            _send,
+            live_server,
+            "PATCH",
+            "/v1/experiments/par/exploration",
+            {"epsilon": e / 10},
+            {"if-match": f'"{revision}"'},
+        )
+        for e in range(8)
+    ]
+    assert sorted(_at_once(same_revision)) == [200] + [412] * 7
+
+
+def _get(url: str, path: str) -> dict:
+    with urllib.request.urlopen(url + path, timeout=30) as response:
+        return json.loads(response.read())

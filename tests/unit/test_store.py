@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from datetime import timedelta
 
 import pytest
 from pymongo.errors import AutoReconnect
 
-from mvt_service.store import Store
+from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import Experiment
 from tests import factories
@@ -190,3 +192,31 @@ def test_other_write_errors_propagate(store: Store) -> None:
     store.decisions = FailingCollection()  # type: ignore[assignment]
     with pytest.raises(AutoReconnect):
         store.insert_decisions([factories.decision()])
+
+
+def test_a_conditional_update_succeeds_for_one_of_many_concurrent_callers(store: Store) -> None:
+    """MongoDB's single-document writes are atomic; the embedded store's must be too (it locks
+    every mongomock write), or two operators holding one revision would both win."""
+    store.put_experiment(factories.experiment())
+    barrier = threading.Barrier(8)
+    won: list[bool] = []
+
+    def edit(epsilon: float) -> None:
+        barrier.wait()
+        try:
+            store.update_experiment("exp", {"exploration": {"epsilon": epsilon}}, expected_revision=1)
+            won.append(True)
+        except StaleRevision:
+            won.append(False)
+
+    threads = [threading.Thread(target=edit, args=(i / 10,)) for i in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: any race shows
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert sorted(won) == [False] * 7 + [True] and store.get_experiment("exp").revision == 2
