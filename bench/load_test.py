@@ -29,7 +29,7 @@ from mvt_service.cli.serving import serving
 from mvt_service.embedded import embedded_client
 from mvt_service.routes.rewards import DEFAULT_REWARD_ID
 from mvt_service.settings import Settings
-from mvt_service.store import reward_key
+from mvt_service.store import Store, reward_key
 
 CONTEXT_VALUES = {
     "device": ["mobile", "desktop", "tablet"],
@@ -102,7 +102,7 @@ def run(seconds: float, rate: float, reward_share: float, clients: int) -> dict[
     rewards = [k for r in results for k in r.rewards]
     latencies = sorted(x for r in results for x in r.latencies)
     stored_decisions = [d["_id"] for d in db.decisions.find({}, {"_id": 1})]
-    stored_rewards = [d["_id"] for d in db.rewards.find({}, {"_id": 1})]
+    stored_rewards = list(Store(db).reward_ids())
     return {
         "seconds": seconds,
         "decisions": len(decisions),

@@ -60,7 +60,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client, db = (None, database) if database is not None else open_database(settings)
-        store = Store(db, clock)
+        store = Store(db, clock, settings.pending_seconds)
         store.ensure_indexes(settings.retention_days)
         if settings.embedded and settings.demo and store.insert_experiment_if_absent(demo_experiment()):
             log.info("seeded the demo experiment `home`")
@@ -122,7 +122,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.keys = KeyRing.from_settings(settings.client_keys, settings.operator_keys)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_seconds=settings.body_timeout_seconds
+    )
     install_error_handlers(app)
     for module in (decisions, rewards, health, experiments, policies, reports, audit):  # hottest first
         app.include_router(module.router)

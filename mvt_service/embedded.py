@@ -7,6 +7,10 @@ checks both):
   update (``find_one_and_update`` on ``{_id, revision}``) succeeds for one of several concurrent
   callers; mongomock reads and then writes without a lock, so several succeed. Every mongomock
   write method runs under one process-wide lock.
+- **Lookups by ``_id``.** mongomock scans every document for every query; a query whose
+  ``_id`` is a value or an ``$in`` list (how the store finds a batch's decisions) reads those
+  documents from its dict instead, as MongoDB's ``_id`` index would. The other conditions of the
+  filter still apply; the order is that of the ids (MongoDB promises none without a sort).
 - **Linear cursors.** mongomock 4.x re-slices a cursor's whole result list on every ``next()``
   (``Cursor._compute_results(with_limit_and_skip=True)``), so reading n documents costs O(n²):
   100k decisions take minutes. ``Cursor.__next__`` is replaced with an equivalent that indexes
@@ -22,6 +26,7 @@ from typing import Any
 
 import mongomock
 from mongomock.collection import Collection, Cursor
+from mongomock.filtering import filter_applies
 
 _original_next = Cursor.__next__
 
@@ -61,7 +66,33 @@ def _atomic(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+_original_iter_documents = Collection._iter_documents
+
+
+def _ids_of(filter: Any) -> list[Any] | None:
+    """The ``_id`` values a filter is restricted to, if it names them plainly."""
+    if not isinstance(filter, dict) or "_id" not in filter:
+        return None
+    wanted = filter["_id"]
+    if isinstance(wanted, dict):
+        if list(wanted) == ["$in"] and isinstance(wanted["$in"], (list, tuple)):
+            return list(dict.fromkeys(v for v in wanted["$in"] if not isinstance(v, (dict, list))))
+        return None
+    return None if isinstance(wanted, list) else [wanted]
+
+
+def _iter_documents(self: Collection, filter: Any) -> Any:
+    ids = _ids_of(filter)
+    if ids is None:
+        return _original_iter_documents(self, filter)  # type: ignore[no-untyped-call]
+    store = self._store
+    with store._rwlock.reader():
+        found = [store._documents[i] for i in ids if i in store._documents]
+    return (doc for doc in found if filter_applies(filter, doc))  # type: ignore[no-untyped-call]
+
+
 def _mend() -> None:
+    Collection._iter_documents = _iter_documents  # type: ignore[method-assign]
     Cursor.__next__ = _next  # type: ignore[method-assign]
     Cursor.next = _next
     for name in WRITES:

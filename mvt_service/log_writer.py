@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 Record = Decision | Reward
 REPLAY_RETRY_SECONDS = 5.0
 """While the spool holds records and no write has succeeded, how often replaying is retried."""
+SWEEP_SECONDS = 60.0
+"""How often the writer sweeps the events waiting for their decision (see
+:meth:`mvt_service.store.Store.sweep_pending`)."""
 ERROR_PAUSE_SECONDS = 0.5
 """How long the thread pauses after an unexpected error before it goes on."""
 
@@ -168,6 +171,7 @@ class LogWriter:
     def _run(self) -> None:
         replayed = False
         retry_at = time.monotonic()  # first, what a previous process left behind
+        sweep_at = time.monotonic() + SWEEP_SECONDS
         while True:
             try:
                 with self._wake:
@@ -182,10 +186,26 @@ class LogWriter:
                     retry_at = time.monotonic() + REPLAY_RETRY_SECONDS
                 if closing and not self._queue:
                     return
+                if replayed and time.monotonic() >= sweep_at:
+                    sweep_at = time.monotonic() + SWEEP_SECONDS
+                    self.sweep()
             except Exception:  # a fault of the writer itself: it must not stop logging
                 metrics.WRITER_ERRORS.inc()
                 log.exception("the log writer hit an unexpected error; it goes on")
                 time.sleep(ERROR_PAUSE_SECONDS)
+
+    def sweep(self) -> None:
+        """Adopt the waiting events whose decision has arrived, delete the expired ones, and
+        count both (the store being unavailable only postpones the sweep)."""
+        try:
+            swept = self._store.sweep_pending(self._store.clock())
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            return
+        for kind in ("reward", "activation"):
+            metrics.EVENTS_EXPIRED.labels(kind).inc(swept[f"expired_{kind}"])
+        metrics.EVENTS_WAITING.set(swept["waiting"])
 
     def _write_queued(self) -> bool:
         """Write every queued record, batch by batch; once the store is unavailable, the rest

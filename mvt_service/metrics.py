@@ -42,6 +42,14 @@ DROPPED = Counter(
     ["reason"],
 )
 REFUSED_REWARDS = Counter("mvt_rewards_refused", "Reward events answered 503 because the queue was full")
+EVENTS_WAITING = Gauge(
+    "mvt_events_waiting", "Rewards and activations stored while their decision is not (yet): orphans, or events early"
+)
+EVENTS_EXPIRED = Counter(
+    "mvt_events_expired",
+    "Rewards and activations deleted after MVT_PENDING_SECONDS without their decision (orphans), by kind",
+    ["kind"],
+)
 QUEUE_DEPTH = Gauge("mvt_log_queue_depth", "Records waiting in memory for the log writer")
 SPOOL_BYTES = Gauge("mvt_spool_bytes", "Bytes in this process's spool file")
 TRAINING_FAILURES = Counter(

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
         2.0, gt=0, description="how often a worker polls for changed experiments and policies"
     )
     max_body_bytes: int = Field(262_144, gt=0, description="largest accepted request body")
+    body_timeout_seconds: float = Field(10.0, gt=0, description="longest a request's body may take to arrive (408)")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="longest a request's line and headers may take to arrive (408)"
+    )
+    max_header_bytes: int = Field(16_384, gt=0, description="largest request line and headers together (431)")
+    keep_alive_seconds: int = Field(5, gt=0, description="how long an idle keep-alive connection is kept open")
+    max_connections: int = Field(
+        1000, gt=0, description="connections and requests served at once by a worker; beyond, 503"
+    )
     log_flush_seconds: float = Field(
         0.1, gt=0, description="longest time a decision or reward waits in memory before it is written"
     )
@@ -44,6 +53,11 @@ class Settings(BaseSettings):
         None,
         gt=0,
         description="delete decisions, rewards and activations this many days old (a TTL index); unset = keep them",
+    )
+    pending_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description="how long a reward or activation whose decision is not stored waits for it before it is deleted",
     )
     spool_dir: Path = Field(
         Path("mvt-spool"), description="directory of the local spool that holds what MongoDB refused"

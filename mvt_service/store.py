@@ -46,6 +46,10 @@ from trainer.storage import Lease
 log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+ACTIVATION = "activation"
+"""The key of a decision's activation among the events waiting for it."""
+EventKey = tuple[datetime, str]
+"""``(decision time, event id)``: the order in which a cycle reads decisions and their events."""
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -65,18 +69,28 @@ class StaleRevision(Exception):
 class Store:
     """Experiments, decisions, rewards, activations, policies and leases in one MongoDB database.
 
+    **Events of a decision** (rewards, activations) are kept with their decision's experiment
+    and time, so that a training cycle reads only the events of its experiment's decisions, by
+    decision time, however many other experiments or unknown event ids there are. An event
+    whose decision is not stored yet (a decision still in another worker's queue or spool, or
+    none ever: an orphan) waits in ``pending``, one document per event id; it is adopted when
+    its decision is written, and deleted ``pending_seconds`` after it arrived if none was
+    (:meth:`sweep_pending`).
+
     It provides what the trainer needs (:class:`trainer.storage.TrainerStore`). ``clock`` is
     the one source of the time for everything the service stamps: decisions, rewards,
     activations, audit entries, training cycles (tests pass a controllable one).
     """
 
-    def __init__(self, db: Database[Any], clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database[Any], clock: Clock = utcnow, pending_seconds: float = 86_400.0) -> None:
         self.db = db
         self.clock = clock
+        self.pending_seconds = pending_seconds
         self.experiments = db["experiments"]
         self.decisions = db["decisions"]
         self.rewards = db["rewards"]
         self.activations = db["activations"]
+        self.pending = db["pending"]
         self.policies = db["policies"]
         self.leases = db["leases"]
         self.reports = db["reports"]
@@ -86,9 +100,10 @@ class Store:
         """Create the indexes the service relies on (idempotent), and make decisions, rewards
         and activations expire ``retention_days`` after their time (a TTL index on ``ts``), or
         never when it is None (a TTL index left from an earlier setting is dropped)."""
-        self.decisions.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
-        self.decisions.create_index([("experiment", ASCENDING), ("_id", ASCENDING)])
-        self.rewards.create_index([("event_id", ASCENDING)])
+        self.decisions.create_index([("experiment", ASCENDING), ("ts", ASCENDING), ("_id", ASCENDING)])
+        self.rewards.create_index([("experiment", ASCENDING), ("decision_ts", ASCENDING), ("_id", ASCENDING)])
+        self.activations.create_index([("experiment", ASCENDING), ("decision_ts", ASCENDING), ("_id", ASCENDING)])
+        self.pending.create_index([("expires_at", ASCENDING)])
         self.policies.create_index([("experiment", ASCENDING), ("version", ASCENDING)], unique=True)
         self.reports.create_index([("experiment", ASCENDING), ("created_at", ASCENDING)])
         self.audit.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
@@ -196,12 +211,15 @@ class Store:
         were new."""
         if not decisions:
             return 0
-        return _insert_many_new(self.decisions, [_decision_doc(d) for d in decisions])[0]
+        new = _insert_many_new(self.decisions, [_decision_doc(d) for d in decisions])[0]
+        self._adopt({d.event_id: (d.experiment, d.ts) for d in decisions})
+        return new
 
     def insert_decision_once(self, decision: Decision) -> Decision:
         """Insert ``decision`` unless its event id is taken; return the stored decision."""
         try:
             self.decisions.insert_one(_decision_doc(decision))
+            self._adopt({decision.event_id: (decision.experiment, decision.ts)})
             return decision
         except DuplicateKeyError:
             stored = self.get_decision(decision.event_id)
@@ -215,22 +233,32 @@ class Store:
 
     def activate(self, event_id: str, ts: datetime) -> bool:
         """Record that a deferred decision was shown; return False if it already was."""
+        doc = {"_id": event_id, "ts": ts}
+        known = self._decision_keys([event_id])
+        if event_id not in known:
+            return self._wait("activation", event_id, ACTIVATION, doc, ts)
+        experiment, decision_ts = known[event_id]
         try:
-            self.activations.insert_one({"_id": event_id, "ts": ts})
+            self.activations.insert_one({**doc, "experiment": experiment, "decision_ts": decision_ts})
         except DuplicateKeyError:
             return False
         return True
 
-    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision | Unreadable]:
-        """The experiment's decisions made before ``decided_before``, sorted by event id; a
-        document that is no valid decision comes as :class:`Unreadable`."""
-        cursor = self.decisions.find({"experiment": experiment_id, "ts": {"$lt": decided_before}})
-        return (_read_decision(d) for d in cursor.sort("_id", ASCENDING))
+    def decisions_between(
+        self, experiment_id: str, start: datetime | None, end: datetime
+    ) -> Iterator[Decision | Unreadable]:
+        """The experiment's decisions made in ``[start, end)`` (from the first if ``start`` is
+        None), sorted by ``(ts, event_id)``; a document that is no valid decision comes as
+        :class:`Unreadable`."""
+        query = {"experiment": experiment_id, "ts": _between(start, end)}
+        return (_read_decision(d) for d in self.decisions.find(query).sort([("ts", ASCENDING), ("_id", ASCENDING)]))
 
-    def split_time(self, experiment_id: str, decided_before: datetime, holdout_fraction: float) -> datetime | None:
+    def split_time(
+        self, experiment_id: str, start: datetime | None, end: datetime, holdout_fraction: float
+    ) -> datetime | None:
         """The decision time from which the newest ``holdout_fraction`` of the experiment's
-        decisions made before ``decided_before`` begins (None when there are none)."""
-        query = {"experiment": experiment_id, "ts": {"$lt": decided_before}}
+        decisions made in ``[start, end)`` begins (None when there are none)."""
+        query = {"experiment": experiment_id, "ts": _between(start, end)}
         count = self.decisions.count_documents(query)
         if count == 0:
             return None
@@ -239,29 +267,117 @@ class Store:
         ts: datetime = doc["ts"]
         return ts
 
-    def activated_events(self) -> Iterator[str]:
-        """Event ids of all activated decisions, sorted."""
-        return (d["_id"] for d in self.activations.find({}, {"_id": 1}).sort("_id", ASCENDING))
+    def activations_between(self, experiment_id: str, start: datetime | None, end: datetime) -> Iterator[EventKey]:
+        """``(decision time, event id)`` of the activated decisions of the experiment made in
+        ``[start, end)``, sorted."""
+        query = {"experiment": experiment_id, "decision_ts": _between(start, end)}
+        cursor = self.activations.find(query, {"decision_ts": 1}).sort([("decision_ts", ASCENDING), ("_id", ASCENDING)])
+        return ((d["decision_ts"], d["_id"]) for d in cursor)
 
     # rewards ---------------------------------------------------------------------------------
 
     def insert_rewards(self, rewards: Sequence[Reward]) -> tuple[int, int]:
         """Insert reward events idempotently on ``(event_id, reward_id)``; return the counts of
-        new and duplicate events.
+        new and duplicate events. A reward whose decision is not stored yet waits in
+        ``pending`` (see the class).
 
         The idempotency key is the document ``_id`` (``"<event_id> <reward_id>"``; neither id may
-        contain a space, and a space sorts before every allowed character, so ``_id`` order is
-        ``(event_id, reward_id)`` order). A unique secondary index would do the same on MongoDB,
-        but the embedded store checks one by scanning the collection on every insert.
+        contain a space). A unique secondary index would do the same on MongoDB, but the
+        embedded store checks one by scanning the collection on every insert.
         """
         if not rewards:
             return 0, 0
-        return _insert_many_new(self.rewards, [_reward_doc(r) for r in rewards])
+        known = self._decision_keys([r.event_id for r in rewards])
+        matched = [
+            {**_reward_doc(r), "experiment": known[r.event_id][0], "decision_ts": known[r.event_id][1]}
+            for r in rewards
+            if r.event_id in known
+        ]
+        new, duplicates = _insert_many_new(self.rewards, matched) if matched else (0, 0)
+        for r in rewards:
+            if r.event_id not in known:
+                waited = self._wait("reward", r.event_id, reward_key(r.event_id, r.reward_id), _reward_doc(r), r.ts)
+                new, duplicates = new + waited, duplicates + (not waited)
+        return new, duplicates
 
-    def rewards_by_event(self) -> Iterator[Reward | Unreadable]:
-        """All reward events, sorted by event id (``_id`` order, see :meth:`insert_rewards`); a
-        document that is no valid reward comes as :class:`Unreadable`."""
-        return (_read_reward(d) for d in self.rewards.find().sort("_id", ASCENDING))
+    def rewards_between(
+        self, experiment_id: str, start: datetime | None, end: datetime
+    ) -> Iterator[Reward | Unreadable]:
+        """Reward events of the experiment's decisions made in ``[start, end)``, sorted by
+        ``(decision_ts, event_id)``; a document that is no valid reward comes as
+        :class:`Unreadable`."""
+        query = {"experiment": experiment_id, "decision_ts": _between(start, end)}
+        # _id is "<event_id> <reward_id>" and a space sorts first: this is (decision_ts, event_id) order
+        cursor = self.rewards.find(query).sort([("decision_ts", ASCENDING), ("_id", ASCENDING)])
+        return (_read_reward(d) for d in cursor)
+
+    def reward_ids(self) -> set[str]:
+        """The ``_id`` (:func:`reward_key`) of every stored reward event, matched to its decision
+        or waiting for it: what the webhook accepted and the log wrote."""
+        matched = {d["_id"] for d in self.rewards.find({}, {"_id": 1})}
+        waiting = {e["_id"] for w in self.pending.find() for e in w["events"] if e["kind"] == "reward"}
+        return matched | waiting
+
+    # events waiting for their decision ---------------------------------------------------------
+
+    def _decision_keys(self, event_ids: Iterable[str]) -> dict[str, tuple[str, datetime]]:
+        """``(experiment, ts)`` of the stored decisions among ``event_ids``."""
+        cursor = self.decisions.find({"_id": {"$in": list(set(event_ids))}}, {"experiment": 1, "ts": 1})
+        return {d["_id"]: (d["experiment"], d["ts"]) for d in cursor}
+
+    def _wait(self, kind: str, event_id: str, key: str, doc: dict[str, Any], ts: datetime) -> bool:
+        """Keep an event until its decision is stored; False if it already waits."""
+        try:
+            self.pending.update_one(
+                {"_id": event_id, "events._id": {"$ne": key}},
+                {
+                    "$push": {"events": {"_id": key, "kind": kind, "doc": doc}},
+                    "$setOnInsert": {"expires_at": ts + timedelta(seconds=self.pending_seconds)},
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:  # the event id waits already, with this very event
+            return False
+        return True
+
+    def _adopt(self, decisions: Mapping[str, tuple[str, datetime]]) -> int:
+        """Move the events waiting for these decisions (event id -> experiment, time) to their
+        collections; return how many."""
+        waiting = list(self.pending.find({"_id": {"$in": list(decisions)}}))
+        if not waiting:
+            return 0
+        for kind, collection in (("reward", self.rewards), ("activation", self.activations)):
+            docs = [
+                {**event["doc"], "experiment": decisions[w["_id"]][0], "decision_ts": decisions[w["_id"]][1]}
+                for w in waiting
+                for event in w["events"]
+                if event["kind"] == kind
+            ]
+            if docs:
+                _insert_many_new(collection, docs)  # an event that arrived twice is stored once
+        self.pending.delete_many({"_id": {"$in": [w["_id"] for w in waiting]}})
+        return sum(len(w["events"]) for w in waiting)
+
+    def sweep_pending(self, now: datetime) -> dict[str, int]:
+        """Adopt the waiting events whose decision is stored by now (a decision written just
+        before its event was kept waiting), then delete those past their expiry: orphans,
+        whose decision never came. Returns the counts: ``adopted``, ``expired_reward``,
+        ``expired_activation``, ``waiting`` (still)."""
+        ids = [d["_id"] for d in self.pending.find({}, {"_id": 1})]
+        adopted = 0  # (rare: pending holds orphans and events a moment ahead of their decision)
+        for i in range(0, len(ids), 1000):
+            adopted += self._adopt(self._decision_keys(ids[i : i + 1000]))
+        expired = list(self.pending.find({"expires_at": {"$lte": now}}))
+        if expired:
+            self.pending.delete_many({"_id": {"$in": [w["_id"] for w in expired]}})
+        kinds = [event["kind"] for w in expired for event in w["events"]]
+        waiting = sum(len(w["events"]) for w in self.pending.find({}, {"events._id": 1}))
+        return {
+            "adopted": adopted,
+            "expired_reward": kinds.count("reward"),
+            "expired_activation": kinds.count("activation"),
+            "waiting": waiting,
+        }
 
     # policies ------------------------------------------------------------------------------
 
@@ -406,6 +522,10 @@ def _insert_many_new(collection: Any, docs: list[dict[str, Any]]) -> tuple[int, 
         return exc.details.get("nInserted", len(docs) - len(errors)), len(errors)
 
 
+def _between(start: datetime | None, end: datetime) -> dict[str, datetime]:
+    return {"$lt": end} if start is None else {"$gte": start, "$lt": end}
+
+
 def _pairs(mapping: Mapping[str, Any]) -> list[list[Any]]:
     return [[k, v] for k, v in mapping.items()]
 
@@ -526,7 +646,15 @@ def _policy(doc: Mapping[str, Any]) -> PolicyRecord:
 
 
 _read_decision = _read(_decision, check_decision)
-_read_reward = _read(_reward, check_reward)
+
+
+def _check_matched_reward(r: Reward) -> None:
+    check_reward(r)
+    if r.decision_ts is None:
+        raise ValueError("the reward was never matched to its decision")
+
+
+_read_reward = _read(_reward, _check_matched_reward)
 
 TTL_INDEX = "retention_ts"
 

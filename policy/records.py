@@ -66,12 +66,17 @@ class Decision:
 
 @dataclass(frozen=True)
 class Reward:
-    """One reward event for a decision; ``(event_id, reward_id)`` identifies it."""
+    """One reward event for a decision; ``(event_id, reward_id)`` identifies it.
+
+    ``experiment`` and ``decision_ts`` are its decision's, filled in by the store once it
+    matched the event to its decision (None as the webhook receives it)."""
 
     event_id: str
     reward_id: str
     reward: float
     ts: datetime
+    experiment: str | None = None
+    decision_ts: datetime | None = None
 
 
 @dataclass(frozen=True)

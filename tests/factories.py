@@ -121,5 +121,11 @@ def log_uniform_traffic(
 
 
 def rewards_of(store: Any, event_id: str) -> list[Reward]:
-    """The stored reward events of one decision, in ``(event_id, reward_id)`` order."""
-    return [r for r in store.rewards_by_event() if r.event_id == event_id]
+    """The stored reward events of one decision, matched to it or waiting for it, by reward id."""
+    from mvt_service.store import _reward
+
+    matched = [_reward(d) for d in store.rewards.find({"event_id": event_id})]
+    waiting = [
+        _reward(e["doc"]) for w in store.pending.find({"_id": event_id}) for e in w["events"] if e["kind"] == "reward"
+    ]
+    return sorted(matched + waiting, key=lambda r: r.reward_id)

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from policy.experiment import Experiment
@@ -15,7 +15,7 @@ from policy.learning import LearningSettings
 from policy.model import VWModel
 from policy.records import PolicyRecord
 from replay.online import online_comparison
-from trainer.join import Example, JoinStats, closed_examples
+from trainer.join import Example, JoinStats, closed_before, closed_examples
 from trainer.replay import REWARD_MODEL, replay_report
 from trainer.search import Sample, SearchResult, search
 from trainer.storage import TrainerStore
@@ -57,8 +57,9 @@ class CycleData:
 
     def __init__(self, store: TrainerStore, experiment: Experiment, now: datetime, seed: int) -> None:
         self._store, self._experiment, self._now = store, experiment, now
-        decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
-        self.split_ts = store.split_time(experiment.id, decided_before, experiment.promotion.holdout_fraction)
+        self.split_ts = store.split_time(
+            experiment.id, None, closed_before(experiment, now), experiment.promotion.holdout_fraction
+        )
         self.stats = JoinStats()
         self.held_out: list[Example] = []
         search = experiment.training.search

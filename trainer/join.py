@@ -1,8 +1,9 @@
 """Join reward events to decisions: the training examples of one experiment.
 
-The join is a single merge over three streams sorted by event id (decisions, reward events,
-activations), so it is linear in their lengths, holds one decision's rewards in memory at a
-time and makes no query per decision.
+The join is a single merge over three streams of one experiment sorted by ``(decision time,
+event id)``: its decisions, their reward events and their activations. It is linear in their
+lengths, holds one decision's rewards in memory at a time and makes no query per decision; the
+events of other experiments, and events whose decision never came, are never read.
 """
 
 from __future__ import annotations
@@ -81,20 +82,24 @@ def aggregate(rewards: list[Reward], how: Aggregate) -> float:
     return COMBINE[how]([r.reward for r in sorted(rewards, key=lambda r: (r.ts, r.reward_id))])
 
 
-class _SortedStream(Generic[T]):
-    """A stream sorted by event id that can be advanced to an event id."""
+Key = tuple[datetime, str]
+"""``(decision time, event id)``: the order of every stream of the join."""
 
-    def __init__(self, items: Iterable[T], key: Callable[[T], str]) -> None:
+
+class _SortedStream(Generic[T]):
+    """A stream sorted by :data:`Key` that can be advanced to a key."""
+
+    def __init__(self, items: Iterable[T], key: Callable[[T], Key]) -> None:
         self._items = iter(items)
         self._key = key
         self._head: T | None = next(self._items, None)
 
-    def take(self, event_id: str) -> list[T]:
-        """Skip items before ``event_id``; return (and consume) the items at it."""
-        while self._head is not None and self._key(self._head) < event_id:
+    def take(self, key: Key) -> list[T]:
+        """Skip items before ``key``; return (and consume) the items at it."""
+        while self._head is not None and self._key(self._head) < key:
             self._head = next(self._items, None)
         taken = []
-        while self._head is not None and self._key(self._head) == event_id:
+        while self._head is not None and self._key(self._head) == key:
             taken.append(self._head)
             self._head = next(self._items, None)
         return taken
@@ -103,7 +108,7 @@ class _SortedStream(Generic[T]):
 def join_rewards(
     decisions: Iterable[Decision | Unreadable],
     rewards: Iterable[Reward | Unreadable],
-    activations: Iterable[str],
+    activations: Iterable[Key],
     settings: RewardSettings,
     stats: JoinStats | None = None,
 ) -> Iterator[Example]:
@@ -112,11 +117,11 @@ def join_rewards(
     Parameters
     ----------
     decisions
-        Decisions whose attribution window has closed, sorted by event id.
+        Decisions whose attribution window has closed, sorted by :data:`Key`.
     rewards
-        Reward events sorted by event id (those of other experiments are skipped).
+        Their reward events, sorted by :data:`Key` (events of other decisions are skipped).
     activations
-        Event ids of activated decisions, sorted.
+        The keys of the activated ones among them, sorted.
     settings
         The experiment's window, aggregate and default reward.
     stats
@@ -130,15 +135,16 @@ def join_rewards(
     """
     stats = stats if stats is not None else JoinStats()
     window = timedelta(seconds=settings.window_seconds)
-    reward_stream = _SortedStream(_readable(rewards, stats), key=lambda r: r.event_id)
-    activation_stream = _SortedStream(activations, key=lambda e: e)
+    reward_stream = _SortedStream(_readable(rewards, stats), key=_reward_key)
+    activation_stream = _SortedStream(activations, key=lambda key: key)
     for decision in decisions:
         if isinstance(decision, Unreadable):
             stats.unreadable += 1
             continue
         stats.decisions += 1
-        events = reward_stream.take(decision.event_id)
-        activated = bool(activation_stream.take(decision.event_id))
+        key = (decision.ts, decision.event_id)
+        events = reward_stream.take(key)
+        activated = bool(activation_stream.take(key))
         if decision.deferred and not activated:
             stats.not_activated += 1
             continue
@@ -172,6 +178,12 @@ def join_rewards(
         )
 
 
+def _reward_key(reward: Reward) -> Key:
+    if reward.decision_ts is None:  # the store reads only matched rewards
+        raise ValueError(f"reward {reward.event_id!r} was never matched to its decision")
+    return reward.decision_ts, reward.event_id
+
+
 def _readable(rewards: Iterable[Reward | Unreadable], stats: JoinStats) -> Iterator[Reward]:
     for reward in rewards:
         if isinstance(reward, Unreadable):
@@ -181,14 +193,24 @@ def _readable(rewards: Iterable[Reward | Unreadable], stats: JoinStats) -> Itera
 
 
 def closed_examples(
-    store: TrainerStore, experiment: Experiment, now: datetime, stats: JoinStats | None = None
+    store: TrainerStore,
+    experiment: Experiment,
+    now: datetime,
+    stats: JoinStats | None = None,
+    start: datetime | None = None,
 ) -> Iterator[Example]:
-    """The experiment's examples whose attribution window closed before ``now``, by event id."""
-    decided_before = now - timedelta(seconds=experiment.reward.window_seconds)
+    """The experiment's examples made from ``start`` (from the first if None) whose
+    attribution window closed before ``now``, sorted by :data:`Key`."""
+    end = closed_before(experiment, now)
     return join_rewards(
-        store.decisions_by_event(experiment.id, decided_before),
-        store.rewards_by_event(),
-        store.activated_events(),
+        store.decisions_between(experiment.id, start, end),
+        store.rewards_between(experiment.id, start, end),
+        store.activations_between(experiment.id, start, end),
         experiment.reward,
         stats,
     )
+
+
+def closed_before(experiment: Experiment, now: datetime) -> datetime:
+    """The decision time before which every attribution window has closed at ``now``."""
+    return now - timedelta(seconds=experiment.reward.window_seconds)

@@ -31,12 +31,27 @@ class TrainerStore(Protocol):
 
     def list_experiments(self) -> list[Experiment]: ...
 
-    def decisions_by_event(self, experiment_id: str, decided_before: datetime) -> Iterator[Decision | Unreadable]:
-        """The experiment's decisions made before ``decided_before``, sorted by event id (a
-        document that is no valid decision as :class:`Unreadable`)."""
+    def decisions_between(
+        self, experiment_id: str, start: datetime | None, end: datetime
+    ) -> Iterator[Decision | Unreadable]:
+        """The experiment's decisions made in ``[start, end)`` (from the first if ``start`` is
+        None), sorted by ``(ts, event_id)``; invalid ones as :class:`Unreadable`."""
 
-    def split_time(self, experiment_id: str, decided_before: datetime, holdout_fraction: float) -> datetime | None:
-        """The decision time where the newest ``holdout_fraction`` of the decisions begins."""
+    def rewards_between(
+        self, experiment_id: str, start: datetime | None, end: datetime
+    ) -> Iterator[Reward | Unreadable]:
+        """Reward events of those decisions, sorted by ``(decision_ts, event_id)``; invalid ones
+        as :class:`Unreadable`."""
+
+    def activations_between(
+        self, experiment_id: str, start: datetime | None, end: datetime
+    ) -> Iterator[tuple[datetime, str]]:
+        """``(decision time, event id)`` of those decisions that were activated, sorted."""
+
+    def split_time(
+        self, experiment_id: str, start: datetime | None, end: datetime, holdout_fraction: float
+    ) -> datetime | None:
+        """The decision time where the newest ``holdout_fraction`` of those decisions begins."""
 
     def policy_model(self, experiment_id: str, version: int) -> bytes | None: ...
 
@@ -44,12 +59,6 @@ class TrainerStore(Protocol):
         """The experiment's newest policy, whatever its status."""
 
     def insert_report(self, report: Mapping[str, object]) -> None: ...
-
-    def rewards_by_event(self) -> Iterator[Reward | Unreadable]:
-        """All reward events, sorted by event id (invalid ones as :class:`Unreadable`)."""
-
-    def activated_events(self) -> Iterator[str]:
-        """Event ids of all activated decisions, sorted."""
 
     def next_policy_version(self, experiment_id: str) -> int: ...
 

@@ -83,7 +83,7 @@ def open_store(settings: Settings, command: str) -> Store:
             "`mvt serve`, which trains in-process" + ("" if command == "trainer" else " (use --url to ask it)")
         )
     _, db = open_database(settings)
-    store = Store(db)
+    store = Store(db, pending_seconds=settings.pending_seconds)
     store.ensure_indexes(settings.retention_days)
     return store
 

@@ -20,15 +20,29 @@ from mvt_service.embedded import embedded_client
         lambda c: c.find().sort("n").limit(-3),
         lambda c: c.find({"n": {"$gt": 1000}}),
         lambda c: c.aggregate([{"$match": {"n": {"$lt": 30}}}, {"$sort": {"n": -1}}]),
+        lambda c: c.find({"_id": 7}),
+        lambda c: c.find({"_id": {"$in": [9, 3, 3, 1000, 4]}}).sort("n"),
+        lambda c: c.find({"_id": {"$in": [9, 3, 4]}, "k": 0}).sort("n"),
+        lambda c: c.find({"_id": {"$in": []}}),
+        lambda c: c.find({"_id": {"$gte": 95}}).sort("n"),
+        lambda c: [c.count_documents({"_id": {"$in": list(range(50))}, "k": 1})],
     ],
 )
 def test_results_match_the_original_cursor(query, monkeypatch) -> None:
     collection = embedded_client()["db"]["c"]
-    collection.insert_many([{"n": i, "k": i % 3} for i in range(100)])
+    collection.insert_many([{"_id": i, "n": i, "k": i % 3} for i in range(100)])
     fixed = list(query(collection))
     monkeypatch.setattr(mongomock.collection.Cursor, "__next__", embedded._original_next)
     monkeypatch.setattr(mongomock.collection.Cursor, "next", embedded._original_next)
+    monkeypatch.setattr(mongomock.collection.Collection, "_iter_documents", embedded._original_iter_documents)
     assert fixed == list(query(collection))
+
+
+def test_an_update_by_id_changes_the_stored_document() -> None:
+    collection = embedded_client()["db"]["c"]
+    collection.insert_many([{"_id": i, "n": i} for i in range(5)])
+    collection.update_many({"_id": {"$in": [1, 3]}}, {"$set": {"n": -1}})
+    assert [d["n"] for d in collection.find().sort("_id")] == [0, -1, 2, -1, 4]
 
 
 def test_a_cursor_can_be_read_in_parts() -> None:

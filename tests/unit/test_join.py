@@ -19,12 +19,12 @@ MS = timedelta(milliseconds=1)
 
 def join(store: Store, now: datetime, settings: RewardSettings = WINDOW) -> tuple[list[Example], JoinStats]:
     stats = JoinStats()
-    decided_before = now - timedelta(seconds=settings.window_seconds)
+    end = now - timedelta(seconds=settings.window_seconds)
     examples = list(
         join_rewards(
-            store.decisions_by_event("exp", decided_before),
-            store.rewards_by_event(),
-            store.activated_events(),
+            store.decisions_between("exp", None, end),
+            store.rewards_between("exp", None, end),
+            store.activations_between("exp", None, end),
             settings,
             stats,
         )

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from pymongo.errors import AutoReconnect
 
-from mvt_service.store import StaleRevision, Store
+from mvt_service.store import StaleRevision, Store, _decision_doc
 from policy.arms import Arm
 from policy.experiment import Experiment
 from tests import factories
@@ -17,9 +17,10 @@ from tests import factories
 
 def test_ensure_indexes_is_idempotent(store: Store) -> None:
     store.ensure_indexes()
-    names = set(store.rewards.index_information())
-    assert "event_id_1" in names
-    assert "experiment_1_ts_1" in set(store.decisions.index_information())
+    assert "experiment_1_decision_ts_1__id_1" in set(store.rewards.index_information())
+    assert "experiment_1_decision_ts_1__id_1" in set(store.activations.index_information())
+    assert "experiment_1_ts_1__id_1" in set(store.decisions.index_information())
+    assert "expires_at_1" in set(store.pending.index_information())
 
 
 def test_retention_is_a_ttl_index_that_follows_the_setting(store: Store) -> None:
@@ -135,25 +136,23 @@ def test_experiment_replacement_keeps_the_active_policy(store: Store) -> None:
     assert replaced.active_policy == 1
 
 
-def test_join_streams_are_sorted_by_event_id(store: Store) -> None:
-    ids = ["c", "a", "b"]
-    store.insert_decisions([factories.decision(event_id=i, ts=factories.T0) for i in ids])
-    store.insert_decisions([factories.decision(event_id="late", ts=factories.T0 + timedelta(hours=1))])
+def test_join_streams_hold_one_experiments_events_sorted_by_decision_time(store: Store) -> None:
+    t0, second = factories.T0, timedelta(seconds=1)
+    when = {"c": t0, "a": t0, "b": t0 + second, "d": t0 + 2 * second}
+    store.insert_decisions([factories.decision(event_id=i, ts=ts) for i, ts in when.items()])
+    store.insert_decisions([factories.decision(event_id="late", ts=t0 + timedelta(hours=1))])
     store.insert_decisions([factories.decision(event_id="other", experiment="x")])
-    store.insert_rewards([factories.reward(i, r) for i in ids for r in ("z", "y")])
-    for i in ids:
-        store.activate(i, factories.T0)
-    before = factories.T0 + timedelta(minutes=1)
-    assert [d.event_id for d in store.decisions_by_event("exp", before)] == ["a", "b", "c"]
-    assert [(r.event_id, r.reward_id) for r in store.rewards_by_event()] == [
-        ("a", "y"),
-        ("a", "z"),
-        ("b", "y"),
-        ("b", "z"),
-        ("c", "y"),
-        ("c", "z"),
+    store.insert_rewards([factories.reward(i, r) for i in [*when, "other", "late"] for r in ("z", "y")])
+    for i in [*when, "other"]:
+        store.activate(i, t0)
+    start, end = t0, t0 + timedelta(minutes=1)
+    assert [d.event_id for d in store.decisions_between("exp", start, end)] == ["a", "c", "b", "d"]
+    assert [d.event_id for d in store.decisions_between("exp", t0 + second, end)] == ["b", "d"]
+    assert [(r.event_id, r.reward_id) for r in store.rewards_between("exp", None, end)] == [
+        (i, r) for i in ("a", "c", "b", "d") for r in ("y", "z")
     ]
-    assert list(store.activated_events()) == ["a", "b", "c"]
+    assert {r.decision_ts for r in store.rewards_between("exp", None, end)} == set(when.values())
+    assert [e for _, e in store.activations_between("exp", None, end)] == ["a", "c", "b", "d"]
 
 
 def test_a_free_lease_is_taken_by_one_owner_at_a_time(store: Store) -> None:
@@ -220,3 +219,48 @@ def test_a_conditional_update_succeeds_for_one_of_many_concurrent_callers(store:
     finally:
         sys.setswitchinterval(interval)
     assert sorted(won) == [False] * 7 + [True] and store.get_experiment("exp").revision == 2
+
+
+def test_events_ahead_of_their_decision_wait_and_are_adopted_when_it_is_written(store: Store) -> None:
+    t0 = factories.T0
+    assert store.insert_rewards(
+        [factories.reward("early", "click", 1.0, t0), factories.reward("early", "order", 9.0, t0)]
+    ) == (2, 0)
+    assert store.insert_rewards([factories.reward("early", "click", 1.0, t0)]) == (0, 1)  # a repeat, waiting too
+    assert store.activate("early", t0) and not store.activate("early", t0)
+    end = t0 + timedelta(hours=1)
+    assert list(store.rewards_between("exp", None, end)) == [] and store.reward_ids() == {"early click", "early order"}
+    store.insert_decisions([factories.decision(event_id="early", ts=t0, deferred=True)])
+    assert [(r.reward_id, r.decision_ts) for r in store.rewards_between("exp", None, end)] == [
+        ("click", t0),
+        ("order", t0),
+    ]
+    assert [e for _, e in store.activations_between("exp", None, end)] == ["early"]
+    assert store.pending.count_documents({}) == 0 and not store.activate("early", t0)
+
+
+def test_orphans_expire_and_a_late_adoption_is_swept_up(store: Store) -> None:
+    t0 = factories.T0
+    store.pending_seconds = 600
+    store.insert_rewards([factories.reward("never", "default", 1.0, t0), factories.reward("raced", "default", 2.0, t0)])
+    store.activate("never", t0)
+    # "raced": its decision was written by another worker just after the reward missed it
+    store.decisions.insert_one(_decision_doc(factories.decision(event_id="raced", ts=t0)))
+    swept = store.sweep_pending(t0 + timedelta(seconds=599))
+    assert swept == {"adopted": 1, "expired_reward": 0, "expired_activation": 0, "waiting": 2}
+    assert [r.event_id for r in store.rewards_between("exp", None, t0 + timedelta(hours=1))] == ["raced"]
+    swept = store.sweep_pending(t0 + timedelta(seconds=600))
+    assert swept == {"adopted": 0, "expired_reward": 1, "expired_activation": 1, "waiting": 0}
+    assert store.reward_ids() == {"raced default"}
+
+
+def test_a_cycle_reads_only_its_own_experiments_events(store: Store) -> None:
+    """Rewards of other experiments and orphans are never among what a join reads."""
+    t0 = factories.T0
+    store.insert_decisions([factories.decision(event_id=f"mine-{i}", ts=t0) for i in range(3)])
+    store.insert_decisions([factories.decision(event_id=f"theirs-{i}", experiment="x", ts=t0) for i in range(50)])
+    store.insert_rewards([factories.reward(f"theirs-{i}") for i in range(50)])
+    store.insert_rewards([factories.reward(f"orphan-{i}") for i in range(50)])
+    store.insert_rewards([factories.reward(f"mine-{i}") for i in range(3)])
+    read = list(store.rewards_between("exp", None, t0 + timedelta(hours=1)))
+    assert sorted(r.event_id for r in read) == ["mine-0", "mine-1", "mine-2"]

@@ -295,6 +295,8 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
             "reward_id": "default",
             "reward": float("inf"),
             "ts": T0,
+            "experiment": "exp",
+            "decision_ts": T0,
         }
     )
     summary = run_cycle(store, store.get_experiment("exp"), NOW)
