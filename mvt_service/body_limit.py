@@ -1,6 +1,9 @@
-"""Reject request bodies over a size limit with 413, whether or not they declare a length."""
+"""Reject request bodies over a size limit with 413, whether or not they declare a length, and
+bodies that take longer than a deadline to arrive with 408."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,12 +19,22 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body exceeds {max_bytes} bytes")
 
 
-class BodyLimitMiddleware:
-    """Pure ASGI middleware: checks ``Content-Length`` up front and counts streamed bytes."""
+class BodyTooSlow(HTTPException):
+    """The body did not arrive within its deadline (a slow or stalled sender)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"the request body did not arrive within {seconds:g} s")
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI middleware: checks ``Content-Length`` up front, counts streamed bytes, and gives
+    the whole body ``timeout_seconds`` from the first read to arrive (reads after the body, such
+    as a streaming response's wait for a disconnect, have no deadline)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_seconds: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,21 +45,30 @@ class BodyLimitMiddleware:
                 await self._reject(scope, receive, send)
                 return
 
-        received = 0
+        received, complete = 0, False
+        deadline: float | None = None
 
         async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete, deadline
+            if complete:
+                return await receive()
+            deadline = deadline or asyncio.get_running_loop().time() + self.timeout_seconds
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow(self.timeout_seconds) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_bytes:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
         try:
             await self.app(scope, counting_receive, send)
-        except BodyTooLarge:  # raised while the body is read, so before any response starts
-            await self._reject(scope, receive, send)
+        except (BodyTooLarge, BodyTooSlow) as exc:  # raised while the body is read: before any response
+            await problem(exc.status_code, exc.detail)(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = BodyTooLarge(self.max_bytes)

@@ -15,6 +15,7 @@ import uvicorn
 from mvt_service.app import create_app
 from mvt_service.auth import KeyRing, is_loopback
 from mvt_service.cli.common import CommandError
+from mvt_service.http_server import GuardedHttpToolsProtocol, ServerLimits
 from mvt_service.settings import Settings
 
 
@@ -34,13 +35,15 @@ def check_binding(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def serving(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free port of ``host`` in a thread; yield its URL and stop
-    it (draining the decision log) on exit."""
+def serving(app: Any, host: str = "127.0.0.1", limits: ServerLimits | None = None) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free port of ``host`` in a thread, with the server
+    ``limits`` (default: from the environment); yield its URL and stop it (draining the
+    decision log) on exit."""
     with socket.socket() as s:
         s.bind((host, 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    options = (limits or ServerLimits.of(Settings())).uvicorn_options()
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -64,8 +67,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     """
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
     check_binding(settings)
+    limits = ServerLimits.of(settings)
     if args.workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+        options = limits.uvicorn_options()
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level, **options)
         return 0
     if settings.embedded:
         raise CommandError(
@@ -76,6 +81,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         "mvt_service.app:create_app",
         factory=True,
         workers=args.workers,
+        # each worker process reads its limits from the environment: the class must be importable
+        **{**limits.uvicorn_options(), "http": GuardedHttpToolsProtocol},
         host=settings.host,
         port=settings.port,
         log_level=args.log_level,
