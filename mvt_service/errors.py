@@ -84,9 +84,14 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-    field, message = first["field"], first["message"]
-    detail = message if message.startswith((f"{field}.", f"{field}:")) else f"{field}: {message}"
-    return problem(422, detail, errors=errors)
+    return problem(422, _detail(first["field"], first["message"]), errors=errors)
+
+
+def _detail(field: str, message: str) -> str:
+    """``field: message``, without the field's name twice when the domain's message names it
+    (``context: `x` must be…`` for the field ``context``, or ``arms.0.features``)."""
+    name = field.rsplit(".", 1)[-1]
+    return f"{field}: {message.removeprefix(f'{name}: ')}"
 
 
 async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

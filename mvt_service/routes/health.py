@@ -29,11 +29,12 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     and spool, the policy version this worker serves per experiment, and any active policy it
     could not load."""
     runtime, writer = services.runtime, services.writer
-    writer.ensure_running()
+    log_healthy, writer_state = writer.healthy, "running" if writer.alive else "down"
+    writer.ensure_running()  # a dead writer is reported as found, and started again
     details: dict[str, Any] = {
         "store": "ok",
         "log": {
-            "writer": "running" if writer.alive else "down",
+            "writer": writer_state,
             "pending": writer.pending,
             "spool_bytes": writer.spool_bytes,
         },
@@ -44,7 +45,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         await run_in_threadpool(services.store.ping)
     except Exception as exc:
         details["store"] = f"unreachable: {type(exc).__name__}"
-    ready = details["store"] == "ok" and writer.healthy
+    ready = details["store"] == "ok" and log_healthy
     return JSONResponse({"status": "ready" if ready else "unavailable", **details}, status_code=200 if ready else 503)
 
 
