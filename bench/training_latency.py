@@ -88,7 +88,15 @@ def main() -> int:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MVT_PORT": str(port), "MVT_SPOOL_DIR": tempfile.mkdtemp(), "MVT_DEMO": "false"}
+    # trains in process (as the embedded store does), but only when asked: the schedule sleeps
+    env = {
+        **os.environ,
+        "MVT_PORT": str(port),
+        "MVT_SPOOL_DIR": tempfile.mkdtemp(),
+        "MVT_DEMO": "false",
+        "MVT_TRAIN_IN_PROCESS": "true",
+        "MVT_TRAINER_POLL_SECONDS": "86400",
+    }
     env.pop("MVT_MONGO_URI", None)
     server = subprocess.Popen([sys.executable, "-m", "mvt_service.cli", "--log-level", "warning", "serve"], env=env)
     try:

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -32,6 +33,10 @@ from policy.records import Clock, utcnow
 from trainer.schedule import Scheduler
 
 log = logging.getLogger(__name__)
+
+TRAINING_SWITCH_SECONDS = 0.0005
+"""The interpreter's thread switch interval in a process that trains in process: a decision
+waits at most this long for the lock a training cycle holds."""
 
 
 def owner_id(role: str) -> str:
@@ -98,7 +103,12 @@ def create_app(
             name="mvt-trainer",
             daemon=True,
         )
+        switch_interval = sys.getswitchinterval()
         if settings.trains_in_process:
+            # A cycle is long stretches of Python (the embedded store's queries, VW calls) that
+            # hold the interpreter lock; with the default 5 ms switch interval every decision
+            # waits for it several times (p99 8.8x the idle p99 during a cycle, BENCHMARKS.md).
+            sys.setswitchinterval(TRAINING_SWITCH_SECONDS)
             trainer.start()
         app.state.services = Services(settings, store, runtime, writer, scheduler)
         try:
@@ -107,6 +117,7 @@ def create_app(
             stop_training.set()
             if trainer.is_alive():
                 trainer.join()
+            sys.setswitchinterval(switch_interval)
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller

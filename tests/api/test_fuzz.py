@@ -1,12 +1,20 @@
 """Property-based fuzzing of the whole HTTP API from its own OpenAPI schema (schemathesis):
-no generated request, valid or not, may get a 500."""
+no generated request, valid or not, may get a 500, and after every one of them the service
+still logs: a decision and its reward sent next both reach the store."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from pymongo.database import Database
 from schemathesis.checks import not_a_server_error
+
+from mvt_service.cli.common import ApiClient
+from mvt_service.store import Store
+from tests.helpers import eventually
 
 
 @pytest.fixture
@@ -19,5 +27,18 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_gets_a_server_error(case) -> None:
+def test_no_input_gets_a_server_error_or_stops_the_log(case, live_server: str, shared_db: Database) -> None:
     case.call_and_validate(checks=[not_a_server_error])
+    assert_still_logs(live_server, Store(shared_db))
+
+
+def assert_still_logs(url: str, store: Store) -> None:
+    event_id = f"probe-{uuid.uuid4().hex}"
+    api = ApiClient(url)
+    try:
+        api("POST", "/v1/decisions", {"experiment": "home", "event_id": event_id})
+        api("POST", "/v1/rewards", {"event_id": event_id, "reward": 1.0})
+    finally:
+        api.close()
+    assert store.get_decision(event_id) is not None  # a client event id is written before the answer
+    eventually(lambda: f"{event_id} default" in store.reward_ids(), message="the reward log stopped")

@@ -5,11 +5,12 @@ active policy (including a rollback)."""
 from __future__ import annotations
 
 import random
+import sys
 
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
-from mvt_service.app import create_app
+from mvt_service.app import TRAINING_SWITCH_SECONDS, create_app
 from mvt_service.settings import Settings
 from tests.helpers import TickingClock, eventually, services_of
 
@@ -140,3 +141,15 @@ def test_the_report_compares_bandit_and_holdout_traffic_online(shared_db: Databa
         assert d["low"] < d["value"] < d["high"]
         page = client.get("/v1/experiments/shop/reports/latest?format=html").text
         assert "Online: bandit traffic against the holdout group" in page
+
+
+def test_a_process_that_trains_in_process_switches_threads_often(settings: Settings) -> None:
+    """So that a decision never waits long for the lock a training cycle holds (measured in
+    BENCHMARKS.md); the interval is restored when the app stops."""
+    before = sys.getswitchinterval()
+    in_process = settings.model_copy(update={"train_in_process": True, "trainer_poll_seconds": 3600})
+    with TestClient(create_app(in_process)):
+        assert sys.getswitchinterval() == TRAINING_SWITCH_SECONDS < before
+    assert sys.getswitchinterval() == before
+    with TestClient(create_app(settings)):  # trains elsewhere: left alone
+        assert sys.getswitchinterval() == before
