@@ -137,7 +137,7 @@ def main() -> int:
         "visitors": args.visitors,
         "idle": idle,
         "during_training": training,
-        "cycle": {k: cycle.get(k) for k in ("status", "seconds", "train_events", "holdout_events")},
+        "cycle": {k: cycle.get(k) for k in ("status", "seconds", "mode", "events")},
         "p99_ratio": round(training["p99_ms"] / idle["p99_ms"], 2),
     }
     print(json.dumps(report, indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
@@ -124,19 +124,31 @@ class SearchBody(Request):
 
 class TrainingBody(Request):
     interval_seconds: int = Field(TRAINING["interval_seconds"], gt=0, description="how often a training cycle runs")
-    min_events: int = Field(TRAINING["min_events"], ge=1, description="examples a candidate needs")
+    min_events: int = Field(TRAINING["min_events"], ge=1, description="examples a new learner needs")
+    lookback_seconds: int = Field(
+        TRAINING["lookback_seconds"], description="history a new learner is trained on, 60 s to a year"
+    )
     vw: VWBody = Field(default_factory=VWBody)
     search: SearchBody = Field(default_factory=SearchBody)
 
 
 class PromotionBody(Request):
-    """The promotion gate (ranges are checked by the domain and reported as 422)."""
+    """The promotion rule (trainer/promotion.py; ranges are checked by the domain and reported
+    as 422)."""
 
-    metric: Metric = Field("dr", description="estimator the gate uses: ips, snips or dr")
-    confidence: float = Field(0.95, description="confidence level of the interval, in [0.5, 1)")
-    min_improvement: float = Field(0.0, description="the interval's lower bound of candidate − active must exceed this")
-    min_events: int = Field(500, description="held-out events the gate needs")
-    holdout_fraction: float = Field(0.2, description="newest share of the data held out for replay, in (0, 0.9]")
+    metric: Metric = Field("dr", description="estimator of each event's paired difference: ips, snips or dr")
+    confidence: float = Field(
+        0.95, description="level of the anytime-valid confidence sequence of learner − serving, in [0.5, 0.999]"
+    )
+    min_improvement: float = Field(
+        0.0, description="superiority: the lower bound of learner − serving must exceed this for new settings"
+    )
+    min_events: int = Field(500, description="events scored (by progressive validation) before any promotion")
+    margin: float = Field(
+        0.02,
+        description="non-inferiority margin of a continuing update: promoted unless replay shows it worse than "
+        "this share of the serving value, in [0, 0.5]",
+    )
 
 
 class ExperimentBody(Request):
@@ -273,8 +285,8 @@ class CycleOut(BaseModel):
     version: int | None
     join: dict[str, Any]
     train_seconds: float
-    train_events: int
-    holdout_events: int
+    mode: Literal["continued", "new"] | None = Field(description="continued the learner, or started a new one")
+    events: int = Field(description="decisions learned, each scored first (progressive validation)")
 
     @classmethod
     def of(cls, c: CycleSummary) -> CycleOut:

@@ -253,20 +253,6 @@ class Store:
         query = {"experiment": experiment_id, "ts": _between(start, end)}
         return (_read_decision(d) for d in self.decisions.find(query).sort([("ts", ASCENDING), ("_id", ASCENDING)]))
 
-    def split_time(
-        self, experiment_id: str, start: datetime | None, end: datetime, holdout_fraction: float
-    ) -> datetime | None:
-        """The decision time from which the newest ``holdout_fraction`` of the experiment's
-        decisions made in ``[start, end)`` begins (None when there are none)."""
-        query = {"experiment": experiment_id, "ts": _between(start, end)}
-        count = self.decisions.count_documents(query)
-        if count == 0:
-            return None
-        first_held_out = min(count - 1, int(count * (1.0 - holdout_fraction)))
-        doc = next(iter(self.decisions.find(query, {"ts": 1}).sort("ts", ASCENDING).skip(first_held_out).limit(1)))
-        ts: datetime = doc["ts"]
-        return ts
-
     def activations_between(self, experiment_id: str, start: datetime | None, end: datetime) -> Iterator[EventKey]:
         """``(decision time, event id)`` of the activated decisions of the experiment made in
         ``[start, end)``, sorted."""
@@ -434,6 +420,22 @@ class Store:
             {"$set": {"status": "active", "reason": reason, "activated_at": now}},
         )
         return self.get_policy(experiment_id, version)
+
+    def deactivate_policy(self, experiment_id: str, reason: str) -> None:
+        """Stop serving the active policy: uniform random serves, and the policy is retired with
+        ``reason``."""
+        before = self.experiments.find_one_and_update(
+            {"_id": experiment_id},
+            {"$set": {"active_policy": None}},
+            {"active_policy": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+        previous = before.get("active_policy") if before else None
+        if previous is not None:
+            self.policies.update_one(
+                {"experiment": experiment_id, "version": previous},
+                {"$set": {"status": "retired", "reason": reason, "retired_at": self.clock()}},
+            )
 
     def reject_policy(self, experiment_id: str, version: int, reason: str) -> None:
         """Mark a candidate as rejected by the promotion gate, with the gate's reason."""

@@ -27,6 +27,8 @@ MAX_WINDOW_SECONDS = 90 * 86_400
 """The longest attribution window: 90 days."""
 MAX_INTERVAL_SECONDS = 366 * 86_400
 """The longest time between training cycles: a year."""
+MAX_LOOKBACK_SECONDS = 366 * 86_400
+"""The longest history a new learner is trained on: a year."""
 MAX_EVENTS = 10**9
 """The most events a training or promotion threshold may ask for."""
 EXPERIMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -54,22 +56,26 @@ class RewardSettings:
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """When the trainer retrains the experiment's policy, and how VW learns.
+    """When the trainer trains the experiment's learner, and how VW learns.
 
-    A cycle runs every ``interval_seconds``; a candidate is trained only when the training part
-    of the closed-window data holds at least ``min_events`` examples. ``vw`` are the configured
-    learning settings; with ``search.enabled`` a cycle may train the candidate with better ones
-    it found around them (see :class:`SearchSettings`).
+    A cycle runs every ``interval_seconds``. It continues the learner on the decisions whose
+    attribution windows closed since its data ended; a new learner (the first, or after ``vw``
+    changed) is trained from scratch on the last ``lookback_seconds`` of closed-window
+    decisions, once they hold at least ``min_events``. ``vw`` are the configured learning
+    settings; with ``search.enabled`` a new learner takes the best settings found around them
+    (see :class:`SearchSettings`).
     """
 
     interval_seconds: int = 3600
     min_events: int = 1000
+    lookback_seconds: int = 14 * 86_400
     vw: LearningSettings = field(default_factory=LearningSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
 
     def __post_init__(self) -> None:
         check_int("training.interval_seconds", self.interval_seconds, 1, MAX_INTERVAL_SECONDS)
         check_int("training.min_events", self.min_events, 1, MAX_EVENTS)
+        check_int("training.lookback_seconds", self.lookback_seconds, 60, MAX_LOOKBACK_SECONDS)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible document (lists, not tuples) that :meth:`from_dict` reads back."""
@@ -107,19 +113,21 @@ def _lists(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class PromotionSettings:
-    """When a candidate replaces the active policy.
+    """When the learner replaces the serving policy (the rule and its guarantee:
+    :mod:`trainer.promotion`).
 
-    Each cycle holds out the newest ``holdout_fraction`` of the closed-window decisions; the
-    candidate is trained on the rest. It is promoted only if, on at least ``min_events`` held-out
-    events, the lower end of the ``confidence`` interval of (candidate − active), estimated by
-    ``metric`` on paired per-event terms, exceeds ``min_improvement``.
+    ``metric`` estimates each event's paired difference (learner − serving); ``confidence`` is
+    the level of the anytime-valid confidence sequence of their running mean. A learner of new
+    settings must show that mean above ``min_improvement`` (superiority); the serving policy's
+    own lineage, continued on newer data, must not be worse than ``margin`` times the serving
+    value (non-inferiority). Either needs ``min_events`` scored events.
     """
 
     metric: Metric = "dr"
     confidence: float = 0.95
     min_improvement: float = 0.0
     min_events: int = 500
-    holdout_fraction: float = 0.2
+    margin: float = 0.02
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -127,7 +135,7 @@ class PromotionSettings:
         check_range("promotion.confidence", self.confidence, 0.5, 0.999)
         check_range("promotion.min_improvement", self.min_improvement, -MAX_ABS_REWARD, MAX_ABS_REWARD)
         check_int("promotion.min_events", self.min_events, 1, MAX_EVENTS)
-        check_range("promotion.holdout_fraction", self.holdout_fraction, 0.01, 0.9)
+        check_range("promotion.margin", self.margin, 0.0, 0.5)
 
 
 @dataclass(frozen=True)

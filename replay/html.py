@@ -21,7 +21,7 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 def verdict_sentence(report: dict[str, Any]) -> str:
     """The verdict in words a product manager can act on."""
-    candidate = f"candidate v{report['candidate_version']}"
+    candidate = f"learner v{report['candidate_version']}"
     active = f"v{report['active_version']}" if report["active_version"] is not None else "uniform random layouts"
     if report["verdict"]["promoted"]:
         return f"Promoted: {candidate} now serves decisions in place of {active}."
@@ -111,8 +111,9 @@ def render_report(report: dict[str, Any]) -> str:
         d = comparison["difference"]
         difference = (
             f"<p>Difference {escape(comparison['candidate'])} − {escape(comparison['active'])}: "
-            f"<b>{_fmt(d['value'])}</b> ({level} interval {_fmt(d['low'])} to {_fmt(d['high'])}), "
-            f"estimated by {metric.upper()} on the same held-out events.</p>"
+            f"<b>{_fmt(d['value'])}</b> ({level} anytime-valid interval {_fmt(d['low'])} to {_fmt(d['high'])}), "
+            f"estimated by {metric.upper()} over the {comparison.get('events', 0):,} events scored since the "
+            f"evidence began ({escape(str(comparison.get('rule', '')))}).</p>"
         )
     fixed = [p for p in policies if p["kind"] == "fixed"]
     best_fixed = max(fixed, key=lambda p: p["estimates"][metric]["value"]) if fixed else None
@@ -138,7 +139,7 @@ def render_report(report: dict[str, Any]) -> str:
         )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Replay report: {escape(report["experiment"])}, candidate v{report["candidate_version"]}</title>
+<title>Replay report: {escape(report["experiment"])}, learner v{report["candidate_version"]}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 60rem; }}
 .verdict {{ font-size: 1.25rem; padding: .75rem 1rem; border-radius: 6px;
@@ -150,8 +151,8 @@ td:first-child, th:first-child {{ text-align: left; }}
 .note {{ color: #666; font-size: .9rem; }}
 </style></head><body>
 <h1>Replay report: {escape(report["experiment"])}</h1>
-<p class="note">{escape(str(report["created_at"]))} · candidate v{report["candidate_version"]} ·
-trained on {split["train_events"]:,} events, evaluated on the {split["holdout_events"]:,} newest held-out events ·
+<p class="note">{escape(str(report["created_at"]))} · learner v{report["candidate_version"]} ·
+{escape(str(report.get("mode", "new")))} on {split["events"]:,} events, each scored before it was learned ·
 exploration ε = {report["epsilon"]:g}</p>
 <p class="verdict">{escape(verdict_sentence(report))}</p>
 <p>{escape(report["verdict"]["reason"])}</p>

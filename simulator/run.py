@@ -253,7 +253,7 @@ def _check(
     estimate = None
     if cycle["status"] != "skipped" and served:
         report = api("GET", f"/v1/experiments/{experiment_id}/reports/latest")
-        role = "candidate" if served == report["candidate_version"] else "active"
+        role = "learner" if served == report["candidate_version"] else "serving"
         entry = next(p for p in report["policies"] if p["name"] == f"{role} v{served} (greedy)")
         estimate = entry["estimates"][report["comparison"]["metric"]]
     attributed = probed["greedy"] * shop.attributed_share

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pymongo
@@ -17,6 +18,8 @@ from mvt_service.cli.serving import serving
 from mvt_service.embedded import embedded_client
 from mvt_service.settings import Settings
 from mvt_service.store import Store
+from tests.factories import T0
+from tests.helpers import TickingClock
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 BACKENDS = [
@@ -66,9 +69,16 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def clock() -> TickingClock:
+    """The time of the apps a test runs: a few days after the factories' ``T0``, so that traffic
+    they log "long ago" is within every lookback window, whatever the wall clock says."""
+    return TickingClock(start=T0 + timedelta(days=4))
+
+
+@pytest.fixture
+def client(settings: Settings, clock: TickingClock) -> Iterator[TestClient]:
     """A client of a fresh app on its own embedded store."""
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings, clock=clock)) as c:
         yield c
 
 

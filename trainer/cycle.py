@@ -1,13 +1,30 @@
-"""One training cycle of an experiment: join, split, train, replay, register, promote."""
+"""One training cycle of an experiment, as a pipeline: plan → collect → settings → score and
+learn → evaluate → decide → record.
+
+- **plan**: the cycle *continues* the experiment's learner (its latest registered version, with
+  VW's learning state) on the decisions whose attribution windows closed since its data ended,
+  so its cost follows new traffic; or, for the first learner or after ``training.vw`` changed,
+  starts a *new* one from scratch on the last ``training.lookback_seconds`` of closed-window
+  decisions.
+- **settings**: a continued learner keeps its settings; a new one takes the configured ones,
+  or the policy search's choice (:mod:`trainer.search`).
+- **score and learn**: every event is scored by the learner (before it learns it) and by the
+  serving policy, then learned (:mod:`trainer.progressive`).
+- **evaluate** and **decide**: the paired differences join the lineage's evidence, and the
+  promotion rule (:mod:`trainer.promotion`) reads its anytime-valid confidence sequence.
+- **record**: the learner is registered as a new version, ``active`` if promoted, else
+  ``rejected`` (the next cycle continues it either way), with its data window, evidence and
+  reason, and a replay report is stored. If the serving policy's own evidence shows it worse
+  than uniform random, it is retired and uniform random serves (recorded like a promotion).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from policy.experiment import Experiment
@@ -15,76 +32,82 @@ from policy.learning import LearningSettings
 from policy.model import VWModel
 from policy.records import PolicyRecord
 from replay.online import online_comparison
+from replay.sequence import Evidence
+from trainer import promotion
 from trainer.join import Example, JoinStats, closed_before, closed_examples
-from trainer.replay import REWARD_MODEL, replay_report
-from trainer.search import Sample, SearchResult, search
+from trainer.progressive import score_and_learn
+from trainer.report import evaluate_cycle, report_document
+from trainer.search import SearchResult, sample, search
 from trainer.storage import TrainerStore
-from trainer.train import Progress, train_policies
+from trainer.train import Progress, rows
 
 log = logging.getLogger(__name__)
 
 CycleStatus = Literal["active", "rejected", "skipped"]
+Mode = Literal["continued", "new"]
 
 
 @dataclass(frozen=True)
 class CycleSummary:
-    """What a cycle did: ``status`` is the candidate's (``active`` when promoted, else
-    ``rejected``) or ``skipped`` when no candidate was trained; ``reason`` says why."""
+    """What a cycle did: ``status`` is the learner's (``active`` when promoted, else
+    ``rejected``) or ``skipped`` when nothing was trained; ``mode`` whether it continued the
+    learner or started a new one; ``events`` how many it learned (each scored first);
+    ``reason`` says why, in words."""
 
     experiment: str
     status: CycleStatus
     reason: str
     version: int | None = None
+    mode: Mode | None = None
     join: dict[str, Any] = field(default_factory=dict)
     train_seconds: float = 0.0
-    train_events: int = 0
-    holdout_events: int = 0
+    events: int = 0
 
     @property
     def examples(self) -> int:
         return int(self.join.get("examples", 0))
 
 
-class CycleData:
-    """A cycle's closed-window examples split by decision time: the training part (older than
-    ``split_ts``) and the held-out part (from ``split_ts``, the newest
-    ``promotion.holdout_fraction`` of the decisions).
+@dataclass(frozen=True)
+class Plan:
+    """What a cycle trains on: the decisions made in ``[start, end)``, continuing ``parent`` (a
+    new learner when None) of ``lineage``, with the evidence gathered so far."""
 
-    :meth:`training` streams the training part from the store at every call; the first call
-    also collects the held-out examples, a random sample of the training part for the search,
-    the join's counts and the rewards of each serving group.
-    """
+    mode: Mode
+    start: datetime | None
+    end: datetime
+    parent: PolicyRecord | None
+    evidence: Evidence
+    serving_evidence: Evidence
+    guard: Evidence
+    why: str
 
-    def __init__(self, store: TrainerStore, experiment: Experiment, now: datetime, seed: int) -> None:
-        self._store, self._experiment, self._now = store, experiment, now
-        self.split_ts = store.split_time(
-            experiment.id, None, closed_before(experiment, now), experiment.promotion.holdout_fraction
-        )
-        self.stats = JoinStats()
-        self.held_out: list[Example] = []
-        search = experiment.training.search
-        self.sample: Sample[Example] = Sample(search.max_events if search.enabled else 0, seed)
-        self.rewards_by_group: dict[str, list[float]] = defaultdict(list)
-        self._collected = False
 
-    def training(self) -> Iterator[Example]:
-        collecting, self._collected = not self._collected, True
-        for example in closed_examples(
-            self._store, self._experiment, self._now, self.stats if collecting else JoinStats()
-        ):
-            held_out = self.split_ts is not None and example.ts >= self.split_ts
-            if collecting:
-                self.rewards_by_group[example.group].append(example.reward)
-                if held_out:
-                    self.held_out.append(example)
-                else:
-                    self.sample.add(example)
-            if not held_out:
-                yield example
+def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Plan:
+    """Continue the latest learner if it was trained with the configured settings and is
+    loadable; else start a new one on the lookback window."""
+    end = closed_before(experiment, now)
+    latest = store.latest_policy(experiment.id)
+    metrics = dict(latest.metrics or {}) if latest is not None else {}
+    guard = _evidence(metrics.get("guard")) if metrics.get("guard_version") == experiment.active_policy else Evidence()
+    fresh_start = end - timedelta(seconds=experiment.training.lookback_seconds)
+    if latest is None:
+        return Plan("new", fresh_start, end, None, Evidence(), Evidence(), guard, "no learner yet")
+    if metrics.get("configured") != experiment.training.vw.as_dict() or latest.data_to is None:
+        return Plan("new", fresh_start, end, None, Evidence(), Evidence(), guard, "training.vw changed")
+    promoted = latest.status in ("active", "retired")  # compared with itself from now on
+    evidence = Evidence() if promoted else _evidence(metrics.get("evidence"))
+    serving_evidence = Evidence() if promoted else _evidence(metrics.get("serving_evidence"))
+    return Plan(
+        "continued", latest.data_to, end, latest, evidence, serving_evidence, guard, f"continues v{latest.version}"
+    )
 
-    @property
-    def train_events(self) -> int:
-        return self.stats.examples - len(self.held_out)
+
+def _evidence(doc: Any) -> Evidence:
+    try:
+        return Evidence.from_dict(doc)
+    except ValueError:
+        return Evidence()
 
 
 def run_cycle(
@@ -95,134 +118,202 @@ def run_cycle(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> CycleSummary:
-    """Train a candidate on the older part of the closed-window data, replay it on the newest
-    part, and promote it only if the experiment's promotion gate passes.
-
-    Every decision whose attribution window closed before ``now`` is joined; the newest
-    ``promotion.holdout_fraction`` (by decision time) is held out. With fewer than
-    ``training.min_events`` training examples nothing is registered. Otherwise, with
-    ``training.search`` on, the learning settings are searched on the training part (see
-    :func:`trainer.search.search`) before the candidate is trained with the chosen ones on the
-    whole training part. The candidate is registered as ``active`` or ``rejected`` with the
-    gate's reason and its settings, and a replay report is stored either way.
-    """
-    data = CycleData(store, experiment, now, seed)
-    arm_lines = experiment.arm_lines
-    searching = experiment.training.search.enabled
+    """Run the pipeline of the module on ``experiment`` at ``now``."""
     started = time.perf_counter()
-    # the first read trains DR's reward model, and the candidate too when its settings are known
-    models = train_policies(
-        data.training,
-        arm_lines,
-        [REWARD_MODEL] + ([] if searching else [experiment.training.vw]),
-        seed=seed,
-        progress=progress,
-    )
-    reward_model = models[0]
-    candidate = None if searching else models[1]
-    active_model = None
+    plan = plan_cycle(store, experiment, now)
+    stats = JoinStats()
+    examples = list(closed_examples(store, experiment, now, stats, start=plan.start))
+
+    def skipped(reason: str) -> CycleSummary:
+        log.info("experiment %s: nothing trained: %s", experiment.id, reason)
+        return CycleSummary(
+            experiment.id, "skipped", reason, None, plan.mode, stats.as_dict(), time.perf_counter() - started, 0
+        )
+
+    if plan.mode == "new" and len(examples) < experiment.training.min_events:
+        return skipped(
+            f"a new learner ({plan.why}) needs training.min_events ({experiment.training.min_events:,}) "
+            f"closed-window decisions in the lookback window; there are {len(examples):,}"
+        )
+    if not examples:
+        return skipped(
+            f"no decision's attribution window closed since v{plan.parent.version}'s data ended"
+            if plan.parent
+            else "no closed-window decisions"
+        )
+
+    found = _search(experiment, examples, seed) if plan.parent is None and experiment.training.search.enabled else None
+    settings = _settings(plan, experiment, found)
+    learner = _learner(store, experiment, plan, settings, seed)
+    serving = _load_active(store, experiment)
     try:
-        if data.train_events < experiment.training.min_events:
-            reason = (
-                f"{data.train_events} training examples (of {data.stats.examples} with closed windows); "
-                f"training.min_events is {experiment.training.min_events}"
-            )
-            log.info("experiment %s: no candidate: %s", experiment.id, reason)
-            return CycleSummary(
-                experiment.id,
-                "skipped",
-                reason,
-                join=data.stats.as_dict(),
-                train_seconds=time.perf_counter() - started,
-                train_events=data.train_events,
-                holdout_events=len(data.held_out),
-            )
-        found = _search(store, experiment, data, seed) if searching else None
-        settings = found.chosen if found else experiment.training.vw
-        if candidate is None:
-            (candidate,) = train_policies(data.training, arm_lines, [settings], seed=seed, progress=progress)
-        seconds = time.perf_counter() - started
+        scored = score_and_learn(learner, serving, examples, experiment.arm_lines, experiment.strategy, progress)
+        if plan.parent is None:  # a new learner also makes its further passes
+            encoded = list(rows(examples, experiment.arm_lines))
+            for _ in range(settings.passes - 1):
+                for row in encoded:
+                    learner.learn(row.context, row.lines, row.chosen, row.probability, row.reward)
         version = store.next_policy_version(experiment.id)
-        active_model = _load_active(store, experiment)
-        report, verdict = replay_report(
+        serving_name = f"serving v{experiment.active_policy}" if serving else "no policy (uniform)"
+        evaluated = evaluate_cycle(experiment, scored, f"learner v{version}", serving_name)
+        evidence = promotion.tune(plan.evidence + Evidence.of(evaluated.difference), experiment.promotion)
+        serving_evidence = plan.serving_evidence + Evidence.of(evaluated.serving)
+        guard = Evidence()
+        if serving is not None:
+            guard = promotion.tune(
+                plan.guard + Evidence.of(evaluated.serving - evaluated.uniform), experiment.promotion
+            )
+        rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
+        verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
+        seconds = time.perf_counter() - started
+        lineage = _lineage(plan.parent) if plan.parent else version
+        record = PolicyRecord(
+            experiment=experiment.id,
+            version=version,
+            status="candidate",
+            vw_args=settings.vw_args(),
+            learning=settings.as_dict(),
+            data_from=plan.start,
+            data_to=plan.end,
+            examples=len(examples),
+            join=stats.as_dict(),
+            trained_at=now,
+            train_seconds=seconds,
+            reason=verdict.reason,
+            metrics={
+                "mode": plan.mode,
+                "why": plan.why,
+                "parent": plan.parent.version if plan.parent else None,
+                "lineage": lineage,
+                "configured": experiment.training.vw.as_dict(),
+                "rule": rule,
+                "evidence": evidence.as_dict(),
+                "serving_evidence": serving_evidence.as_dict(),
+                "guard": guard.as_dict(),
+                "guard_version": experiment.active_policy,
+                "comparison": {
+                    "low": verdict.low,
+                    "high": verdict.high,
+                    "threshold": verdict.threshold,
+                    "mean": evidence.mean,
+                    "events": evidence.n,
+                },
+            },
+        )
+        store.insert_policy(record, learner.to_bytes())
+        report = report_document(
             experiment,
-            data.held_out,
-            arm_lines,
-            candidate=(version, candidate),
-            active=(experiment.active_policy if active_model else None, active_model),
-            reward_model=reward_model,
-            train_events=data.train_events,
-            split_ts=data.split_ts,
+            evaluated,
+            version=version,
+            active_version=experiment.active_policy,
             now=now,
+            window=(plan.start, plan.end),
+            mode=plan.mode,
+            evidence=evidence,
+            verdict=verdict,
         )
-        report["online"] = online_comparison(data.rewards_by_group, experiment.promotion.confidence)
+        report["online"] = online_comparison(_rewards_by_group(examples), experiment.promotion.confidence)
         report["search"] = found.as_dict() if found else None
-        status: CycleStatus = "active" if verdict.promoted else "rejected"
-        store.insert_policy(
-            PolicyRecord(
-                experiment=experiment.id,
-                version=version,
-                status="candidate",
-                vw_args=settings.vw_args(),
-                learning=settings.as_dict(),
-                data_from=data.stats.first_ts,
-                data_to=data.split_ts or data.stats.last_ts,
-                examples=data.train_events,
-                join=data.stats.as_dict(),
-                trained_at=now,
-                train_seconds=seconds,
-                reason=verdict.reason,
-                metrics={"comparison": report["comparison"], "holdout_events": len(data.held_out)},
-            ),
-            candidate.to_bytes(),
-        )
         store.insert_report(report)
     finally:
-        for model in (candidate, reward_model, active_model):
+        for model in (learner, serving):
             if model is not None:
                 model.close()
+    status: CycleStatus = "active" if verdict.promoted else "rejected"
     if verdict.promoted:
         store.activate_policy(experiment.id, version, verdict.reason)
     else:
         store.reject_policy(experiment.id, version, verdict.reason)
-    log.info("experiment %s: candidate v%d %s: %s", experiment.id, version, status, verdict.reason)
+        _guard(store, experiment, guard)
+    log.info("experiment %s: learner v%d (%s) %s: %s", experiment.id, version, plan.mode, status, verdict.reason)
     return CycleSummary(
-        experiment.id,
-        status,
-        verdict.reason,
-        version,
-        data.stats.as_dict(),
-        seconds,
-        data.train_events,
-        len(data.held_out),
+        experiment.id, status, verdict.reason, version, plan.mode, stats.as_dict(), seconds, len(examples)
     )
 
 
-def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, seed: int = 0) -> SearchResult:
-    """Search the learning settings on the experiment's closed-window data as a cycle at ``now``
-    would, without training or registering a candidate."""
-    data = CycleData(store, experiment, now, seed)
-    for _ in data.training():
-        pass
-    return _search(store, experiment, data, seed)
+def _settings(plan: Plan, experiment: Experiment, found: SearchResult | None) -> LearningSettings:
+    if plan.parent is not None:
+        try:
+            return LearningSettings(**plan.parent.learning)
+        except (TypeError, ValueError):
+            return experiment.training.vw
+    return found.chosen if found else experiment.training.vw
 
 
-def _search(store: TrainerStore, experiment: Experiment, data: CycleData, seed: int) -> SearchResult:
-    """Search around the settings the last cycle chose (the configured ones at first, or when
-    the last ones no longer make valid settings)."""
-    latest = store.latest_policy(experiment.id)
-    try:
-        start = LearningSettings(**latest.learning) if latest is not None else experiment.training.vw
-    except (TypeError, ValueError):
-        start = experiment.training.vw
-    found = search(experiment, start, data.sample.items(), experiment.arm_lines, seed=seed)
+def _learner(store: TrainerStore, experiment: Experiment, plan: Plan, settings: LearningSettings, seed: int) -> VWModel:
+    """The learner to continue (with VW's saved learning state), or a new one."""
+    if plan.parent is not None:
+        data = store.policy_model(experiment.id, plan.parent.version)
+        if data is not None:
+            try:
+                return VWModel.from_bytes(data)
+            except ValueError:
+                log.exception(
+                    "experiment %s: learner v%d cannot be loaded; a new one starts", experiment.id, plan.parent.version
+                )
+    return VWModel.new(settings, seed=seed)
+
+
+def _same_lineage(store: TrainerStore, experiment: Experiment, plan: Plan) -> bool:
+    """Whether the serving policy is an earlier version of the learner's lineage (then a
+    continuing update only has to be non-inferior)."""
+    if experiment.active_policy is None or plan.parent is None:
+        return False
+    serving = store.get_policy(experiment.id, experiment.active_policy)
+    return serving is not None and _lineage(serving) == _lineage(plan.parent)
+
+
+def _lineage(record: PolicyRecord) -> int:
+    """The version that started a learner's lineage."""
+    return int((record.metrics or {}).get("lineage", record.version))
+
+
+def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:
+    """Retire a serving policy that its own evidence shows worse than uniform random (the upper
+    bound of serving − uniform below zero, on at least ``promotion.min_events`` events)."""
+    settings = experiment.promotion
+    if experiment.active_policy is None or guard.n < settings.min_events:
+        return
+    low, high = guard.bounds(settings.confidence)
+    if high < 0:
+        reason = (
+            f"serving v{experiment.active_policy} − uniform random = {guard.mean:+.4g} [{low:+.4g}, {high:+.4g}] "
+            f"(anytime-valid, {settings.confidence:.0%}) over {guard.n:,} events: worse than uniform random, "
+            "which serves instead"
+        )
+        store.deactivate_policy(experiment.id, reason)
+        log.warning("experiment %s: %s", experiment.id, reason)
+
+
+def _search(experiment: Experiment, examples: list[Example], seed: int) -> SearchResult:
+    found = search(
+        experiment,
+        experiment.training.vw,
+        sample(examples, experiment.training.search.max_events, seed),
+        experiment.arm_lines,
+        seed=seed,
+    )
     log.info("experiment %s: search chose %s in %.1f s", experiment.id, found.chosen.vw_args(), found.seconds)
     return found
 
 
+def _rewards_by_group(examples: list[Example]) -> dict[str, list[float]]:
+    groups: dict[str, list[float]] = defaultdict(list)
+    for e in examples:
+        groups[e.group].append(e.reward)
+    return groups
+
+
+def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, seed: int = 0) -> SearchResult:
+    """Search the learning settings on the lookback window's closed-window decisions, as a new
+    learner would, without training or registering anything."""
+    start = closed_before(experiment, now) - timedelta(seconds=experiment.training.lookback_seconds)
+    return _search(experiment, list(closed_examples(store, experiment, now, start=start)), seed)
+
+
 def _load_active(store: TrainerStore, experiment: Experiment) -> VWModel | None:
-    """The active policy's model, or None if there is none or it cannot be loaded (then the
-    candidate is compared with uniform scores, as a worker without a policy would serve)."""
+    """The serving policy's model, or None if there is none or it cannot be loaded (then the
+    learner is compared with uniform scores, as a worker without a policy would serve)."""
     if experiment.active_policy is None:
         return None
     data = store.policy_model(experiment.id, experiment.active_policy)

@@ -23,7 +23,7 @@ from policy.learning import LearningSettings
 from replay.estimate import Estimate
 from replay.evaluation import evaluate
 from trainer.join import Example
-from trainer.replay import GREEDY, REWARD_MODEL, bandit_log, model_targets, predictions
+from trainer.scoring import GREEDY, REWARD_MODEL, bandit_log, model_targets, predictions
 from trainer.train import again, learn, rows
 
 T = TypeVar("T")
@@ -50,6 +50,14 @@ class Sample(Generic[T]):
 
     def items(self) -> list[T]:
         return [item for _, item in sorted(self._kept, key=lambda kept: kept[0])]
+
+
+def sample(items: Sequence[T], size: int, seed: int) -> list[T]:
+    """A seeded uniform random sample of at most ``size`` of ``items``, in their order."""
+    reservoir: Sample[T] = Sample(size, seed)
+    for item in items:
+        reservoir.add(item)
+    return reservoir.items()
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,12 @@ class TrainerStore(Protocol):
     ) -> Iterator[tuple[datetime, str]]:
         """``(decision time, event id)`` of those decisions that were activated, sorted."""
 
-    def split_time(
-        self, experiment_id: str, start: datetime | None, end: datetime, holdout_fraction: float
-    ) -> datetime | None:
-        """The decision time where the newest ``holdout_fraction`` of those decisions begins."""
-
     def policy_model(self, experiment_id: str, version: int) -> bytes | None: ...
+
+    def get_policy(self, experiment_id: str, version: int) -> PolicyRecord | None: ...
+
+    def deactivate_policy(self, experiment_id: str, reason: str) -> None:
+        """Stop serving the active policy (uniform random serves); it is retired with ``reason``."""
 
     def latest_policy(self, experiment_id: str) -> PolicyRecord | None:
         """The experiment's newest policy, whatever its status."""

@@ -45,7 +45,7 @@ def print_report(report: dict[str, Any]) -> None:
     metric = report["comparison"]["metric"] if report.get("comparison") else "dr"
     split = report["split"]
     print(f"replay report of {report['experiment']}, {report['created_at']}")
-    print(f"trained on {split['train_events']:,} events, evaluated on {split['holdout_events']:,} held-out events\n")
+    print(f"{report.get('mode', 'new')} learner: {split['events']:,} events, each scored before it was learned\n")
     width = max([len(p["name"]) for p in report["policies"]] + [6])
     print(f"{'policy':<{width}}  {metric.upper():>9}  {int(report['confidence'] * 100)}% interval")
     for p in report["policies"]:

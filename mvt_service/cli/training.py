@@ -31,7 +31,7 @@ def print_cycle(summary: dict[str, Any]) -> None:
         (
             "examples",
             f"{join.get('examples', 0):,} of {join.get('decisions', 0):,} decisions; "
-            f"{summary['train_events']:,} trained on, {summary['holdout_events']:,} held out "
+            f"{summary['events']:,} learned, each scored first "
             f"({join.get('defaulted', 0):,} with the default reward, "
             f"{join.get('not_activated', 0):,} never activated)",
         ),

@@ -38,6 +38,7 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
         "training": {
             "interval_seconds": 3600,
             "min_events": 1000,
+            "lookback_seconds": 1_209_600,
             "vw": {
                 "cb_type": "mtr",
                 "interactions": ["UA"],
@@ -66,7 +67,7 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
             "confidence": 0.95,
             "min_improvement": 0.0,
             "min_events": 500,
-            "holdout_fraction": 0.2,
+            "margin": 0.02,
         },
         "holdout": {"fraction": 0.0},
         "active_policy": None,

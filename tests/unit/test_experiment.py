@@ -78,7 +78,7 @@ def test_invalid_reward_settings_are_rejected(kwargs: dict, message: str) -> Non
         (lambda: PromotionSettings(min_events=0), "`promotion.min_events` must be an integer in"),
         (lambda: PromotionSettings(min_improvement=float("inf")), "`promotion.min_improvement` must be in"),
         (lambda: PromotionSettings(confidence=1.0), r"`promotion.confidence` must be in \[0.5, 0.999\]"),
-        (lambda: PromotionSettings(holdout_fraction=0.0), "`promotion.holdout_fraction` must be in"),
+        (lambda: PromotionSettings(margin=0.6), "`promotion.margin` must be in"),
         (lambda: Experiment.create("e", arms=[Arm("a")], holdout=0.6), r"`holdout.fraction` must be in \[0, 0.5\]"),
     ],
 )

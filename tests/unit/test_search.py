@@ -175,7 +175,7 @@ def _examples(n: int) -> list[Example]:
     return out
 
 
-def test_a_cycle_trains_the_candidate_with_the_chosen_settings_and_starts_there_next_time(store: Store) -> None:
+def test_a_new_learner_takes_the_chosen_settings_and_keeps_them_as_it_continues(store: Store) -> None:
     exp = experiment(
         SearchSettings(
             learning_rates=(0.05, 0.5, 1.0),
@@ -194,9 +194,11 @@ def test_a_cycle_trains_the_candidate_with_the_chosen_settings_and_starts_there_
     record = store.get_policy("exp", 1)
     assert LearningSettings(**record.learning) == chosen and record.vw_args == chosen.vw_args()
     assert LearningSettings(**first["trials"][0]["learning"]) == LearningSettings()  # the configured start
-    run_cycle(store, store.get_experiment("exp"), NOW)
-    second = store.list_reports("exp")[0]["search"]
-    assert LearningSettings(**second["trials"][0]["learning"]) == chosen  # the next search starts from it
+    later = NOW + timedelta(hours=1)
+    factories.log_uniform_traffic(store, 500, seed=1, ts=later)
+    assert run_cycle(store, store.get_experiment("exp"), later + timedelta(hours=1)).mode == "continued"
+    assert store.list_reports("exp")[0]["search"] is None  # a continued learner keeps its settings
+    assert LearningSettings(**store.get_policy("exp", 2).learning) == chosen
 
 
 def test_without_the_search_the_candidate_uses_the_configured_settings(store: Store) -> None:
@@ -218,7 +220,7 @@ def test_a_search_on_demand_registers_nothing(store: Store) -> None:
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 1000)
     result = run_search(store, exp, NOW)
-    assert result.events == 800 and [t.settings.passes for t in result.trials] == [1, 2]
+    assert result.events == 1000 and [t.settings.passes for t in result.trials] == [1, 2]
     assert store.list_policies("exp") == [] and store.list_reports("exp") == []
 
 

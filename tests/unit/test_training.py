@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from mvt_service.embedded import embedded_client
 from mvt_service.store import Store
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
 from policy.features import arm_line, context_line
@@ -43,40 +44,63 @@ def greedy_arm(store: Store, version: int, device: str) -> str:
         model.close()
 
 
-def test_a_cycle_trains_on_the_older_part_and_promotes_a_better_candidate(store: Store) -> None:
+LATER = NOW + timedelta(hours=1)  # after the first cycle's data ended
+
+
+def test_a_first_learner_is_trained_on_the_lookback_window_and_must_beat_uniform(store: Store) -> None:
     exp = experiment()
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 3000)
     summary = run_cycle(store, exp, NOW)
-    assert (summary.status, summary.version, summary.examples) == ("active", 1, 3000)
-    assert (summary.train_events, summary.holdout_events) == (2400, 600)
-    assert "the lower bound exceeds min_improvement 0" in summary.reason
+    assert (summary.status, summary.version, summary.mode, summary.events) == ("active", 1, "new", 3000)
+    assert (
+        summary.reason.startswith("superiority: learner − serving = +")
+        and "exceeds min_improvement 0" in summary.reason
+    )
     record = store.get_policy("exp", 1)
-    assert record.status == "active" and record.examples == 2400
-    assert record.vw_args == LearningSettings().vw_args()
-    split = T0 + timedelta(seconds=2400 / 2)
-    assert (record.data_from, record.data_to) == (T0, split)
-    assert record.join["defaulted"] > 0 and record.trained_at == NOW
-    assert store.get_experiment("exp").active_policy == 1
+    end = NOW - timedelta(seconds=60)  # the attribution window
+    assert (record.data_from, record.data_to) == (end - timedelta(seconds=exp.training.lookback_seconds), end)
+    assert record.status == "active" and record.examples == 3000 and record.metrics["lineage"] == 1
+    assert record.vw_args == LearningSettings().vw_args() and record.trained_at == NOW
     assert {d: greedy_arm(store, 1, d) for d in factories.BEST_ARM} == factories.BEST_ARM
     [report] = store.list_reports("exp")
     assert report["verdict"] == {"promoted": True, "reason": summary.reason}
-    assert report["split"] == {"train_events": 2400, "holdout_events": 600, "split_ts": split}
+    assert report["split"] == {"events": 3000, "from": record.data_from, "to": end}
 
 
-def test_a_candidate_no_better_than_the_active_policy_is_rejected(store: Store) -> None:
+def test_the_next_cycle_continues_the_learner_on_the_new_decisions_only(store: Store) -> None:
     exp = experiment()
     store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 1000)
-    run_cycle(store, exp, NOW)
-    second = run_cycle(store, store.get_experiment("exp"), NOW)  # same data: the same model
-    assert (second.status, second.version) == ("rejected", 2)
-    assert "candidate − active = +0 [+0, +0] by DR" in second.reason
-    assert [(p.version, p.status) for p in store.list_policies("exp")] == [(2, "rejected"), (1, "active")]
-    assert store.get_policy("exp", 2).reason == second.reason
+    factories.log_uniform_traffic(store, 2000)
+    assert run_cycle(store, exp, NOW).status == "active"
+    assert run_cycle(store, store.get_experiment("exp"), NOW).status == "skipped"  # nothing new
+    factories.log_uniform_traffic(store, 1000, seed=1, ts=LATER)
+    later = LATER + timedelta(hours=1)
+    summary = run_cycle(store, store.get_experiment("exp"), later)
+    assert (summary.mode, summary.events, summary.version) == ("continued", 1000, 2)
+    assert summary.reason.startswith("non-inferiority:") and summary.status == "active"
+    record = store.get_policy("exp", 2)
+    assert record.data_from == NOW - timedelta(seconds=60) and record.metrics["parent"] == 1
+    assert record.metrics["lineage"] == 1 and record.metrics["evidence"]["n"] == 1000
+    assert store.get_policy("exp", 1).status == "retired"
 
 
-def test_a_candidate_trained_on_shuffled_rewards_is_rejected(store: Store) -> None:
+def test_evidence_accumulates_over_cycles_until_it_suffices(store: Store) -> None:
+    exp = experiment(holdout_min=500)
+    store.put_experiment(exp)
+    factories.log_uniform_traffic(store, 300)
+    first = run_cycle(store, exp, NOW)
+    assert (first.status, first.reason) == (
+        "rejected",
+        "superiority: only 300 events scored so far; promotion.min_events is 500",
+    )
+    factories.log_uniform_traffic(store, 700, seed=1, ts=LATER)
+    second = run_cycle(store, store.get_experiment("exp"), LATER + timedelta(hours=1))
+    assert (second.mode, second.events, second.status) == ("continued", 700, "active")
+    assert "over 1,000 events" in second.reason  # both cycles' events
+
+
+def test_a_learner_trained_on_shuffled_rewards_is_never_promoted(store: Store) -> None:
     exp = experiment()
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 3000)
@@ -85,8 +109,13 @@ def test_a_candidate_trained_on_shuffled_rewards_is_rejected(store: Store) -> No
     store.put_experiment(noise)
     factories.log_uniform_traffic(store, 3000, experiment_id="noise", shuffle_rewards=True)
     store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
-    worse = run_cycle(store, store.get_experiment("noise"), NOW)
-    assert worse.status == "rejected" and "does not exceed" in worse.reason
+    for hour in range(3):  # however often the evidence is looked at
+        if hour:
+            factories.log_uniform_traffic(
+                store, 1000, experiment_id="noise", seed=hour, ts=NOW + timedelta(hours=hour - 1), shuffle_rewards=True
+            )
+        worse = run_cycle(store, store.get_experiment("noise"), NOW + timedelta(hours=hour))
+        assert worse.status == "rejected" and "does not exceed" in worse.reason and "superiority" in worse.reason
     assert store.get_experiment("noise").active_policy == 1
 
 
@@ -97,54 +126,71 @@ def _copy_policy(store: Store, source: str, target: str) -> tuple[int, str]:
     return record.version, "copied"
 
 
-def test_too_few_held_out_events_reject_the_candidate(store: Store) -> None:
-    exp = experiment(holdout_min=1000)
-    store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 1000)
-    summary = run_cycle(store, exp, NOW)
+def test_a_serving_policy_worse_than_uniform_random_is_retired(store: Store) -> None:
+    """The serving policy learnt the opposite of what visitors now prefer; the learner is held
+    back (min_improvement out of reach), but the serving policy's own evidence retires it."""
+    good = experiment()
+    store.put_experiment(good)
+    inverted = {"mobile": "a", "desktop": "c", "tablet": "b"}  # every device's worst arm is "best" here
+    factories.log_uniform_traffic(store, 3000, best=inverted)
+    assert run_cycle(store, good, NOW).status == "active"
+    held_back = factories.experiment(
+        id="noise",
+        reward=good.reward,
+        training=good.training,
+        promotion=PromotionSettings(min_events=50, min_improvement=10.0),
+    )
+    store.put_experiment(held_back)
+    factories.log_uniform_traffic(store, 3000, experiment_id="noise")
+    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+    summary = run_cycle(store, store.get_experiment("noise"), NOW)
     assert summary.status == "rejected"
-    assert summary.reason == "only 200 held-out events; promotion.min_events is 1000"
-    assert store.get_experiment("exp").active_policy is None
+    assert store.get_experiment("noise").active_policy is None
+    retired = store.get_policy("noise", 1)
+    assert retired.status == "retired" and "worse than uniform random, which serves instead" in retired.reason
 
 
-def test_too_few_examples_register_nothing(store: Store) -> None:
+def test_too_few_decisions_for_a_new_learner_register_nothing(store: Store) -> None:
     exp = experiment(min_events=1000)
     store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 1249)
+    factories.log_uniform_traffic(store, 999)
     summary = run_cycle(store, exp, NOW)
     assert summary.status == "skipped" and summary.version is None
-    assert summary.reason == "999 training examples (of 1249 with closed windows); training.min_events is 1000"
+    assert summary.reason == (
+        "a new learner (no learner yet) needs training.min_events (1,000) closed-window decisions in the "
+        "lookback window; there are 999"
+    )
     assert store.list_policies("exp") == [] and store.list_reports("exp") == []
 
 
 @pytest.mark.parametrize("cb_type", ["ips", "dr", "mtr"])
 def test_training_is_deterministic(store: Store, cb_type: str) -> None:
-    exp = experiment(cb_type=cb_type, holdout_min=1)
-    store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 400)
-    run_cycle(store, exp, NOW)
-    run_cycle(store, exp, NOW)
-    assert store.policy_model("exp", 1) == store.policy_model("exp", 2)
+    models = []
+    for database in ("one", "two"):
+        other = Store(embedded_client()[database])
+        exp = experiment(cb_type=cb_type, holdout_min=1)
+        other.put_experiment(exp)
+        factories.log_uniform_traffic(other, 400)
+        run_cycle(other, exp, NOW)
+        models.append(other.policy_model("exp", 1))
+    assert models[0] == models[1]
 
 
 def test_several_passes_count_the_data_once(store: Store) -> None:
     exp = experiment(passes=3, min_events=10)
     store.put_experiment(exp)
     factories.log_uniform_traffic(store, 300)
-    seen = []
-    summary = run_cycle(store, exp, NOW, progress=seen.append)
-    assert summary.examples == 300 and summary.join["decisions"] == 300
-    assert (summary.train_events, summary.holdout_events) == (240, 60)
-    assert seen == []  # progress comes every 10,000 examples
+    summary = run_cycle(store, exp, NOW)
+    assert summary.examples == 300 and summary.join["decisions"] == 300 and summary.events == 300
 
 
 def test_progress_is_reported(store: Store) -> None:
-    exp = experiment(passes=2)
+    exp = experiment()
     store.put_experiment(exp)
-    factories.log_uniform_traffic(store, 7000)
-    seen = []
-    run_cycle(store, exp, NOW, progress=seen.append)
-    assert seen == [10_000]  # two passes over 5,600 training examples
+    factories.log_uniform_traffic(store, 12_000)
+    seen: list[int] = []
+    run_cycle(store, exp, NOW + timedelta(hours=2), progress=seen.append)
+    assert seen == [10_000]  # every 10,000 events scored and learned
 
 
 class Clock:
@@ -161,10 +207,11 @@ def test_the_schedule_runs_cycles_when_due(store: Store) -> None:
     clock = Clock()
     scheduler = Scheduler(store, "trainer-1", clock=clock)
     assert [s.version for s in scheduler.run_due()] == [1]
+    factories.log_uniform_traffic(store, 200, seed=1, ts=NOW)  # closes by NOW + 160 s
     clock.now += timedelta(seconds=599)
     assert scheduler.run_due() == []
     clock.now += timedelta(seconds=2)
-    assert [s.version for s in scheduler.run_due()] == [2]
+    assert [(s.version, s.mode, s.events) for s in scheduler.run_due()] == [(2, "continued", 200)]
 
 
 def test_a_second_trainer_agrees_on_when_the_next_cycle_is_due(store: Store) -> None:
@@ -197,7 +244,8 @@ def test_train_now_runs_even_when_not_due(store: Store) -> None:
     scheduler = Scheduler(store, "t", clock=Clock())
     scheduler.run_due()
     assert scheduler.run_due() == []
-    assert scheduler.train_now(exp).version == 2
+    forced = scheduler.train_now(store.get_experiment("exp"))
+    assert forced.status == "skipped" and forced.reason.startswith("no decision's attribution window closed since v1")
 
 
 def test_a_failing_experiment_is_recorded_backs_off_and_never_blocks_the_others(

@@ -1,0 +1,73 @@
+r"""The promotion rule: when the learner replaces the serving policy, and what that guarantees.
+
+Every event a cycle trains on is first scored by the learner and by the serving policy (both
+with the experiment's exploration), then learned (progressive validation), so every event both
+trains and tests. The paired per-event difference :math:`d_i` of their estimated rewards (by
+``promotion.metric``) accumulates, cycle after cycle, in :class:`replay.sequence.Evidence`, and
+the rule reads the anytime-valid confidence sequence (CS) of its running mean
+:math:`\bar d`:
+
+- **Superiority** (a learner of new settings, or the first policy against uniform random):
+  promoted once the CS's lower bound exceeds ``promotion.min_improvement``.
+- **Non-inferiority** (the serving policy's own lineage, continued on newer data): promoted once
+  the lower bound exceeds :math:`-m\,|\hat V|`, with ``m = promotion.margin`` and
+  :math:`\hat V` the serving policy's estimated value on the same events: it is not worse by
+  more than that share.
+
+Either way at least ``promotion.min_events`` events must have been scored.
+
+**Guarantee.** If the true running mean of :math:`d` stays below the threshold (a worse
+learner), the probability that it is *ever* promoted, however many cycles look at the evidence,
+is at most :math:`(1 - c)/2` (one side of the two-sided CS at confidence :math:`c`),
+asymptotically in the number of events (the CS is the time-uniform analogue of the normal
+interval). The evidence starts anew when a learner is promoted (it is then compared with
+itself) or a new lineage starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from policy.experiment import PromotionSettings
+from replay.sequence import Evidence
+
+Rule = Literal["superiority", "non-inferiority"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promoted: bool
+    reason: str
+    rule: Rule
+    low: float
+    high: float
+    threshold: float
+
+
+def tune(evidence: Evidence, settings: PromotionSettings) -> Evidence:
+    """Fix the CS's tuning, once per sequence, from its first terms: tightest after
+    ``promotion.min_events`` events (or as many as the first cycle scored, if more)."""
+    return evidence.tuned(max(settings.min_events, evidence.n), settings.confidence)
+
+
+def decide(evidence: Evidence, rule: Rule, serving_value: float, settings: PromotionSettings) -> Verdict:
+    """Apply the rule (see the module) to the accumulated paired differences (learner −
+    serving), tuned by :func:`tune`."""
+    low, high = evidence.bounds(settings.confidence)
+    if rule == "superiority":
+        threshold = settings.min_improvement
+        wanted = f"the lower bound exceeds min_improvement {threshold:g}"
+    else:
+        threshold = -settings.margin * abs(serving_value)
+        wanted = f"the lower bound exceeds −{settings.margin:g} × the serving value ({threshold:+.4g})"
+    interval = (
+        f"learner − serving = {evidence.mean:+.4g} [{low:+.4g}, {high:+.4g}] by {settings.metric.upper()} at "
+        f"{settings.confidence:.0%} (anytime-valid) over {evidence.n:,} events"
+    )
+    if evidence.n < settings.min_events:
+        reason = f"{rule}: only {evidence.n:,} events scored so far; promotion.min_events is {settings.min_events:,}"
+        return Verdict(False, reason, rule, low, high, threshold)
+    promoted = low > threshold
+    verdict = wanted if promoted else wanted.replace("exceeds", "does not exceed", 1)
+    return Verdict(promoted, f"{rule}: {interval}: {verdict}", rule, low, high, threshold)

@@ -1,0 +1,87 @@
+"""Scoring models on encoded events for replay: their pmfs, a reward model's predictions, the
+fixed-arm baselines, and the report entries of evaluated policies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from policy.decision import score_arms
+from policy.exploration import EpsilonGreedy, ExplorationStrategy
+from policy.learning import LearningSettings
+from policy.model import VWModel
+from replay.estimate import Estimate
+from replay.evaluation import METRICS, PolicyEvaluation
+from replay.log import BanditLog
+from trainer.join import Example
+
+REWARD_MODEL = LearningSettings(cb_type="mtr", interactions=("UA",))
+"""DR's reward model: a VW regression trained on the cycle's training part only (never on the
+held-out events it corrects), shared by every evaluated policy so that paired differences use
+the same model."""
+
+GREEDY = EpsilonGreedy(0.0)
+
+
+Encoded = Sequence[tuple[str, list[str]]]
+
+
+def predictions(reward_model: VWModel, encoded: Encoded) -> list[list[float]]:
+    """The reward model's prediction for every eligible arm of every encoded event."""
+    return [score_arms(reward_model, context, lines)[0] for context, lines in encoded]
+
+
+def bandit_log(examples: Sequence[Example], predicted: Sequence[Sequence[float]]) -> BanditLog:
+    """Examples as a bandit log, with ``predicted`` rewards for every eligible arm."""
+    return BanditLog.build(
+        [e.actions for e in examples],
+        [e.chosen for e in examples],
+        [e.probability for e in examples],
+        [e.reward for e in examples],
+        predicted,
+    )
+
+
+def model_targets(
+    model: VWModel | None, encoded: Encoded, strategies: Sequence[ExplorationStrategy]
+) -> list[np.ndarray]:
+    """Flat pmfs (one per strategy) of a model's policy on every held-out event; without a
+    model every arm ties, as in serving."""
+    pmfs: list[list[float]] = [[] for _ in strategies]
+    for context, lines in encoded:
+        scores, _ = score_arms(model, context, lines)
+        for flat, strategy in zip(pmfs, strategies):
+            flat.extend(strategy.pmf(scores))
+    return [np.asarray(flat) for flat in pmfs]
+
+
+def fixed_arm_target(log: BanditLog, arm: str) -> np.ndarray:
+    """Always ``arm`` where it is eligible; uniform over the eligible arms where it is not."""
+    is_arm = (log.arm_codes == log.arm_names.index(arm)).astype(float) if arm in log.arm_names else np.zeros(log.m)
+    has_arm = np.repeat(log.per_event_sum(is_arm), log.sizes)
+    return np.where(has_arm > 0, is_arm, 1.0 / np.repeat(log.sizes, log.sizes))
+
+
+def observed_entry(name: str, observed: Estimate) -> dict[str, Any]:
+    """The logging policy's observed mean, in every metric's column."""
+    return {
+        "name": name,
+        "kind": "logging",
+        "estimates": {m: observed.as_dict() for m in METRICS},
+        "ess": None,
+        "max_weight": None,
+        "arm_share": [],
+    }
+
+
+def policy_entry(name: str, kind: str, evaluation: PolicyEvaluation) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": kind,
+        "estimates": {m: e.as_dict() for m, e in evaluation.estimates.items()},
+        "ess": evaluation.ess,
+        "max_weight": evaluation.max_weight,
+        "arm_share": [[arm, share] for arm, share in evaluation.arm_share.items()],
+    }
