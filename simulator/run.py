@@ -43,6 +43,9 @@ class CycleCheck:
 
     visitors: int
     status: str
+    mode: str | None
+    events: int
+    seconds: float
     served_version: int
     true_value: float
     fraction_of_oracle: float
@@ -61,6 +64,15 @@ class SimulationResult:
     policies: list[dict[str, Any]]
     cycles: list[CycleCheck]
     attributed_share: float
+    served_share: float
+    """The share of the oracle's expected reward that the visitors actually served earned."""
+    drift_at: int | None = None
+    served_share_after_drift: float | None = None
+
+    @property
+    def first_promotion(self) -> int | None:
+        """The visitor after which a cycle first promoted a policy."""
+        return next((c.visitors for c in self.cycles if c.status == "active"), None)
 
     @property
     def replay_coverage(self) -> tuple[int, int]:
@@ -80,6 +92,7 @@ class SimulationResult:
             "replay_covered": covered,
             "replay_checked": checked,
             "visitors_to_90_percent_of_oracle": self.visitors_to_90,
+            "first_promotion": self.first_promotion,
         }
 
 
@@ -96,6 +109,7 @@ def simulate(
     probes: int = 2000,
     cycle_probes: int = 500,
     search_events: int = 10_000,
+    drift_at: int | None = None,
     progress: Progress | None = None,
 ) -> SimulationResult:
     """Run ``visitors`` simulated page views against the service.
@@ -108,7 +122,9 @@ def simulate(
     ``cycle_probes`` fresh visitors measure the served greedy policy against the cycle's replay
     estimate of it; at the end, ``probes`` fresh visitors measure the final greedy policy.
     Probes ask for decisions with deferred activation and never activate them, so they are
-    logged but never trained or replayed on.
+    logged but never trained or replayed on. With ``drift_at``, the visitors' tastes change
+    (:meth:`Shop.drifted`) from that visitor on; the truth, the oracle and the best fixed layout
+    are then the new shop's.
     """
     started = time.monotonic()
     rng = random.Random(seed)
@@ -137,7 +153,11 @@ def simulate(
         for i in range(0, len(batch), 1000):
             api("POST", "/v1/rewards", batch[i : i + 1000])
 
+    earned, possible, earned_after, possible_after = 0.0, 0.0, 0.0, 0.0
     for n in range(1, visitors + 1):
+        if n == drift_at:
+            shop = shop.drifted()
+            best_fixed = shop.best_fixed_layout([shop.visitor(reference) for _ in range(5000)])
         context = shop.visitor(rng)
         answer = api("POST", "/v1/decisions", {"experiment": experiment_id, "context": context})
         shown = index[answer["action"]]
@@ -145,6 +165,9 @@ def simulate(
         for k, v in enumerate((values[shown], statistics.fmean(values), values[best_fixed], max(values))):
             sums[k] += v
         count += 1
+        earned, possible = earned + values[shown], possible + max(values)
+        if drift_at is not None and n >= drift_at:
+            earned_after, possible_after = earned_after + values[shown], possible_after + max(values)
         reward = shop.draw_reward(context, shown, rng)
         if reward:
             delay = shop.draw_delay(rng)
@@ -170,7 +193,9 @@ def simulate(
             in_window = [due for due, _, _, late in pending if not late]
             time.sleep(max(0.0, max(in_window, default=0.0) - time.monotonic()))
             post_due()
+            began = time.monotonic()
             cycle = api("POST", f"/v1/experiments/{experiment_id}/train")
+            cycle["seconds"] = time.monotonic() - began
             probed = _probe(api, shop, experiment_id, cycle_probes, best_fixed, probe_rng)
             cycles.append(_check(api, shop, experiment_id, n, cycle, probed))
         if progress is not None:
@@ -200,6 +225,9 @@ def simulate(
         policies,
         cycles,
         shop.attributed_share,
+        earned / possible,
+        drift_at,
+        earned_after / possible_after if possible_after else None,
     )
 
 
@@ -259,5 +287,15 @@ def _check(
     attributed = probed["greedy"] * shop.attributed_share
     covered = None if estimate is None else estimate["low"] <= attributed <= estimate["high"]
     return CycleCheck(
-        visitors, cycle["status"], served, probed["greedy"], probed["fraction_of_oracle"], attributed, estimate, covered
+        visitors,
+        cycle["status"],
+        cycle.get("mode"),
+        cycle.get("events", 0),
+        round(cycle.get("seconds", 0.0), 2),
+        served,
+        probed["greedy"],
+        probed["fraction_of_oracle"],
+        attributed,
+        estimate,
+        covered,
     )

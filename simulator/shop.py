@@ -15,7 +15,7 @@ import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 Context = dict[str, str]
 Layout = dict[str, str]
@@ -147,6 +147,21 @@ class Shop:
         A/B/n test would ship."""
         totals = [sum(self.expected_reward(c, i) for c in contexts) for i in range(len(self.layouts))]
         return totals.index(max(totals))
+
+    def drifted(self) -> Shop:
+        """The same shop after its visitors' tastes changed: every context-by-factor effect now
+        favours another level of its factor (the next one, in declaration order), so the best
+        layout of most visitors changes while the layouts, visitors and main effects stay."""
+
+        def moved(effect: Effect) -> Effect:
+            condition = dict(effect.condition)
+            for name, level in effect.condition.items():
+                levels = list(self.config.factors.get(name, ()))
+                if len(levels) > 1 and len(condition) > 1 and name in self.config.factors:
+                    condition[name] = levels[(levels.index(level) + 1) % len(levels)]
+            return Effect(effect.weight, condition)
+
+        return Shop(replace(self.config, effects=tuple(moved(e) for e in self.config.effects)))
 
     def experiment(self, epsilon: float = 0.2, **extra: object) -> dict[str, object]:
         """The experiment definition (PUT body) of this shop's page."""

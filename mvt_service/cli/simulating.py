@@ -53,6 +53,7 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
         result = simulate(
             api,
             shop,
+            drift_at=args.drift_at,
             visitors=args.visitors,
             train_every=args.train_every,
             epsilon=args.epsilon,
@@ -83,6 +84,11 @@ def print_result(result: SimulationResult, out: Path) -> None:
         f"policies: {statuses.count('active') + statuses.count('retired')} promoted, "
         f"{statuses.count('rejected')} rejected"
     )
+    print(f"visitors served: {result.served_share:.1%} of the oracle's reward over the whole run")
+    if result.served_share_after_drift is not None:
+        print(f"  after the change of tastes at visitor {result.drift_at:,}: {result.served_share_after_drift:.1%}")
+    first = result.first_promotion
+    print(f"first policy promoted: {'after ' + format(first, ',') + ' visitors' if first else 'never'}")
     reached = result.visitors_to_90
     print(f"90% of the oracle: {'reached after ' + format(reached, ',') + ' visitors' if reached else 'not reached'}")
     covered, checked = result.replay_coverage
@@ -94,8 +100,9 @@ def print_result(result: SimulationResult, out: Path) -> None:
             else (f"{c.estimate['value']:.4f} [{c.estimate['low']:.4f}, {c.estimate['high']:.4f}]")
         )
         print(
-            f"  after {c.visitors:>7,} visitors: candidate {c.status:<8} serving v{c.served_version:<3} "
-            f"true {c.true_value:.4f} ({c.fraction_of_oracle:5.1%} of oracle), replay {estimate}"
+            f"  after {c.visitors:>7,} visitors: {c.mode or '-':<9} {c.events:>6,} events {c.seconds:5.1f} s, "
+            f"learner {c.status:<8} serving v{c.served_version:<3} true {c.true_value:.4f} "
+            f"({c.fraction_of_oracle:5.1%} of oracle), replay {estimate}"
         )
     print(f"\nchart:         {out / 'simulation.html'}\nfigures:       {out / 'simulation.json'}")
     if (out / "replay-report.html").exists():
@@ -123,5 +130,12 @@ def add_arguments(p: argparse.ArgumentParser, visitors: int, search_events: int)
     p.add_argument("--epsilon", type=float, default=0.2, help="exploration rate of the experiment")
     p.add_argument("--reward", choices=["click", "order"], default="click", help="clicks or order values")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulation")
+    p.add_argument(
+        "--drift-at",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the visitors' tastes change from visitor N on (the best layouts move)",
+    )
     p.add_argument("--out", default="mvt-simulation", help="folder for the chart, figures and replay report")
     p.add_argument("--url", default=None, help="a running service instead of an embedded one (MVT_API_KEY)")

@@ -73,3 +73,13 @@ def test_some_rewards_arrive_after_the_window() -> None:
 def test_invalid_config() -> None:
     with pytest.raises(ValueError, match="`reward` must be click or order"):
         ShopConfig(reward="revenue")
+
+
+def test_a_change_of_tastes_moves_most_visitors_best_layout() -> None:
+    shop = Shop()
+    drifted = shop.drifted()
+    rng = random.Random(3)
+    visitors = [shop.visitor(rng) for _ in range(500)]
+    moved = sum(shop.best_layout(v) != drifted.best_layout(v) for v in visitors)
+    assert moved > 250 and drifted.layout_ids == shop.layout_ids
+    assert drifted.drifted().config.effects != shop.config.effects  # it is not simply undone
