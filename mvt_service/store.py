@@ -402,7 +402,21 @@ class Store:
         """
         if self.get_policy(experiment_id, version) is None:
             return None
-        now = self.clock()
+        self._switch_active(experiment_id, version, f"replaced by v{version}")
+        self.policies.update_one(
+            {"experiment": experiment_id, "version": version},
+            {"$set": {"status": "active", "reason": reason, "activated_at": self.clock()}},
+        )
+        return self.get_policy(experiment_id, version)
+
+    def deactivate_policy(self, experiment_id: str, reason: str) -> None:
+        """Stop serving the active policy: uniform random serves, and the policy is retired with
+        ``reason``."""
+        self._switch_active(experiment_id, None, reason)
+
+    def _switch_active(self, experiment_id: str, version: int | None, retired_because: str) -> None:
+        """Point the experiment at ``version`` (None: no policy) in one atomic update, and retire
+        the version it served before (if another) with ``retired_because``."""
         before = self.experiments.find_one_and_update(
             {"_id": experiment_id},
             {"$set": {"active_policy": version}},
@@ -413,28 +427,7 @@ class Store:
         if previous is not None and previous != version:
             self.policies.update_one(
                 {"experiment": experiment_id, "version": previous},
-                {"$set": {"status": "retired", "reason": f"replaced by v{version}", "retired_at": now}},
-            )
-        self.policies.update_one(
-            {"experiment": experiment_id, "version": version},
-            {"$set": {"status": "active", "reason": reason, "activated_at": now}},
-        )
-        return self.get_policy(experiment_id, version)
-
-    def deactivate_policy(self, experiment_id: str, reason: str) -> None:
-        """Stop serving the active policy: uniform random serves, and the policy is retired with
-        ``reason``."""
-        before = self.experiments.find_one_and_update(
-            {"_id": experiment_id},
-            {"$set": {"active_policy": None}},
-            {"active_policy": 1},
-            return_document=ReturnDocument.BEFORE,
-        )
-        previous = before.get("active_policy") if before else None
-        if previous is not None:
-            self.policies.update_one(
-                {"experiment": experiment_id, "version": previous},
-                {"$set": {"status": "retired", "reason": reason, "retired_at": self.clock()}},
+                {"$set": {"status": "retired", "reason": retired_because, "retired_at": self.clock()}},
             )
 
     def reject_policy(self, experiment_id: str, version: int, reason: str) -> None:
