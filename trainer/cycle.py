@@ -160,9 +160,9 @@ def run_cycle(
         serving_evidence = plan.serving_evidence + Evidence.of(evaluated.serving)
         guard = Evidence()
         if serving is not None:
-            guard = promotion.tune(
-                plan.guard + Evidence.of(evaluated.serving - evaluated.uniform), experiment.promotion
-            )
+            harm = Evidence.of(evaluated.serving - evaluated.uniform)
+            # it gathers only while it points to harm: a change of tastes is judged on its own events
+            guard = promotion.tune(plan.guard + harm if (plan.guard + harm).mean < 0 else harm, experiment.promotion)
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
         verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
         seconds = time.perf_counter() - started
@@ -270,7 +270,12 @@ def _lineage(record: PolicyRecord) -> int:
 
 def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:
     """Retire a serving policy that its own evidence shows worse than uniform random (the upper
-    bound of serving − uniform below zero, on at least ``promotion.min_events`` events)."""
+    bound of serving − uniform below zero, on at least ``promotion.min_events`` events).
+
+    The guard's evidence runs over the current stretch of cycles in which it points to harm (it
+    restarts from a cycle's own events whenever its mean is not negative), so a policy that was
+    good before a change of tastes is judged on the events since. The price: its error rate holds
+    per such stretch, not over the experiment's life."""
     settings = experiment.promotion
     if experiment.active_policy is None or guard.n < settings.min_events:
         return

@@ -350,3 +350,26 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
     summary = run_cycle(store, store.get_experiment("exp"), NOW)
     assert summary.status in ("active", "rejected") and summary.join["unreadable"] == 3
     assert summary.join["rewards_unreadable"] == 1 and summary.join["examples"] == 300
+
+
+def test_a_policy_good_until_tastes_change_is_retired_on_the_events_since(store: Store) -> None:
+    """The guard's evidence is not diluted by the cycles before the change."""
+    good = experiment()
+    store.put_experiment(good)
+    factories.log_uniform_traffic(store, 3000)
+    assert run_cycle(store, good, NOW).status == "active"
+    held_back = factories.experiment(
+        id="noise",
+        reward=good.reward,
+        training=good.training,
+        promotion=PromotionSettings(min_events=50, min_improvement=10.0),
+    )
+    store.put_experiment(held_back)
+    factories.log_uniform_traffic(store, 6000, experiment_id="noise")  # the policy is right here
+    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+    assert run_cycle(store, store.get_experiment("noise"), NOW).status == "rejected"
+    assert store.get_experiment("noise").active_policy == 1
+    inverted = {"mobile": "a", "desktop": "c", "tablet": "b"}
+    factories.log_uniform_traffic(store, 1500, experiment_id="noise", seed=1, ts=NOW, best=inverted)
+    run_cycle(store, store.get_experiment("noise"), LATER)
+    assert store.get_experiment("noise").active_policy is None
