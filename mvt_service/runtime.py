@@ -102,7 +102,8 @@ class Runtime:
         self._serve(experiment)
 
     async def refresh(self) -> None:
-        """Reload experiments whose revision changed and policies whose active version changed."""
+        """Reload experiments whose revision changed and policies whose active version changed;
+        an experiment whose policy was retired without a successor goes back to uniform random."""
         states = await run_in_threadpool(self._store.experiment_states)
         for experiment_id, (revision, active_policy) in states.items():
             current = self._experiments.get(experiment_id)
@@ -111,7 +112,12 @@ class Runtime:
                 if experiment is not None:
                     self._serve(experiment)
             served = self._policies.get(experiment_id)
-            if active_policy is not None and (served is None or served.version != active_policy):
+            if active_policy is None and served is not None:
+                del self._policies[experiment_id]
+                served.model.close()
+                metrics.ACTIVE_POLICY.labels(experiment_id).set(NO_POLICY)
+                log.info("experiment %s now serves no policy (uniform random)", experiment_id)
+            elif active_policy is not None and (served is None or served.version != active_policy):
                 await self._load_policy(experiment_id, active_policy)
 
     async def _load_policy(self, experiment_id: str, version: int) -> None:

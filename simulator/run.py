@@ -282,8 +282,8 @@ def _check(
     if cycle["status"] != "skipped" and served:
         report = api("GET", f"/v1/experiments/{experiment_id}/reports/latest")
         role = "learner" if served == report["candidate_version"] else "serving"
-        entry = next(p for p in report["policies"] if p["name"] == f"{role} v{served} (greedy)")
-        estimate = entry["estimates"][report["comparison"]["metric"]]
+        entry = next((p for p in report["policies"] if p["name"] == f"{role} v{served} (greedy)"), None)
+        estimate = None if entry is None else entry["estimates"][report["comparison"]["metric"]]
     attributed = probed["greedy"] * shop.attributed_share
     covered = None if estimate is None else estimate["low"] <= attributed <= estimate["high"]
     return CycleCheck(

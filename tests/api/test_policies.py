@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from tests import factories
-from tests.helpers import TickingClock, services_of
+from tests.helpers import TickingClock, eventually, services_of
 
 EXPERIMENT = {
     "arms": [
@@ -145,3 +145,16 @@ def test_a_policy_whose_scores_are_not_finite_serves_uniform_random_logged_and_c
     logged = services_of(client).store.get_decision("nan-1")
     assert logged is not None and logged.pmf == pytest.approx((1 / 3, 1 / 3, 1 / 3))
     assert REGISTRY.get_sample_value("mvt_policy_fallbacks_total", {"experiment": "exp"}) == before + 1
+
+
+def test_a_retired_policy_without_a_successor_stops_serving_on_every_worker(client: TestClient) -> None:
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    factories.log_uniform_traffic(services_of(client).store, 600)
+    assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
+    assert client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1
+    services_of(client).store.deactivate_policy("exp", "worse than uniform random")
+    eventually(
+        lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 0,
+        message="the retired policy kept serving",
+    )
+    assert client.get("/readyz").json()["policies"] == {}
