@@ -89,15 +89,18 @@ def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Pl
     end = closed_before(experiment, now)
     latest = store.latest_policy(experiment.id)
     metrics = dict(latest.metrics or {}) if latest is not None else {}
-    guard = _evidence(metrics.get("guard")) if metrics.get("guard_version") == experiment.active_policy else Evidence()
+    same_serving = metrics.get("serving_version") == experiment.active_policy
+    guard = _evidence(metrics.get("guard")) if same_serving else Evidence()
     fresh_start = end - timedelta(seconds=experiment.training.lookback_seconds)
     if latest is None:
         return Plan("new", fresh_start, end, None, Evidence(), Evidence(), guard, "no learner yet")
     if metrics.get("configured") != experiment.training.vw.as_dict() or latest.data_to is None:
         return Plan("new", fresh_start, end, None, Evidence(), Evidence(), guard, "training.vw changed")
-    promoted = latest.status in ("active", "retired")  # compared with itself from now on
-    evidence = Evidence() if promoted else _evidence(metrics.get("evidence"))
-    serving_evidence = Evidence() if promoted else _evidence(metrics.get("serving_evidence"))
+    # evidence is about one comparison: it starts anew once the learner is promoted (compared with
+    # itself from then on) or when something else serves than it was gathered against
+    fresh = latest.status in ("active", "retired") or not same_serving
+    evidence = Evidence() if fresh else _evidence(metrics.get("evidence"))
+    serving_evidence = Evidence() if fresh else _evidence(metrics.get("serving_evidence"))
     return Plan(
         "continued", latest.data_to, end, latest, evidence, serving_evidence, guard, f"continues v{latest.version}"
     )
@@ -161,8 +164,9 @@ def run_cycle(
         guard = Evidence()
         if serving is not None:
             harm = Evidence.of(evaluated.serving - evaluated.uniform)
-            # it gathers only while it points to harm: a change of tastes is judged on its own events
-            guard = promotion.tune(plan.guard + harm if (plan.guard + harm).mean < 0 else harm, experiment.promotion)
+            # it gathers over consecutive cycles that point to harm: a change of tastes is judged
+            # on its own events, not diluted by the good cycles before it
+            guard = promotion.tune(plan.guard + harm, experiment.promotion) if harm.mean < 0 else Evidence()
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
         verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
         seconds = time.perf_counter() - started
@@ -190,7 +194,7 @@ def run_cycle(
                 "evidence": evidence.as_dict(),
                 "serving_evidence": serving_evidence.as_dict(),
                 "guard": guard.as_dict(),
-                "guard_version": experiment.active_policy,
+                "serving_version": experiment.active_policy,
                 "comparison": {
                     "low": verdict.low,
                     "high": verdict.high,
@@ -272,10 +276,10 @@ def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None
     """Retire a serving policy that its own evidence shows worse than uniform random (the upper
     bound of serving − uniform below zero, on at least ``promotion.min_events`` events).
 
-    The guard's evidence runs over the current stretch of cycles in which it points to harm (it
-    restarts from a cycle's own events whenever its mean is not negative), so a policy that was
-    good before a change of tastes is judged on the events since. The price: its error rate holds
-    per such stretch, not over the experiment's life."""
+    The guard's evidence runs over the current stretch of consecutive cycles in which serving −
+    uniform is negative (a cycle where it is not ends the stretch), so a policy that was good
+    before a change of tastes is judged on the events since. The price: its error rate holds per
+    such stretch, not over the experiment's life."""
     settings = experiment.promotion
     if experiment.active_policy is None or guard.n < settings.min_events:
         return
