@@ -126,23 +126,29 @@ def _copy_policy(store: Store, source: str, target: str) -> tuple[int, str]:
     return record.version, "copied"
 
 
+INVERTED = {"mobile": "a", "desktop": "c", "tablet": "b"}  # every device's worst arm is "best" here
+
+
+def serve_held_back(store: Store, trained_on: dict[str, str], visitors: int) -> None:
+    """Experiment ``noise``, served by a policy trained (in ``exp``) on visitors who prefer
+    ``trained_on``, with ``visitors`` of the usual kind logged; its learner is held back
+    (min_improvement out of reach), so only the guard can replace what serves."""
+    good = experiment()
+    store.put_experiment(good)
+    factories.log_uniform_traffic(store, 3000, best=trained_on)
+    assert run_cycle(store, good, NOW).status == "active"
+    promotion = PromotionSettings(min_events=50, min_improvement=10.0)
+    store.put_experiment(
+        factories.experiment(id="noise", reward=good.reward, training=good.training, promotion=promotion)
+    )
+    factories.log_uniform_traffic(store, visitors, experiment_id="noise")
+    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+
+
 def test_a_serving_policy_worse_than_uniform_random_is_retired(store: Store) -> None:
     """The serving policy learnt the opposite of what visitors now prefer; the learner is held
     back (min_improvement out of reach), but the serving policy's own evidence retires it."""
-    good = experiment()
-    store.put_experiment(good)
-    inverted = {"mobile": "a", "desktop": "c", "tablet": "b"}  # every device's worst arm is "best" here
-    factories.log_uniform_traffic(store, 3000, best=inverted)
-    assert run_cycle(store, good, NOW).status == "active"
-    held_back = factories.experiment(
-        id="noise",
-        reward=good.reward,
-        training=good.training,
-        promotion=PromotionSettings(min_events=50, min_improvement=10.0),
-    )
-    store.put_experiment(held_back)
-    factories.log_uniform_traffic(store, 3000, experiment_id="noise")
-    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+    serve_held_back(store, trained_on=INVERTED, visitors=3000)
     summary = run_cycle(store, store.get_experiment("noise"), NOW)
     assert summary.status == "rejected"
     assert store.get_experiment("noise").active_policy is None
@@ -354,22 +360,9 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
 
 def test_a_policy_good_until_tastes_change_is_retired_on_the_events_since(store: Store) -> None:
     """The guard's evidence is not diluted by the cycles before the change."""
-    good = experiment()
-    store.put_experiment(good)
-    factories.log_uniform_traffic(store, 3000)
-    assert run_cycle(store, good, NOW).status == "active"
-    held_back = factories.experiment(
-        id="noise",
-        reward=good.reward,
-        training=good.training,
-        promotion=PromotionSettings(min_events=50, min_improvement=10.0),
-    )
-    store.put_experiment(held_back)
-    factories.log_uniform_traffic(store, 6000, experiment_id="noise")  # the policy is right here
-    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+    serve_held_back(store, trained_on=factories.BEST_ARM, visitors=6000)  # the policy is right here
     assert run_cycle(store, store.get_experiment("noise"), NOW).status == "rejected"
     assert store.get_experiment("noise").active_policy == 1
-    inverted = {"mobile": "a", "desktop": "c", "tablet": "b"}
-    factories.log_uniform_traffic(store, 1500, experiment_id="noise", seed=1, ts=NOW, best=inverted)
+    factories.log_uniform_traffic(store, 1500, experiment_id="noise", seed=1, ts=NOW, best=INVERTED)
     run_cycle(store, store.get_experiment("noise"), LATER)
     assert store.get_experiment("noise").active_policy is None
