@@ -46,7 +46,7 @@ import orjson
 from mvt_service import metrics
 from mvt_service.errors import Unavailable
 from mvt_service.spool import Quarantine, Spool, discard, read_lines
-from mvt_service.store import Store, is_unavailable
+from mvt_service.store import EVENT_KINDS, Store, is_unavailable
 from policy.records import Decision, Reward
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class LogWriter:
             if not is_unavailable(exc):
                 raise
             return
-        for kind in ("reward", "activation"):
+        for kind in EVENT_KINDS:
             metrics.EVENTS_EXPIRED.labels(kind).inc(swept[f"expired_{kind}"])
         metrics.EVENTS_WAITING.set(swept["waiting"])
 

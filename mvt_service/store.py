@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import orjson
 from pymongo import ASCENDING, ReturnDocument
@@ -41,15 +41,16 @@ from policy.records import (
     check_reward,
     utcnow,
 )
-from trainer.storage import Lease
+from trainer.storage import Key, Lease
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
-ACTIVATION = "activation"
-"""The key of a decision's activation among the events waiting for it."""
-EventKey = tuple[datetime, str]
-"""``(decision time, event id)``: the order in which a cycle reads decisions and their events."""
+EventKind = Literal["reward", "activation"]
+"""What happens to a decision after it: the events that wait in ``pending`` for it."""
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
+ACTIVATION_KEY = "activation"
+"""The key of a decision's activation among the events waiting for it (a reward's is its _id)."""
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -236,7 +237,7 @@ class Store:
         doc = {"_id": event_id, "ts": ts}
         known = self._decision_keys([event_id])
         if event_id not in known:
-            return self._wait("activation", event_id, ACTIVATION, doc, ts)
+            return self._wait("activation", event_id, ACTIVATION_KEY, doc, ts)
         experiment, decision_ts = known[event_id]
         try:
             self.activations.insert_one({**doc, "experiment": experiment, "decision_ts": decision_ts})
@@ -253,7 +254,7 @@ class Store:
         query = {"experiment": experiment_id, "ts": _between(start, end)}
         return (_read_decision(d) for d in self.decisions.find(query).sort([("ts", ASCENDING), ("_id", ASCENDING)]))
 
-    def activations_between(self, experiment_id: str, start: datetime | None, end: datetime) -> Iterator[EventKey]:
+    def activations_between(self, experiment_id: str, start: datetime | None, end: datetime) -> Iterator[Key]:
         """``(decision time, event id)`` of the activated decisions of the experiment made in
         ``[start, end)``, sorted."""
         query = {"experiment": experiment_id, "decision_ts": _between(start, end)}
@@ -311,7 +312,7 @@ class Store:
         cursor = self.decisions.find({"_id": {"$in": list(set(event_ids))}}, {"experiment": 1, "ts": 1})
         return {d["_id"]: (d["experiment"], d["ts"]) for d in cursor}
 
-    def _wait(self, kind: str, event_id: str, key: str, doc: dict[str, Any], ts: datetime) -> bool:
+    def _wait(self, kind: EventKind, event_id: str, key: str, doc: dict[str, Any], ts: datetime) -> bool:
         """Keep an event until its decision is stored; False if it already waits."""
         try:
             self.pending.update_one(
@@ -332,7 +333,9 @@ class Store:
         waiting = list(self.pending.find({"_id": {"$in": list(decisions)}}))
         if not waiting:
             return 0
-        for kind, collection in (("reward", self.rewards), ("activation", self.activations)):
+        collections = {"reward": self.rewards, "activation": self.activations}
+        for kind in EVENT_KINDS:
+            collection = collections[kind]
             docs = [
                 {**event["doc"], "experiment": decisions[w["_id"]][0], "decision_ts": decisions[w["_id"]][1]}
                 for w in waiting
@@ -360,8 +363,7 @@ class Store:
         waiting = sum(len(w["events"]) for w in self.pending.find({}, {"events._id": 1}))
         return {
             "adopted": adopted,
-            "expired_reward": kinds.count("reward"),
-            "expired_activation": kinds.count("activation"),
+            **{f"expired_{kind}": kinds.count(kind) for kind in EVENT_KINDS},
             "waiting": waiting,
         }
 

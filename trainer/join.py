@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from policy.experiment import Aggregate, Experiment, RewardSettings
 from policy.features import FeatureValue
 from policy.records import Decision, Reward, Unreadable
-from trainer.storage import TrainerStore
+from trainer.storage import Key, TrainerStore
 
 T = TypeVar("T")
 
@@ -80,10 +80,6 @@ def aggregate(rewards: list[Reward], how: Aggregate) -> float:
     ``sum``, ``mean``, ``max``, ``min`` of the values, or the value of the ``first`` or ``last``
     event."""
     return COMBINE[how]([r.reward for r in sorted(rewards, key=lambda r: (r.ts, r.reward_id))])
-
-
-Key = tuple[datetime, str]
-"""``(decision time, event id)``: the order of every stream of the join."""
 
 
 class _SortedStream(Generic[T]):

@@ -11,6 +11,9 @@ from typing import Any, Protocol
 from policy.experiment import Experiment
 from policy.records import Decision, PolicyRecord, Reward, Unreadable
 
+Key = tuple[datetime, str]
+"""``(decision time, event id)``: the order in which a cycle reads decisions and their events."""
+
 
 @dataclass(frozen=True)
 class Lease:
@@ -43,9 +46,7 @@ class TrainerStore(Protocol):
         """Reward events of those decisions, sorted by ``(decision_ts, event_id)``; invalid ones
         as :class:`Unreadable`."""
 
-    def activations_between(
-        self, experiment_id: str, start: datetime | None, end: datetime
-    ) -> Iterator[tuple[datetime, str]]:
+    def activations_between(self, experiment_id: str, start: datetime | None, end: datetime) -> Iterator[Key]:
         """``(decision time, event id)`` of those decisions that were activated, sorted."""
 
     def policy_model(self, experiment_id: str, version: int) -> bytes | None: ...
