@@ -71,9 +71,8 @@ class CycleSummary:
 @dataclass(frozen=True)
 class Plan:
     """What a cycle trains on: the decisions made in ``[start, end)``, continuing ``parent`` (a
-    new learner when None) of ``lineage``, with the evidence gathered so far."""
+    new learner when None), with the evidence gathered so far; ``why`` in words."""
 
-    mode: Mode
     start: datetime | None
     end: datetime
     parent: PolicyRecord | None
@@ -81,6 +80,10 @@ class Plan:
     serving_evidence: Evidence
     guard: Evidence
     why: str
+
+    @property
+    def mode(self) -> Mode:
+        return "new" if self.parent is None else "continued"
 
 
 def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Plan:
@@ -93,17 +96,15 @@ def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Pl
     guard = _evidence(metrics.get("guard")) if same_serving else Evidence()
     fresh_start = end - timedelta(seconds=experiment.training.lookback_seconds)
     if latest is None:
-        return Plan("new", fresh_start, end, None, Evidence(), Evidence(), guard, "no learner yet")
+        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, "no learner yet")
     if metrics.get("configured") != experiment.training.vw.as_dict() or latest.data_to is None:
-        return Plan("new", fresh_start, end, None, Evidence(), Evidence(), guard, "training.vw changed")
+        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, "training.vw changed")
     # evidence is about one comparison: it starts anew once the learner is promoted (compared with
     # itself from then on) or when something else serves than it was gathered against
     fresh = latest.status in ("active", "retired") or not same_serving
     evidence = Evidence() if fresh else _evidence(metrics.get("evidence"))
     serving_evidence = Evidence() if fresh else _evidence(metrics.get("serving_evidence"))
-    return Plan(
-        "continued", latest.data_to, end, latest, evidence, serving_evidence, guard, f"continues v{latest.version}"
-    )
+    return Plan(latest.data_to, end, latest, evidence, serving_evidence, guard, f"continues v{latest.version}")
 
 
 def _evidence(doc: Any) -> Evidence:
