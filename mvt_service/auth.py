@@ -22,6 +22,8 @@ from fastapi import Depends, Request
 from mvt_service.errors import ServiceError
 
 ROLES = ("client", "operator")
+PRINCIPAL = "mvt.principal"
+"""Where a request's identified caller is kept in its ASGI scope."""
 OPEN = "open"
 
 
@@ -100,6 +102,16 @@ def principal(request: Request, role: str) -> Principal:
     Forbidden
         A valid key whose role is too low (403).
     """
+    found: Principal | None = request.scope.get(PRINCIPAL)
+    if found is None:
+        found = _identify(request)
+        request.scope[PRINCIPAL] = found  # the route and its dependency check the key once
+    if ROLES.index(found.role) < ROLES.index(role):
+        raise Forbidden(f"this needs the `{role}` role; the key has `{found.role}`")
+    return found
+
+
+def _identify(request: Request) -> Principal:
     keys: KeyRing = request.app.state.keys
     if keys.open:
         return Principal(OPEN, "operator")
@@ -110,8 +122,6 @@ def principal(request: Request, role: str) -> Principal:
     found = keys.identify(key.strip())
     if found is None:
         raise Unauthorized("the API key is not valid")
-    if ROLES.index(found.role) < ROLES.index(role):
-        raise Forbidden(f"this needs the `{role}` role; the key has `{found.role}`")
     return found
 
 

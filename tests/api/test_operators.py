@@ -19,7 +19,7 @@ from pymongo.database import Database
 
 from mvt_service import cli
 from mvt_service.app import create_app
-from mvt_service.auth import key_id
+from mvt_service.auth import KeyRing, Principal, key_id
 from mvt_service.settings import Settings
 from mvt_service.store import Store
 from tests.helpers import eventually, services_of
@@ -258,3 +258,18 @@ def test_parallel_edits_lose_nothing_and_one_revision_wins_once(live_server: str
 def _get(url: str, path: str) -> dict:
     with urllib.request.urlopen(url + path, timeout=30) as response:
         return json.loads(response.read())
+
+
+def test_a_request_checks_its_key_once(keyed: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route checks the key before the body is read; its dependency reuses what it found."""
+    calls: list[str] = []
+    identify = KeyRing.identify
+
+    def counted(self: KeyRing, key: str) -> Principal | None:
+        calls.append(key)
+        return identify(self, key)
+
+    monkeypatch.setattr(KeyRing, "identify", counted)
+    assert keyed.post("/v1/decisions", json={"experiment": "abc"}, headers=AUTH["client"]).status_code == 200
+    assert keyed.get("/v1/experiments/abc", headers=AUTH["operator"]).status_code == 200
+    assert len(calls) == 2
