@@ -42,7 +42,7 @@ class BodyLimitMiddleware:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(scope, receive, send)
+                await _answer(BodyTooLarge(self.max_bytes), scope, receive, send)
                 return
 
         received, complete = 0, False
@@ -68,8 +68,8 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, counting_receive, send)
         except (BodyTooLarge, BodyTooSlow) as exc:  # raised while the body is read: before any response
-            await problem(exc.status_code, exc.detail)(scope, receive, send)
+            await _answer(exc, scope, receive, send)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = BodyTooLarge(self.max_bytes)
-        await problem(error.status_code, error.detail)(scope, receive, send)
+
+async def _answer(error: HTTPException, scope: Scope, receive: Receive, send: Send) -> None:
+    await problem(error.status_code, error.detail)(scope, receive, send)
