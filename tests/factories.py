@@ -20,6 +20,20 @@ def experiment(id: str = "exp", epsilon: float = 0.2, **overrides: Any) -> Exper
     return Experiment.create(id, arms=arms, epsilon=epsilon, **overrides)
 
 
+THREE_ARMS: dict[str, Any] = {
+    "arms": [
+        {"id": "a", "features": {"color": "red"}},
+        {"id": "b", "features": {"color": "blue"}},
+        {"id": "c", "features": {"color": "green"}},
+    ],
+    "reward": {"window_seconds": 60},
+    "training": {"min_events": 100},
+    "promotion": {"min_events": 50},
+}
+"""The body of the experiment that :func:`experiment` builds, with thresholds that
+:func:`log_uniform_traffic` of a few hundred decisions meets."""
+
+
 def experiment_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "arms": [{"id": "a", "features": {"color": "red"}}, {"id": "b", "features": {"color": "blue"}}],

@@ -18,9 +18,9 @@ from replay.log import BanditLog
 from trainer.join import Example
 
 REWARD_MODEL = LearningSettings(cb_type="mtr", interactions=("UA",))
-"""DR's reward model: a VW regression trained on the cycle's training part only (never on the
-held-out events it corrects), shared by every evaluated policy so that paired differences use
-the same model."""
+"""The policy search's DR reward model: a VW regression cross-fitted like the settings it scores
+(never trained on the fold it corrects), shared by every setting so that they are compared on
+one model."""
 
 GREEDY = EpsilonGreedy(0.0)
 

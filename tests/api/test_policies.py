@@ -9,16 +9,7 @@ from prometheus_client import REGISTRY
 from tests import factories
 from tests.helpers import TickingClock, eventually, services_of
 
-EXPERIMENT = {
-    "arms": [
-        {"id": "a", "features": {"color": "red"}},
-        {"id": "b", "features": {"color": "blue"}},
-        {"id": "c", "features": {"color": "green"}},
-    ],
-    "reward": {"window_seconds": 60},
-    "training": {"min_events": 100},
-    "promotion": {"min_events": 50},
-}
+EXPERIMENT = factories.THREE_ARMS
 
 
 def test_train_lists_and_rolls_back(client: TestClient, clock: TickingClock) -> None:

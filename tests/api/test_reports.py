@@ -10,16 +10,7 @@ from fastapi.testclient import TestClient
 from tests import factories
 from tests.helpers import TickingClock, services_of
 
-EXPERIMENT = {
-    "arms": [
-        {"id": "a", "features": {"color": "red"}},
-        {"id": "b", "features": {"color": "blue"}},
-        {"id": "c", "features": {"color": "green"}},
-    ],
-    "reward": {"window_seconds": 60},
-    "training": {"min_events": 100},
-    "promotion": {"min_events": 50},
-}
+EXPERIMENT = factories.THREE_ARMS
 
 
 @pytest.fixture

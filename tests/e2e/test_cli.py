@@ -17,16 +17,7 @@ from policy.learning import SearchSettings
 from policy.records import utcnow
 from tests import factories
 
-EXPERIMENT = {
-    "arms": [
-        {"id": "a", "features": {"color": "red"}},
-        {"id": "b", "features": {"color": "blue"}},
-        {"id": "c", "features": {"color": "green"}},
-    ],
-    "reward": {"window_seconds": 60},
-    "training": {"min_events": 100, "interval_seconds": 600},
-    "promotion": {"min_events": 50},
-}
+EXPERIMENT = {**factories.THREE_ARMS, "training": {"min_events": 100, "interval_seconds": 600}}
 
 
 def RECENT() -> datetime:
