@@ -83,7 +83,7 @@ td {{ padding: .2rem .8rem; }} td:last-child {{ text-align: right; }}</style></h
 cycle's replay estimate of it. Replay estimates the reward that arrives within the attribution
 window, a share {result.attributed_share:.0%} of the true value; its interval held that share of the
 truth in {covered} of {checked} cycles.</p>
-<table><tr><th>visitors</th><th>candidate</th><th>serving</th><th>true value (of oracle)</th>
+<table><tr><th>visitors</th><th>learner</th><th>serving</th><th>true value (of oracle)</th>
 <th>within the window</th><th>replay estimate</th><th>inside</th></tr>{cycles}</table>
 </body></html>
 """
