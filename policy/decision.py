@@ -7,8 +7,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from policy.exploration import ExplorationStrategy, greedy_set, sample
-from policy.model import VWModel
+from policy.model import Predictions, VWModel
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,24 @@ def score_arms(model: VWModel | None, context: str, arm_lines: Sequence[str]) ->
     """
     if model is None:
         return [0.0] * len(arm_lines), False
-    scores = model.score(context, arm_lines)
+    return usable_scores(model.score(context, arm_lines))
+
+
+def usable_scores(scores: list[float]) -> tuple[list[float], bool]:
+    """``scores``, or all zeros (uniform exploration) if one is not finite, and whether they had
+    to be set aside (see :func:`score_arms`)."""
     if all(math.isfinite(s) for s in scores):
         return scores, False
-    return [0.0] * len(arm_lines), True
+    return [0.0] * len(scores), True
+
+
+def usable_predictions(predicted: Predictions) -> Predictions:
+    """:func:`usable_scores` for every example of a run: an example with a score that is not
+    finite has all its scores set to zero."""
+    if not len(predicted) or np.all(np.isfinite(predicted.values)):
+        return predicted
+    bad = np.add.reduceat(~np.isfinite(predicted.values), predicted.offsets[:-1]) > 0
+    return Predictions(np.where(np.repeat(bad, np.diff(predicted.offsets)), 0.0, predicted.values), predicted.offsets)
 
 
 def choose_action(

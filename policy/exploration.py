@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 
 class ExplorationStrategy(ABC):
     """A rule mapping scores to a pmf. Subclasses implement only :meth:`_pmf`."""
@@ -33,6 +35,12 @@ class ExplorationStrategy(ABC):
 
     @abstractmethod
     def _pmf(self, scores: Sequence[float]) -> list[float]: ...
+
+    @abstractmethod
+    def pmfs(self, scores: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """:meth:`pmf` of many events at once, flat: event ``i``'s scores are
+        ``scores[offsets[i]:offsets[i + 1]]`` (finite, at least one per event), and so are its
+        probabilities in the result, equal to those :meth:`pmf` gives."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,14 @@ class EpsilonGreedy(ExplorationStrategy):
         floor = self.epsilon / len(scores)
         top = floor + (1.0 - self.epsilon) / sum(greedy)
         return [top if g else floor for g in greedy]
+
+    def pmfs(self, scores: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        starts, sizes = offsets[:-1], np.diff(offsets)
+        greedy = scores == np.repeat(np.maximum.reduceat(scores, starts), sizes)
+        floor = self.epsilon / sizes
+        top = floor + (1.0 - self.epsilon) / np.add.reduceat(greedy, starts)
+        result: np.ndarray = np.where(greedy, np.repeat(top, sizes), np.repeat(floor, sizes))
+        return result
 
 
 def greedy_set(scores: Sequence[float]) -> set[int]:

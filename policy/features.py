@@ -13,6 +13,7 @@ characters (and ``%`` itself), so no input can add, split or re-weight features.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 
@@ -100,19 +101,25 @@ def encode_feature(name: str, value: FeatureValue) -> str:
     ValueError
         If ``value`` is a non-finite number (VW would silently learn NaN weights).
     """
-    key = escape(name)
+    key = _escaped_name(name)
+    if isinstance(value, str):
+        return f"{key}={escape(value)}"
     if isinstance(value, bool):
         return f"{key}={'true' if value else 'false'}"
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise ValueError(f"feature `{name}` must be a finite number, got {value!r}")
-        return f"{key}:{value!r}"
-    return f"{key}={escape(value)}"
+    if not math.isfinite(value):
+        raise ValueError(f"feature `{name}` must be a finite number, got {value!r}")
+    return f"{key}:{value!r}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _escaped_name(name: str) -> str:
+    """:func:`escape` of a feature name, remembered: a context's few names recur in every event."""
+    return escape(name)
 
 
 def encode_features(features: Mapping[str, FeatureValue]) -> str:
     """Encode a feature mapping as space-separated VW tokens, in sorted name order."""
-    return " ".join(encode_feature(name, features[name]) for name in sorted(features))
+    return " ".join([encode_feature(name, features[name]) for name in sorted(features)])
 
 
 def context_line(context: Mapping[str, FeatureValue]) -> str:

@@ -69,17 +69,18 @@ class BanditLog:
         chosen: Sequence[int],
         propensity: Sequence[float],
         reward: Sequence[float],
-        predicted: Sequence[Sequence[float]] | None = None,
+        predicted: Sequence[Sequence[float]] | np.ndarray | None = None,
     ) -> BanditLog:
-        """A log from per-event lists (``predicted`` aligned with ``eligible``)."""
+        """A log from per-event lists (``predicted`` aligned with ``eligible``, or already flat)."""
         sizes = [len(e) for e in eligible]
         offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        flat_predicted = (
-            np.zeros(int(offsets[-1]))
-            if predicted is None
-            else np.array([p for row in predicted for p in row], dtype=float)
-        )
+        if predicted is None:
+            flat_predicted = np.zeros(int(offsets[-1]))
+        elif isinstance(predicted, np.ndarray):
+            flat_predicted = predicted.astype(float).ravel()
+        else:
+            flat_predicted = np.array([p for row in predicted for p in row], dtype=float)
         codes: dict[str, int] = {}
         arm_codes = np.array([codes.setdefault(a, len(codes)) for row in eligible for a in row], dtype=np.int64)
         return cls(

@@ -39,7 +39,7 @@ from trainer.progressive import score_and_learn
 from trainer.report import evaluate_cycle, report_document
 from trainer.search import SearchResult, sample, search
 from trainer.storage import TrainerStore
-from trainer.train import Progress, rows
+from trainer.train import Progress
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +148,21 @@ def run_cycle(
 
     found = _search(experiment, examples, seed) if plan.parent is None and experiment.training.search.enabled else None
     settings = _settings(plan, experiment, found)
-    learner = _learner(store, experiment, plan, settings, seed)
-    serving = _load_active(store, experiment)
+    start = _learner(store, experiment, plan, settings)
+    learner, scored = score_and_learn(
+        start,
+        _active_model(store, experiment),
+        examples,
+        experiment.arm_lines,
+        experiment.strategy,
+        passes=1 if isinstance(start, bytes) else settings.passes,  # a new learner makes all its passes
+        seed=seed,
+        progress=progress,
+    )
     try:
-        scored = score_and_learn(learner, serving, examples, experiment.arm_lines, experiment.strategy, progress)
-        if plan.parent is None:  # a new learner also makes its further passes
-            encoded = list(rows(examples, experiment.arm_lines))
-            for _ in range(settings.passes - 1):
-                for row in encoded:
-                    learner.learn(row.context, row.lines, row.chosen, row.probability, row.reward)
         version = store.next_policy_version(experiment.id)
-        serving_name = f"serving v{experiment.active_policy}" if serving else "no policy (uniform)"
+        serving = experiment.active_policy
+        serving_name = "no policy (uniform)" if serving is None else f"serving v{serving}"
         evaluated = evaluate_cycle(experiment, scored, f"learner v{version}", serving_name)
         evidence = promotion.tune(plan.evidence + Evidence.of(evaluated.difference), experiment.promotion)
         serving_evidence = plan.serving_evidence + Evidence.of(evaluated.serving)
@@ -221,9 +225,7 @@ def run_cycle(
         report["search"] = found.as_dict() if found else None
         store.insert_report(report)
     finally:
-        for model in (learner, serving):
-            if model is not None:
-                model.close()
+        learner.close()
     status: CycleStatus = "active" if verdict.promoted else "rejected"
     if verdict.promoted:
         store.activate_policy(experiment.id, version, verdict.reason)
@@ -245,18 +247,18 @@ def _settings(plan: Plan, experiment: Experiment, found: SearchResult | None) ->
     return found.chosen if found else experiment.training.vw
 
 
-def _learner(store: TrainerStore, experiment: Experiment, plan: Plan, settings: LearningSettings, seed: int) -> VWModel:
-    """The learner to continue (with VW's saved learning state), or a new one."""
+def _learner(
+    store: TrainerStore, experiment: Experiment, plan: Plan, settings: LearningSettings
+) -> LearningSettings | bytes:
+    """The saved learner to continue (with VW's learning state), or the settings of a new one."""
     if plan.parent is not None:
-        data = store.policy_model(experiment.id, plan.parent.version)
+        data = _loadable(store, experiment, plan.parent.version, "learner")
         if data is not None:
-            try:
-                return VWModel.from_bytes(data)
-            except ValueError:
-                log.exception(
-                    "experiment %s: learner v%d cannot be loaded; a new one starts", experiment.id, plan.parent.version
-                )
-    return VWModel.new(settings, seed=seed)
+            return data
+        log.error(
+            "experiment %s: learner v%d cannot be continued; a new one starts", experiment.id, plan.parent.version
+        )
+    return settings
 
 
 def _same_lineage(store: TrainerStore, experiment: Experiment, plan: Plan) -> bool:
@@ -321,14 +323,22 @@ def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, se
     return _search(experiment, list(closed_examples(store, experiment, now, start=start)), seed)
 
 
-def _load_active(store: TrainerStore, experiment: Experiment) -> VWModel | None:
-    """The serving policy's model, or None if there is none or it cannot be loaded (then the
+def _active_model(store: TrainerStore, experiment: Experiment) -> bytes | None:
+    """The serving policy's saved model, or None if there is none or it cannot be loaded (then the
     learner is compared with uniform scores, as a worker without a policy would serve)."""
     if experiment.active_policy is None:
         return None
-    data = store.policy_model(experiment.id, experiment.active_policy)
-    try:
-        return VWModel.from_bytes(data) if data is not None else None
-    except ValueError:
-        log.exception("experiment %s: active policy v%d cannot be loaded", experiment.id, experiment.active_policy)
+    return _loadable(store, experiment, experiment.active_policy, "active policy")
+
+
+def _loadable(store: TrainerStore, experiment: Experiment, version: int, role: str) -> bytes | None:
+    """Policy ``version``'s saved model if VW can load it, else None (logged)."""
+    data = store.policy_model(experiment.id, version)
+    if data is None:
         return None
+    try:
+        VWModel.from_bytes(data).close()
+    except ValueError:
+        log.exception("experiment %s: %s v%d cannot be loaded", experiment.id, role, version)
+        return None
+    return data

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from policy.decision import score_arms
 from policy.exploration import ExplorationStrategy
-from policy.model import VWModel
+from policy.learning import LearningSettings
+from policy.model import Predictions, VWModel
 from replay.log import BanditLog
 from trainer.join import Example
-from trainer.scoring import GREEDY
-from trainer.train import PROGRESS_EVERY, Progress, encode
+from trainer.scoring import GREEDY, bandit_log, pmf_targets
+from trainer.train import Progress, data_file, in_parallel, rows
 
 
 @dataclass(frozen=True)
@@ -36,44 +36,42 @@ class Scored:
 
 
 def score_and_learn(
-    learner: VWModel,
-    serving: VWModel | None,
+    learner: LearningSettings | bytes,
+    serving: bytes | None,
     examples: Sequence[Example],
     arm_lines: Mapping[str, str],
     strategy: ExplorationStrategy,
+    *,
+    passes: int = 1,
+    seed: int = 0,
     progress: Progress | None = None,
-) -> Scored:
-    """Score every example, in order, with both models, then teach it to the learner.
+) -> tuple[VWModel, Scored]:
+    """Teach every example, in order, to the learner (a new model of these settings, or the
+    saved model to continue), which scores each before it learns it, in ``passes`` passes;
+    score every example with the serving model too (None: uniform). Both are VW runs over one
+    data file, side by side.
+
+    Returns the learner after its last pass, and the scores of its first.
 
     Raises
     ------
     ValueError
-        If ``examples`` is empty.
+        If ``examples`` is empty, or a saved model cannot be loaded.
     """
     if not examples:
         raise ValueError("`examples` is empty: there is nothing to score")
-    predicted: list[list[float]] = []
-    pmfs: list[list[float]] = [[], [], [], []]
-    for i, example in enumerate(examples, start=1):
-        context, lines = encode(example, arm_lines)
-        learner_scores, _ = score_arms(learner, context, lines)
-        serving_scores, _ = score_arms(serving, context, lines)
-        for flat, scores, rule in zip(
-            pmfs,
-            (learner_scores, learner_scores, serving_scores, serving_scores),
-            (strategy, GREEDY, strategy, GREEDY),
-        ):
-            flat.extend(rule.pmf(scores))
-        predicted.append(learner_scores)
-        learner.learn(context, lines, example.chosen, example.probability, example.reward)
-        if progress is not None and i % PROGRESS_EVERY == 0:
-            progress(i)
-    log = BanditLog.build(
-        [e.actions for e in examples],
-        [e.chosen for e in examples],
-        [e.probability for e in examples],
-        [e.reward for e in examples],
-        predicted,
-    )
-    learner_pmf, learner_greedy, serving_pmf, serving_greedy = (np.asarray(p) for p in pmfs)
-    return Scored(log, learner_pmf, learner_greedy, serving_pmf, serving_greedy)
+    n = len(examples)
+    with data_file(rows(examples, arm_lines), progress=progress) as path:
+        runs = [lambda: VWModel.run(path, learner, passes=passes, seed=seed)]
+        if serving is not None:
+            runs.append(lambda: VWModel.run(path, serving, learn=False))
+        done = in_parallel(runs, lambda run: run[0].close())
+    model, learned = done[0]
+    learned = learned.part(0, n)  # the first pass: each event scored before it was learned
+    served = done[1][1] if serving is not None else Predictions(np.zeros_like(learned.values), learned.offsets)
+    if serving is not None:
+        done[1][0].close()
+    learner_pmf, learner_greedy = pmf_targets(learned, [strategy, GREEDY])
+    serving_pmf, serving_greedy = pmf_targets(served, [strategy, GREEDY])
+    log = bandit_log(examples, learned)
+    return model, Scored(log, learner_pmf, learner_greedy, serving_pmf, serving_greedy)

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from policy.decision import score_arms
+from policy.decision import usable_predictions
 from policy.exploration import EpsilonGreedy, ExplorationStrategy
 from policy.learning import LearningSettings
-from policy.model import VWModel
+from policy.model import Predictions
 from replay.estimate import Estimate
 from replay.evaluation import METRICS, PolicyEvaluation
 from replay.log import BanditLog
@@ -25,36 +25,24 @@ one model."""
 GREEDY = EpsilonGreedy(0.0)
 
 
-Encoded = Sequence[tuple[str, list[str]]]
-
-
-def predictions(reward_model: VWModel, encoded: Encoded) -> list[list[float]]:
-    """The reward model's prediction for every eligible arm of every encoded event."""
-    return [score_arms(reward_model, context, lines)[0] for context, lines in encoded]
-
-
-def bandit_log(examples: Sequence[Example], predicted: Sequence[Sequence[float]]) -> BanditLog:
-    """Examples as a bandit log, with ``predicted`` rewards for every eligible arm."""
+def bandit_log(examples: Sequence[Example], predicted: Predictions) -> BanditLog:
+    """Examples as a bandit log, with ``predicted`` rewards for every eligible arm (an event's
+    that are not all finite count as zeros)."""
     return BanditLog.build(
         [e.actions for e in examples],
         [e.chosen for e in examples],
         [e.probability for e in examples],
         [e.reward for e in examples],
-        predicted,
+        usable_predictions(predicted).values,
     )
 
 
-def model_targets(
-    model: VWModel | None, encoded: Encoded, strategies: Sequence[ExplorationStrategy]
-) -> list[np.ndarray]:
-    """Flat pmfs (one per strategy) of a model's policy on every held-out event; without a
-    model every arm ties, as in serving."""
-    pmfs: list[list[float]] = [[] for _ in strategies]
-    for context, lines in encoded:
-        scores, _ = score_arms(model, context, lines)
-        for flat, strategy in zip(pmfs, strategies):
-            flat.extend(strategy.pmf(scores))
-    return [np.asarray(flat) for flat in pmfs]
+def pmf_targets(predicted: Predictions, strategies: Sequence[ExplorationStrategy]) -> list[np.ndarray]:
+    """Flat pmfs (one per strategy) of the policy with these predicted rewards on every event;
+    an event whose scores are not all finite ties every arm, as in serving
+    (:func:`policy.decision.usable_predictions`)."""
+    usable = usable_predictions(predicted)
+    return [strategy.pmfs(usable.values, usable.offsets) for strategy in strategies]
 
 
 def fixed_arm_target(log: BanditLog, arm: str) -> np.ndarray:

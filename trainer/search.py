@@ -3,9 +3,9 @@ replays best, by cross-fitting.
 
 The training part is split into folds; each setting is trained on all folds but one and its
 policy scored, by the promotion metric, on the events of the left-out fold, for every fold in
-turn, so that every sampled event scores a policy that never learned from it. The gate then
-judges the chosen setting on the cycle's held-out events, which neither the search nor training
-saw: choosing the best of several noisy estimates (the winner's curse) cannot inflate it.
+turn, so that every sampled event scores a policy that never learned from it. The settings run
+in parallel, one per core. The chosen setting's new learner is then judged by progressive
+validation (:mod:`trainer.progressive`), on every event before it learns it.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
-
-import numpy as np
 
 from policy.experiment import Experiment
 from policy.learning import LearningSettings
+from policy.model import Predictions
 from replay.estimate import Estimate
 from replay.evaluation import evaluate
 from trainer.join import Example
-from trainer.scoring import GREEDY, REWARD_MODEL, bandit_log, model_targets, predictions
-from trainer.train import again, learn, rows
+from trainer.scoring import GREEDY, REWARD_MODEL, bandit_log, pmf_targets
+from trainer.train import data_file, fit_predict, in_parallel, rows
 
 T = TypeVar("T")
 
@@ -96,9 +97,7 @@ class SearchResult:
     def as_dict(self) -> dict[str, Any]:
         method = (
             f"{self.folds}-fold cross-fitting on {self.events} sampled training events: each setting is "
-            f"trained on all folds but one and scored by {self.metric.upper()} on the left-out fold, in turn; "
-            f"the gate judges the chosen setting on the held-out events only, which neither the search nor "
-            f"training saw"
+            f"trained on all folds but one and scored by {self.metric.upper()} on the left-out fold, in turn"
         )
         return {
             "metric": self.metric,
@@ -130,7 +129,7 @@ def search(
     (a reward model per fold, shared by all candidates). Greedy, because the value of the
     policy served with exploration ε is ``(1 − ε) · greedy + ε · uniform`` for IPS and DR: the
     same ranking for any ε < 1, and still a ranking when ε = 1. The sample is encoded once.
-    Candidates are trained one after the other; those not started within
+    Candidates are trained in parallel, one per core; those not started within
     ``search.budget_seconds`` are skipped (``start`` never is).
     """
     settings = experiment.training.search
@@ -151,31 +150,25 @@ def search(
     if experiment.training.vw not in candidates:
         candidates.append(experiment.training.vw)
     encoded = list(rows(sample, arm_lines))  # once: every setting trains and predicts on these
+    parts = [encoded[fold::k] for fold in range(k)]
     rests = [[r for i, r in enumerate(encoded) if i % k != fold] for fold in range(k)]
-    parts = [[(r.context, r.lines) for r in encoded[fold::k]] for fold in range(k)]
-    predicted: list[list[float]] = []
-    for rest, part in zip(rests, parts):
-        (reward_model,) = learn(again(rest), [REWARD_MODEL], seed=seed)
-        try:
-            predicted += predictions(reward_model, part)
-        finally:
-            reward_model.close()
-    log = bandit_log([e for fold in range(k) for e in sample[fold::k]], predicted)
-    trials: list[Trial] = []
-    for candidate in candidates:
-        began = clock()
-        if trials and began - started > settings.budget_seconds:
-            trials.append(Trial(candidate, None, 0.0))
-            continue
-        targets = []
-        for rest, part in zip(rests, parts):
-            (model,) = learn(again(rest), [candidate], seed=seed)
-            try:
-                targets += model_targets(model, part, [GREEDY])
-            finally:
-                model.close()
-        trials.append(
-            Trial(candidate, evaluate(log, np.concatenate(targets), level).estimates[metric], clock() - began)
-        )
+    with ExitStack() as files:
+        folds = [(files.enter_context(data_file(rest, part)), part) for rest, part in zip(rests, parts)]
+
+        def cross_fitted(candidate: LearningSettings) -> Predictions:
+            """Each sampled event's predicted rewards by the model of ``candidate`` trained
+            without its fold, in fold order."""
+            return Predictions.joined([fit_predict(path, len(part), candidate, seed=seed) for path, part in folds])
+
+        log = bandit_log([e for fold in range(k) for e in sample[fold::k]], cross_fitted(REWARD_MODEL))
+
+        def trial(candidate: LearningSettings, skippable: bool) -> Trial:
+            began = clock()
+            if skippable and began - started > settings.budget_seconds:
+                return Trial(candidate, None, 0.0)
+            (target,) = pmf_targets(cross_fitted(candidate), [GREEDY])
+            return Trial(candidate, evaluate(log, target, level).estimates[metric], clock() - began)
+
+        trials = in_parallel([partial(trial, c, i > 0) for i, c in enumerate(candidates)])
     best = max((t for t in trials if t.estimate is not None), key=lambda t: t.estimate.value)  # type: ignore[union-attr]
     return SearchResult(best.settings, trials, metric, len(sample), k, clock() - started)

@@ -21,7 +21,7 @@ PROBES = [SHOP.visitor(_PROBE_RNG) for _ in range(3000)]
 
 def true_value(settings: LearningSettings, log: list) -> float:
     """The exact expected reward, on the probe visitors, of the greedy policy trained on ``log``."""
-    (model,) = train_policies(lambda: log, ARM_LINES, [settings])
+    (model,) = train_policies(log, ARM_LINES, [settings])
     try:
         return greedy_value(SHOP, model, PROBES)
     finally:

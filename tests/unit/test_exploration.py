@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -99,3 +100,13 @@ def test_same_seed_same_draws() -> None:
     pmf = EpsilonGreedy(0.3).pmf([0.1, 0.5, 0.2])
     a, b = random.Random(5), random.Random(5)
     assert [sample(pmf, a) for _ in range(100)] == [sample(pmf, b) for _ in range(100)]
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 1.0])
+def test_pmfs_of_many_events_equal_each_events_pmf(epsilon: float) -> None:
+    rng = random.Random(int(epsilon * 10))
+    events = [[float(rng.randrange(3)) for _ in range(rng.randrange(1, 6))] for _ in range(200)]
+    sizes = [len(e) for e in events]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    flat = EpsilonGreedy(epsilon).pmfs(np.array([s for e in events for s in e]), offsets)
+    assert flat.tolist() == [p for e in events for p in EpsilonGreedy(epsilon).pmf(e)]
