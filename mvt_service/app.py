@@ -20,6 +20,7 @@ from pymongo.database import Database
 from mvt_service import metrics
 from mvt_service.auth import KeyRing
 from mvt_service.body_limit import BodyLimitMiddleware
+from mvt_service.cors import ClientCors, parse_origins
 from mvt_service.demo import demo_experiment
 from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
@@ -136,6 +137,9 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_seconds=settings.body_timeout_seconds
     )
+    origins = parse_origins(settings.cors_origins)
+    if origins:  # outermost, so that errors answered by the middlewares below carry its headers too
+        app.add_middleware(ClientCors, origins=origins)
     install_error_handlers(app)
     for module in (decisions, rewards, health, experiments, policies, reports, audit):  # hottest first
         app.include_router(module.router)

@@ -1,6 +1,8 @@
 """API keys and roles.
 
-Keys arrive as ``Authorization: Bearer <key>``. Role ``client`` may ask for decisions and post
+Keys arrive as ``Authorization: Bearer <key>``; a client key may instead arrive as the ``key``
+query parameter, for what a browser sends without headers (``navigator.sendBeacon``): a key in
+a URL ends up in access logs, so an operator key is never taken from one. Role ``client`` may ask for decisions and post
 rewards; ``operator`` may also read and change experiments, train, activate and read reports.
 Only SHA-256 digests of the configured keys are kept in memory, and a presented key is compared
 with every digest in constant time. A key is named in logs and the audit log by its key id (a
@@ -115,8 +117,13 @@ def _identify(request: Request) -> Principal:
     keys: KeyRing = request.app.state.keys
     if keys.open:
         return Principal(OPEN, "operator")
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+    header = request.headers.get("authorization")
+    if header is None and "key" in request.query_params:
+        found = keys.identify(request.query_params["key"])
+        if found is None or found.role != "client":
+            raise Unauthorized("the `key` query parameter is not a valid client key (operator keys: header only)")
+        return found
+    scheme, _, key = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("an API key is required: send `Authorization: Bearer <key>`")
     found = keys.identify(key.strip())

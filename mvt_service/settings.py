@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pymongo
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.database import Database
 
+from mvt_service.cors import parse_origins
 from mvt_service.embedded import embedded_client
 
 
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     )
     demo: bool = Field(True, description="seed the demo experiment `home` on the embedded store")
     client_keys: str | None = Field(None, description="comma-separated API keys with the client role")
+    cors_origins: str | None = Field(
+        None,
+        description="comma-separated origins whose pages may call the client endpoints (`*`: any); none by default",
+    )
     operator_keys: str | None = Field(None, description="comma-separated API keys with the operator role")
     train_in_process: bool | None = Field(
         None, description="run the training schedule inside `mvt serve`; unset = only on the embedded store"
@@ -76,6 +81,12 @@ class Settings(BaseSettings):
     trainer_lease_seconds: float = Field(
         600.0, gt=0, description="how long a trainer's lease on an experiment lasts without renewal"
     )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        parse_origins(value)
+        return value
 
     @property
     def embedded(self) -> bool:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import RuntimeDep, StoreDep
-from mvt_service.routing import ApiRoute
+from mvt_service.routing import ApiRoute, accepts_beacons
 from mvt_service.schemas import ActivationOut, DecisionBody, DecisionOut
 
 router = APIRouter(
@@ -50,6 +50,7 @@ async def create_decision(body: DecisionBody, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/{event_id}/activate", status_code=status.HTTP_202_ACCEPTED, response_model=ActivationOut)
+@accepts_beacons
 async def activate_decision(
     store: StoreDep,
     event_id: str = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"),

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, status
 from mvt_service import metrics
 from mvt_service.auth import require_client
 from mvt_service.deps import ServicesDep
-from mvt_service.routing import ApiRoute
+from mvt_service.routing import ApiRoute, accepts_beacons
 from mvt_service.schemas import RewardsBody, RewardsOut
 from policy.records import Reward
 
@@ -17,6 +17,7 @@ DEFAULT_REWARD_ID = "default"
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RewardsOut)
+@accepts_beacons
 async def post_rewards(body: RewardsBody, services: ServicesDep) -> RewardsOut:
     """Queue reward events for the write-behind log; they are stored idempotently on
     ``(event_id, reward_id)``.
