@@ -55,6 +55,11 @@ SPOOL_BYTES = Gauge("mvt_spool_bytes", "Bytes in this process's spool file")
 TRAINING_FAILURES = Counter(
     "mvt_training_failures", "Training cycles that failed, by experiment (retried with back-off)", ["experiment"]
 )
+STICKY_ANSWERS = Counter(
+    "mvt_sticky_answers",
+    "Decision requests answered with the visitor's kept decision (not a new decision, not logged again)",
+    ["experiment"],
+)
 POLICY_FALLBACKS = Counter(
     "mvt_policy_fallbacks",
     "Decisions served uniformly over the eligible arms because the policy's scores were not finite",

@@ -13,6 +13,7 @@ import random
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
@@ -44,13 +45,21 @@ class ServedExperiment:
     enabled_lines: tuple[str, ...]
     counted: Mapping[Group, Counter]
     fallbacks: Counter
+    sticky_answers: Counter
 
     @classmethod
     def of(cls, experiment: Experiment) -> ServedExperiment:
         lines = experiment.arm_lines
         counted = {group: metrics.DECISIONS.labels(experiment.id, group) for group in GROUPS}
         enabled = tuple(lines[a] for a in experiment.enabled_arm_ids)
-        return cls(experiment, lines, enabled, counted, metrics.POLICY_FALLBACKS.labels(experiment.id))
+        return cls(
+            experiment,
+            lines,
+            enabled,
+            counted,
+            metrics.POLICY_FALLBACKS.labels(experiment.id),
+            metrics.STICKY_ANSWERS.labels(experiment.id),
+        )
 
 
 @dataclass(frozen=True)
@@ -173,12 +182,19 @@ class Runtime:
         event_id: str | None = None,
         explore: bool = True,
         defer_activation: bool = False,
+        visitor: str | None = None,
     ) -> Decision:
         """Choose an arm for ``context`` and log the decision.
 
         With a client ``event_id`` the decision is written before it is returned, so that a
         retry with the same id, on any worker, gets the original decision back; otherwise it is
         queued for the write-behind log (and, should the queue be full, answered unlogged).
+
+        With a ``visitor`` and the experiment's ``sticky_seconds``, the visitor's decision of
+        the last ``sticky_seconds`` is answered again (same event id, arm and logged
+        probability; not logged again) while its arm is still eligible, on any worker and after
+        a restart: the visit is kept in the store before a new decision is logged, and parallel
+        requests of one visitor agree on one (:meth:`Store.keep_visit`).
 
         Raises
         ------
@@ -197,6 +213,11 @@ class Runtime:
         else:
             eligible = self._eligible(served, actions)
             lines = tuple(served.arm_lines[a] for a in eligible)
+        sticky = visitor is not None and experiment.sticky_seconds > 0
+        held = await run_in_threadpool(self._store.visit, experiment_id, visitor) if sticky and visitor else None
+        if held is not None and held.until > self._store.clock() and held.decision.action in eligible:
+            served.sticky_answers.inc()
+            return held.decision
         policy = self._policies.get(experiment_id)
         strategy = experiment.strategy if explore else GREEDY
         default = eligible.index(experiment.default_arm) if experiment.default_arm in eligible else None
@@ -225,6 +246,12 @@ class Runtime:
             deferred=defer_activation,
             group=group,
         )
+        if sticky and visitor:
+            until = decision.ts + timedelta(seconds=experiment.sticky_seconds)
+            kept = await run_in_threadpool(self._store.keep_visit, visitor, decision, until, held)
+            if kept is not decision:  # another request of this visitor decided first
+                served.sticky_answers.inc()
+                return kept
         served.counted[group].inc()
         if event_id is None:
             self._writer.log_decision(decision)

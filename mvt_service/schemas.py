@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from policy.arms import ARM_ID_PATTERN, MAX_ARM_ID_CHARS
-from policy.experiment import MAX_WINDOW_SECONDS, Aggregate, Experiment, TrainingSettings
+from policy.experiment import MAX_STICKY_SECONDS, MAX_WINDOW_SECONDS, Aggregate, Experiment, TrainingSettings
 from policy.features import MAX_NAME_CHARS, FeatureValue, check_features, json_type
 from policy.learning import CbType
 from policy.records import MAX_ABS_REWARD, PolicyRecord
@@ -20,6 +20,7 @@ from trainer.search import SearchResult
 MAX_BATCH = 1000
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+Visitor = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 ArmId = Annotated[str, Field(min_length=1, max_length=MAX_ARM_ID_CHARS, pattern=ARM_ID_PATTERN)]
 Token = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"^[^=,\x00-\x1f\x7f]+$")]
 
@@ -163,6 +164,12 @@ class ExperimentBody(Request):
     training: TrainingBody = Field(default_factory=TrainingBody)
     promotion: PromotionBody = Field(default_factory=PromotionBody)
     holdout: HoldoutBody = Field(default_factory=HoldoutBody)
+    sticky_seconds: float = Field(
+        0.0,
+        ge=0.0,
+        le=MAX_STICKY_SECONDS,
+        description="a decision that names a `visitor` is given back to that visitor for this long (0: off)",
+    )
 
 
 class ArmOut(BaseModel):
@@ -183,6 +190,7 @@ class ExperimentOut(BaseModel):
     training: TrainingBody
     promotion: PromotionBody
     holdout: HoldoutBody
+    sticky_seconds: float
     active_policy: int | None
     paused: bool
 
@@ -200,6 +208,7 @@ class ExperimentOut(BaseModel):
             training=TrainingBody.model_validate(e.training.to_dict()),
             promotion=PromotionBody.model_validate(asdict(e.promotion)),
             holdout=HoldoutBody(fraction=e.holdout),
+            sticky_seconds=e.sticky_seconds,
             active_policy=e.active_policy,
             paused=e.paused,
         )
@@ -215,6 +224,9 @@ class DecisionBody(Request):
     event_id: Id | None = Field(None, description="client-chosen id; a retry with the same id gets the same answer")
     explore: bool = Field(True, description="false: the greedy arm (epsilon 0), logged with its exact probability")
     defer_activation: bool = Field(False, description="the layout may never be seen; activate it when it is")
+    visitor: Visitor | None = Field(
+        None, description="an opaque visitor id: with the experiment's `sticky_seconds`, the visitor's decision is kept"
+    )
 
 
 class DecisionOut(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar, get_args
 
@@ -92,6 +92,7 @@ class Store:
         self.rewards = db["rewards"]
         self.activations = db["activations"]
         self.pending = db["pending"]
+        self.visits = db["visits"]
         self.policies = db["policies"]
         self.leases = db["leases"]
         self.reports = db["reports"]
@@ -105,6 +106,7 @@ class Store:
         self.rewards.create_index([("experiment", ASCENDING), ("decision_ts", ASCENDING), ("_id", ASCENDING)])
         self.activations.create_index([("experiment", ASCENDING), ("decision_ts", ASCENDING), ("_id", ASCENDING)])
         self.pending.create_index([("expires_at", ASCENDING)])
+        self.visits.create_index([("until", ASCENDING)], expireAfterSeconds=0)
         self.policies.create_index([("experiment", ASCENDING), ("version", ASCENDING)], unique=True)
         self.reports.create_index([("experiment", ASCENDING), ("created_at", ASCENDING)])
         self.audit.create_index([("experiment", ASCENDING), ("ts", ASCENDING)])
@@ -227,6 +229,36 @@ class Store:
             if stored is None:  # expired (retention) between the two calls: it is free again
                 return self.insert_decision_once(decision)
             return stored
+
+    def visit(self, experiment_id: str, visitor: str) -> Visit | None:
+        """The decision last kept for ``visitor`` in the experiment, and until when (it may have
+        expired; MongoDB removes expired ones within a minute or so)."""
+        doc = self.visits.find_one({"_id": _visit_id(experiment_id, visitor)})
+        return None if doc is None else Visit(_decision(doc["decision"]), doc["until"])
+
+    def keep_visit(self, visitor: str, decision: Decision, until: datetime, replacing: Visit | None) -> Decision:
+        """Keep ``decision`` as ``visitor``'s until ``until``, unless another live decision is
+        kept for it (another worker's, decided at the same time): return the decision that is
+        kept, which is the visitor's answer. ``replacing`` is the visit this one replaces (an
+        expired one, or one whose arm is no longer eligible), as :meth:`visit` read it; it is
+        replaced only if it is still the one stored (compare and swap), so parallel requests of
+        one visitor agree on one decision on any number of workers."""
+        key = _visit_id(decision.experiment, visitor)
+        doc = {"_id": key, "until": until, "decision": _decision_doc(decision)}
+        if replacing is None:
+            try:
+                self.visits.insert_one(doc)
+                return decision
+            except DuplicateKeyError:
+                pass
+        elif self.visits.replace_one({"_id": key, "decision._id": replacing.decision.event_id}, doc).matched_count:
+            return decision
+        current = self.visit(decision.experiment, visitor)
+        if current is None:
+            return self.keep_visit(visitor, decision, until, None)
+        if current.until > decision.ts:
+            return current.decision
+        return self.keep_visit(visitor, decision, until, current)
 
     def get_decision(self, event_id: str) -> Decision | None:
         doc = self.decisions.find_one({"_id": event_id})
@@ -535,6 +567,7 @@ def _experiment_fields(e: Experiment) -> dict[str, Any]:
     return {
         "arms": [{"id": a.id, "features": _pairs(a.features), "enabled": a.enabled} for a in e.arms],
         "holdout": e.holdout,
+        "sticky_seconds": e.sticky_seconds,
         "factors": None if e.factors is None else _pairs({k: list(v) for k, v in e.factors.items()}),
         "exclude": [_pairs(x) for x in e.exclude],
         "default_arm": e.default_arm,
@@ -560,6 +593,7 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
         active_policy=doc.get("active_policy"),
         paused=doc["paused"],
         holdout=doc["holdout"],
+        sticky_seconds=doc.get("sticky_seconds", 0.0),
     )
 
 
@@ -602,6 +636,20 @@ def _read(
         return record
 
     return read
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A visitor's kept decision and when it stops being theirs."""
+
+    decision: Decision
+    until: datetime
+
+
+def _visit_id(experiment_id: str, visitor: str) -> str:
+    """A visit's ``_id``: experiment ids hold no ``/``, so the first one ends it. (A string: the
+    embedded store cannot look documents up by a sub-document ``_id``, MongoDB can.)"""
+    return f"{experiment_id}/{visitor}"
 
 
 def _decision_doc(d: Decision) -> dict[str, Any]:

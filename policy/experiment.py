@@ -138,6 +138,10 @@ class PromotionSettings:
         check_range("promotion.margin", self.margin, 0.0, 0.5)
 
 
+MAX_STICKY_SECONDS = 30 * 86_400.0
+"""The longest a visitor keeps a decision: 30 days."""
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A validated experiment definition.
@@ -147,7 +151,9 @@ class Experiment:
     the share of visitors sent to the default arm as a control group. ``revision`` counts changes
     of the definition; ``active_policy`` is the version of the policy serving it (None before the
     first is trained); ``paused`` sends every visitor to the default arm. The last three are
-    operator state, not set by the definition's author.
+    operator state, not set by the definition's author. With ``sticky_seconds`` a decision that
+    names a visitor is that visitor's for so long: the same visitor gets it back (see
+    ``Runtime.decide``); 0 turns stickiness off.
     """
 
     id: str
@@ -163,6 +169,7 @@ class Experiment:
     active_policy: int | None = None
     paused: bool = False
     holdout: float = 0.0
+    sticky_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if not EXPERIMENT_ID.match(self.id):
@@ -179,6 +186,7 @@ class Experiment:
         if not self.arms[ids.index(self.default_arm)].enabled:
             raise ValueError(f"the default arm `{self.default_arm}` cannot be disabled")
         check_range("holdout.fraction", self.holdout, 0.0, 0.5)
+        check_range("sticky_seconds", self.sticky_seconds, 0.0, MAX_STICKY_SECONDS)
         EpsilonGreedy(self.epsilon)  # validates epsilon
         if self.factors is not None:
             object.__setattr__(self, "factors", MappingProxyType({k: tuple(v) for k, v in self.factors.items()}))
@@ -198,6 +206,7 @@ class Experiment:
         training: TrainingSettings | None = None,
         promotion: PromotionSettings | None = None,
         holdout: float = 0.0,
+        sticky_seconds: float = 0.0,
         revision: int = 1,
     ) -> Experiment:
         """Build an experiment from either ``arms`` or ``factors``; ``default_arm`` defaults to
@@ -229,6 +238,7 @@ class Experiment:
             training=training or TrainingSettings(),
             promotion=promotion or PromotionSettings(),
             holdout=holdout,
+            sticky_seconds=sticky_seconds,
             factors=None if factors is None else {k: tuple(v) for k, v in factors.items()},
             exclude=tuple(exclude),
             revision=revision,

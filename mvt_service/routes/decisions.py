@@ -30,6 +30,7 @@ async def create_decision(body: DecisionBody, runtime: RuntimeDep) -> Response:
         event_id=body.event_id,
         explore=body.explore,
         defer_activation=body.defer_activation,
+        visitor=body.visitor,
     )
     metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
     # Encoded directly: the answer is built from validated values, so re-validating it against

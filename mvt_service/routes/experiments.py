@@ -44,6 +44,7 @@ def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
             training=TrainingSettings.from_dict(body.training.model_dump()),
             promotion=PromotionSettings(**body.promotion.model_dump()),
             holdout=body.holdout.fraction,
+            sticky_seconds=body.sticky_seconds,
         )
     except ValueError as exc:
         raise Invalid(str(exc)) from exc

@@ -70,6 +70,7 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
             "margin": 0.02,
         },
         "holdout": {"fraction": 0.0},
+        "sticky_seconds": 0.0,
         "active_policy": None,
         "paused": False,
     }

@@ -4,6 +4,7 @@ activations by beacon (a text/plain body, the client key in the query), and noth
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,7 +30,7 @@ def web(settings: Settings, clock: TickingClock) -> Iterator[TestClient]:
         yield client
 
 
-def preflight(client: TestClient, path: str, origin: str = SHOP) -> object:
+def preflight(client: TestClient, path: str, origin: str = SHOP) -> Any:
     return client.options(
         path,
         headers={

@@ -51,3 +51,12 @@ def test_a_cursor_can_be_read_in_parts() -> None:
     cursor = collection.find().sort("n")
     first = [next(cursor)["n"] for _ in range(3)]
     assert first + [d["n"] for d in cursor] == list(range(10))
+
+
+def test_the_embedded_store_cannot_look_up_a_sub_document_id() -> None:
+    """A difference from MongoDB, which can: the store's ``_id``s are strings (visits join the
+    experiment and visitor ids into one)."""
+    collection = embedded_client()["mvt"]["ids"]
+    with pytest.raises(TypeError, match="unhashable"):
+        collection.insert_one({"_id": {"experiment": "e", "visitor": "v"}})
+        collection.find_one({"_id": {"experiment": "e", "visitor": "v"}})
