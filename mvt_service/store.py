@@ -648,7 +648,7 @@ class Visit:
 
 def _visit_id(experiment_id: str, visitor: str) -> str:
     """A visit's ``_id``: experiment ids hold no ``/``, so the first one ends it. (A string: the
-    embedded store cannot look documents up by a sub-document ``_id``, MongoDB can.)"""
+    embedded store's TTL removal fails on a sub-document ``_id``; MongoDB's does not.)"""
     return f"{experiment_id}/{visitor}"
 
 
