@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import urllib.parse
 from typing import Any
 
+from mvt_service.client import ApiError, Connection
 from mvt_service.settings import Settings, open_database
 from mvt_service.store import Store
 
@@ -17,18 +16,16 @@ class CommandError(Exception):
 
 
 class ApiClient:
-    """A keep-alive HTTP connection to a running mvt service; ``key`` defaults to
-    ``MVT_API_KEY``. Not thread-safe: one client per thread."""
+    """A keep-alive connection to a running mvt service (:class:`mvt_service.client.Connection`)
+    whose errors are :class:`CommandError`; ``key`` defaults to ``MVT_API_KEY``. Not
+    thread-safe: one client per thread."""
 
     def __init__(self, url: str, key: str | None = None) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CommandError(f"not an http(s) URL: {url!r}")
+        try:
+            self._connection = Connection(url, key or os.environ.get("MVT_API_KEY"), timeout=600)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         self.url = url
-        self._prefix = parts.path.rstrip("/")
-        connection = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        self._connection = connection(parts.hostname, parts.port, timeout=600)
-        self._key = key or os.environ.get("MVT_API_KEY")
 
     def request(self, method: str, path: str, body: Any = None, if_match: str | None = None, raw: bool = False) -> Any:
         """Send a request; return its JSON answer (or, with ``raw``, the response to read).
@@ -38,21 +35,10 @@ class ApiClient:
         CommandError
             If the service cannot be reached or answers with an error.
         """
-        headers = {"content-type": "application/json"}
-        if self._key:
-            headers["authorization"] = f"Bearer {self._key}"
-        if if_match:
-            headers["if-match"] = if_match
-        data = None if body is None else json.dumps(body).encode()
         try:
-            self._connection.request(method, self._prefix + path, body=data, headers=headers)
-            response = self._connection.getresponse()
-        except OSError as exc:
-            self._connection.close()
-            raise CommandError(f"cannot reach {self.url}: {exc}") from exc
-        if response.status >= 400:
-            detail = json.loads(response.read() or b"{}").get("detail", response.reason)
-            raise CommandError(f"{method} {path}: {response.status} {detail}")
+            response = self._connection.request(method, path, body, {"if-match": if_match} if if_match else None)
+        except ApiError as exc:
+            raise CommandError(exc.detail if exc.status == 0 else f"{method} {path}: {exc}") from exc
         return response if raw else json.loads(response.read())
 
     def __call__(self, method: str, path: str, body: Any = None) -> Any:
