@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from pymongo.database import Database
 
 from mvt_service import metrics
@@ -25,7 +26,8 @@ from mvt_service.demo import demo_experiment
 from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
 from mvt_service.log_writer import LogWriter
-from mvt_service.routes import audit, decisions, experiments, health, policies, reports, rewards
+from mvt_service.openapi import install_openapi
+from mvt_service.routes import audit, client, decisions, docs, experiments, health, policies, reports, rewards
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
 from mvt_service.spool import Quarantine, Spool
@@ -132,6 +134,8 @@ def create_app(
         version="0.1.0",
         summary="Contextual-bandit decisions for multivariate tests of web pages",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored copies instead (mvt_service/routes/docs.py)
+        redoc_url=None,
     )
     app.state.keys = KeyRing.from_settings(settings.client_keys, settings.operator_keys)
     app.add_middleware(
@@ -141,6 +145,8 @@ def create_app(
     if origins:  # outermost, so that errors answered by the middlewares below carry its headers too
         app.add_middleware(ClientCors, origins=origins)
     install_error_handlers(app)
-    for module in (decisions, rewards, health, experiments, policies, reports, audit):  # hottest first
+    for module in (decisions, rewards, health, experiments, policies, reports, audit, client, docs):  # hottest first
         app.include_router(module.router)
+    install_openapi(app)
+    app.mount(docs.VENDOR, StaticFiles(packages=[("mvt_service", "static/vendor")]), name="vendor")
     return app

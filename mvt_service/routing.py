@@ -55,11 +55,15 @@ class ApiRoute(APIRoute):
             kwargs["openapi_extra"] = {"x-beacon": "the body may also be sent as text/plain (sendBeacon)", **extra}
         super().__init__(path, endpoint, **kwargs)
 
+    @property
+    def role(self) -> str | None:
+        """The role a caller needs (None: anyone)."""
+        roles = [ROLE_OF[d.dependency] for d in self.dependencies if d.dependency in ROLE_OF]
+        return "operator" if "operator" in roles else roles[0] if roles else None
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        roles = [ROLE_OF[d.dependency] for d in self.dependencies if d.dependency in ROLE_OF]
-        role = "operator" if "operator" in roles else roles[0] if roles else None
-        beacons = self.beacons
+        role, beacons = self.role, self.beacons
 
         async def route(request: Request) -> Response:
             if role is not None:

@@ -46,13 +46,15 @@ class Request(BaseModel):
 
 
 class ArmBody(Request):
-    id: ArmId
-    features: Features = Field(default_factory=dict)
+    id: ArmId = Field(description="the arm's id, e.g. `hero=big,cta=green`")
+    features: Features = Field(
+        default_factory=dict, description='the arm\'s features, which the policy learns from (e.g. `{"hero": "big"}`)'
+    )
     enabled: bool = Field(True, description="a disabled arm is never returned")
 
 
 class ArmStateBody(Request):
-    enabled: bool
+    enabled: bool = Field(description="false: the arm is never returned (its decisions stay in the log)")
 
 
 class EpsilonBody(Request):
@@ -106,12 +108,16 @@ class SearchBody(Request):
     enabled: bool = Field(
         SEARCH["enabled"], description="search each cycle; off: the candidate uses `vw` as configured"
     )
-    learning_rates: list[float] = Field(SEARCH["learning_rates"], min_length=1, max_length=10)
-    cb_types: list[CbType] = Field(SEARCH["cb_types"], min_length=1, max_length=3)
-    interactions: list[list[str]] = Field(SEARCH["interactions"], min_length=1, max_length=10)
-    l2: list[float] = Field(SEARCH["l2"], min_length=1, max_length=10)
-    clip_p: list[float] = Field(SEARCH["clip_p"], min_length=1, max_length=10)
-    passes: list[int] = Field(SEARCH["passes"], min_length=1, max_length=10)
+    learning_rates: list[float] = Field(
+        SEARCH["learning_rates"], min_length=1, max_length=10, description="learning rates tried"
+    )
+    cb_types: list[CbType] = Field(SEARCH["cb_types"], min_length=1, max_length=3, description="cost estimators tried")
+    interactions: list[list[str]] = Field(
+        SEARCH["interactions"], min_length=1, max_length=10, description="interaction sets tried"
+    )
+    l2: list[float] = Field(SEARCH["l2"], min_length=1, max_length=10, description="L2 penalties tried")
+    clip_p: list[float] = Field(SEARCH["clip_p"], min_length=1, max_length=10, description="probability clips tried")
+    passes: list[int] = Field(SEARCH["passes"], min_length=1, max_length=10, description="numbers of passes tried")
     folds: int = Field(
         SEARCH["folds"],
         description="cross-fitting folds: each setting is trained on all folds but one "
@@ -129,8 +135,8 @@ class TrainingBody(Request):
     lookback_seconds: int = Field(
         TRAINING["lookback_seconds"], description="history a new learner is trained on, 60 s to a year"
     )
-    vw: VWBody = Field(default_factory=VWBody)
-    search: SearchBody = Field(default_factory=SearchBody)
+    vw: VWBody = Field(default_factory=VWBody, description="the learning settings of a new learner")
+    search: SearchBody = Field(default_factory=SearchBody, description="the policy search")
 
 
 class PromotionBody(Request):
@@ -155,15 +161,29 @@ class PromotionBody(Request):
 class ExperimentBody(Request):
     """An experiment declares either ``arms`` or ``factors`` (arms = all level combinations)."""
 
-    arms: list[ArmBody] | None = Field(None, min_length=1, max_length=1000)
-    factors: dict[Token, list[Token]] | None = Field(None, min_length=1, max_length=20)
-    exclude: list[dict[Token, Token]] = Field(default_factory=list, max_length=1000)
-    default_arm: ArmId | None = None
-    exploration: ExplorationBody = Field(default_factory=ExplorationBody)
-    reward: RewardBody = Field(default_factory=RewardBody)
-    training: TrainingBody = Field(default_factory=TrainingBody)
-    promotion: PromotionBody = Field(default_factory=PromotionBody)
-    holdout: HoldoutBody = Field(default_factory=HoldoutBody)
+    arms: list[ArmBody] | None = Field(
+        None, min_length=1, max_length=1000, description="the arms, listed (give this or `factors`)"
+    )
+    factors: dict[Token, list[Token]] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="factors and their levels: the arms are all combinations (give this or `arms`)",
+    )
+    exclude: list[dict[Token, Token]] = Field(
+        default_factory=list, max_length=1000, description="combinations of factor levels that are not arms"
+    )
+    default_arm: ArmId | None = Field(
+        None,
+        description="the arm shown when paused, to the holdout group and by a page that times out; default: the first",
+    )
+    exploration: ExplorationBody = Field(default_factory=ExplorationBody, description="how much traffic explores")
+    reward: RewardBody = Field(default_factory=RewardBody, description="how rewards are attributed to decisions")
+    training: TrainingBody = Field(default_factory=TrainingBody, description="how and when policies are trained")
+    promotion: PromotionBody = Field(
+        default_factory=PromotionBody, description="when a trained policy replaces the serving one"
+    )
+    holdout: HoldoutBody = Field(default_factory=HoldoutBody, description="a control group shown the default arm")
     sticky_seconds: float = Field(
         0.0,
         ge=0.0,
@@ -173,26 +193,30 @@ class ExperimentBody(Request):
 
 
 class ArmOut(BaseModel):
-    id: str
-    features: dict[str, FeatureValue]
-    enabled: bool
+    id: str = Field(description="the arm's id")
+    features: dict[str, FeatureValue] = Field(description="the arm's features")
+    enabled: bool = Field(description="false: the arm is never returned")
 
 
 class ExperimentOut(BaseModel):
-    id: str
-    revision: int
-    arms: list[ArmOut]
-    factors: dict[str, list[str]] | None
-    exclude: list[dict[str, str]]
-    default_arm: str
-    exploration: ExplorationBody
-    reward: RewardBody
-    training: TrainingBody
-    promotion: PromotionBody
-    holdout: HoldoutBody
-    sticky_seconds: float
-    active_policy: int | None
-    paused: bool
+    id: str = Field(description="the experiment's id")
+    revision: int = Field(description="counts changes of the definition; send it as If-Match to change it safely")
+    arms: list[ArmOut] = Field(description="the arms")
+    factors: dict[str, list[str]] | None = Field(
+        description="factors and their levels, when the arms were declared by factors"
+    )
+    exclude: list[dict[str, str]] = Field(description="excluded combinations of factor levels")
+    default_arm: str = Field(
+        description="the arm shown when paused, to the holdout group, and by a page that times out"
+    )
+    exploration: ExplorationBody = Field(description="how much traffic explores")
+    reward: RewardBody = Field(description="how rewards are attributed to decisions")
+    training: TrainingBody = Field(description="how and when policies are trained")
+    promotion: PromotionBody = Field(description="when a trained policy replaces the serving one")
+    holdout: HoldoutBody = Field(description="the control group")
+    sticky_seconds: float = Field(description="how long a visitor keeps a decision (0: off)")
+    active_policy: int | None = Field(description="the version of the serving policy (null: none, uniform random)")
+    paused: bool = Field(description="true: every visitor gets the default arm")
 
     @classmethod
     def of(cls, e: Experiment) -> ExperimentOut:
@@ -218,7 +242,7 @@ class ExperimentOut(BaseModel):
 
 
 class DecisionBody(Request):
-    experiment: Id
+    experiment: Id = Field(description="the experiment's id")
     context: Features = Field(default_factory=dict, description="visitor features: strings, numbers, booleans")
     actions: list[ArmId] | None = Field(None, min_length=1, max_length=1000, description="restrict the eligible arms")
     event_id: Id | None = Field(None, description="client-chosen id; a retry with the same id gets the same answer")
@@ -230,25 +254,29 @@ class DecisionBody(Request):
 
 
 class DecisionOut(BaseModel):
-    event_id: str
-    experiment: str
-    action: str
-    probability: float
-    policy_version: int
-    explored: bool
+    event_id: str = Field(description="the decision's id: send it with the rewards it earns")
+    experiment: str = Field(description="the experiment's id")
+    action: str = Field(description="the arm to show")
+    probability: float = Field(description="the exact probability with which the arm was drawn (logged)")
+    policy_version: int = Field(description="the policy version that decided (0: none yet, uniform random)")
+    explored: bool = Field(description="true: the arm is not one the policy ranks first")
 
 
 class ActivationOut(BaseModel):
-    event_id: str
-    duplicate: bool
+    event_id: str = Field(description="the decision's id")
+    duplicate: bool = Field(description="true: it was already activated (nothing changed)")
 
 
 # rewards ---------------------------------------------------------------------------------------
 
 
 class RewardEventBody(Request):
-    event_id: Id
-    reward: FiniteFloat = Field(ge=-MAX_ABS_REWARD, le=MAX_ABS_REWARD)
+    event_id: Id = Field(description="the decision's `event_id`")
+    reward: FiniteFloat = Field(
+        ge=-MAX_ABS_REWARD,
+        le=MAX_ABS_REWARD,
+        description="the reward: 1 for a click, an order's value; finite, |reward| ≤ 1e9",
+    )
     reward_id: Id | None = Field(None, description="distinguishes several rewards of one decision; default: one reward")
 
 
@@ -271,19 +299,21 @@ class RewardsOut(BaseModel):
 
 
 class PolicyOut(BaseModel):
-    experiment: str
-    version: int
-    status: str
-    reason: str
-    vw_args: str
-    learning: dict[str, Any]
-    data_from: datetime | None
-    data_to: datetime | None
-    examples: int
-    join: dict[str, Any]
-    trained_at: datetime
-    train_seconds: float
-    metrics: dict[str, Any] | None
+    experiment: str = Field(description="the experiment")
+    version: int = Field(description="the policy's version")
+    status: str = Field(description="`active`, `candidate`, `rejected`, `retired` or `inactive`")
+    reason: str = Field(description="why it has its status, in words")
+    vw_args: str = Field(description="the VW options it was trained with")
+    learning: dict[str, Any] = Field(description="its learning settings, as in `training.vw`")
+    data_from: datetime | None = Field(
+        description="start of the decisions it learned in its cycle (null: from the first)"
+    )
+    data_to: datetime | None = Field(description="end of the decisions it learned")
+    examples: int = Field(description="decisions it learned in its cycle")
+    join: dict[str, Any] = Field(description="counts of what its cycle's join saw")
+    trained_at: datetime = Field(description="when its cycle ran")
+    train_seconds: float = Field(description="seconds its cycle took")
+    metrics: dict[str, Any] | None = Field(description="its cycle's plan, evidence and comparison")
 
     @classmethod
     def of(cls, p: PolicyRecord) -> PolicyOut:
@@ -291,12 +321,14 @@ class PolicyOut(BaseModel):
 
 
 class CycleOut(BaseModel):
-    experiment: str
-    status: str
-    reason: str
-    version: int | None
-    join: dict[str, Any]
-    train_seconds: float
+    experiment: str = Field(description="the experiment trained")
+    status: str = Field(
+        description="`active` (the learner was promoted), `rejected` (it was not; it keeps learning) or `skipped`"
+    )
+    reason: str = Field(description="why, in words: the rule, the estimate and its interval")
+    version: int | None = Field(description="the learner's registered version; null when skipped")
+    join: dict[str, Any] = Field(description="counts of what the join of decisions and rewards saw")
+    train_seconds: float = Field(description="seconds the cycle took")
     mode: Literal["continued", "new"] | None = Field(description="continued the learner, or started a new one")
     events: int = Field(description="decisions learned, each scored first (progressive validation)")
 
@@ -306,31 +338,31 @@ class CycleOut(BaseModel):
 
 
 class EstimateOut(BaseModel):
-    value: float
-    low: float
-    high: float
+    value: float = Field(description="the estimated reward per visitor")
+    low: float = Field(description="lower bound of its confidence interval")
+    high: float = Field(description="upper bound of its confidence interval")
 
 
 class TrialOut(BaseModel):
-    learning: VWBody
-    vw_args: str
-    passes: int
-    seconds: float
-    chosen: bool
+    learning: VWBody = Field(description="the setting tried")
+    vw_args: str = Field(description="its VW options")
+    passes: int = Field(description="its passes over the data")
+    seconds: float = Field(description="seconds it took")
+    chosen: bool = Field(description="true for the setting chosen")
     estimate: EstimateOut | None = Field(description="cross-fitted estimate; null when skipped by the time budget")
-    status: str
+    status: str = Field(description="`chosen`, `tried` or `skipped: time budget`")
 
 
 class SearchOut(BaseModel):
     """A policy search: every setting tried with its cross-fitted estimate, and the one chosen."""
 
-    metric: str
-    method: str
-    seconds: float
-    events: int
-    folds: int
-    chosen: VWBody
-    trials: list[TrialOut]
+    metric: str = Field(description="the estimator that scored the settings")
+    method: str = Field(description="how the settings were scored, in words")
+    seconds: float = Field(description="seconds the search took")
+    events: int = Field(description="sampled events it scored on")
+    folds: int = Field(description="cross-fitting folds")
+    chosen: VWBody = Field(description="the settings chosen")
+    trials: list[TrialOut] = Field(description="every setting tried")
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchOut:

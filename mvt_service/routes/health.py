@@ -22,7 +22,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "not ready: the store is unreachable or the log is backed up"}})
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Ready when the store answers and the decision log is written (its writer runs, its
     backlog is within ``MVT_LOG_READY_BACKLOG``); 503 otherwise. Also reports the log's backlog
