@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from simulator.shop import Shop
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int, str], None]
+"""Called with the visitors so far, the visitors in all, and what the run is doing now."""
 
 
 class Api(Protocol):
@@ -193,13 +194,15 @@ def simulate(
             in_window = [due for due, _, _, late in pending if not late]
             time.sleep(max(0.0, max(in_window, default=0.0) - time.monotonic()))
             post_due()
+            if progress is not None:
+                progress(n, visitors, f"training cycle {len(cycles) + 1}")
             began = time.monotonic()
             cycle = api("POST", f"/v1/experiments/{experiment_id}/train")
             cycle["seconds"] = time.monotonic() - began
             probed = _probe(api, shop, experiment_id, cycle_probes, best_fixed, probe_rng)
             cycles.append(_check(api, shop, experiment_id, n, cycle, probed))
         if progress is not None:
-            progress(n, visitors)
+            progress(n, visitors, "")
     if pending:  # let the last rewards arrive
         time.sleep(max(0.0, max(due for due, _, _, _ in pending) - time.monotonic()))
     post_due(force=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from mvt_service.app import create_app
 from mvt_service.cli.common import ApiClient, CommandError
 from mvt_service.cli.serving import serving
+from mvt_service.cli.status import StatusLine
 from mvt_service.settings import Settings
 from replay.html import render_report
 from simulator.chart import render_simulation
@@ -45,11 +45,13 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    def progress(n: int, total: int) -> None:
-        if n % 1000 == 0 or n == total:
-            print(f"\rvisitors {n:,}/{total:,}", end="", file=sys.stderr, flush=True)
+    status = StatusLine()
 
-    with service(args.url, settings, args.seed) as api:
+    def progress(n: int, total: int, doing: str) -> None:
+        if doing or n % 1000 == 0 or n == total:
+            status.show(f"visitors {n:,}/{total:,}" + (f": {doing}…" if doing else ""))
+
+    with status, service(args.url, settings, args.seed) as api:
         result = simulate(
             api,
             shop,
@@ -64,7 +66,6 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
         reports = api("GET", "/v1/experiments/shop/reports")
         if reports:
             (out / "replay-report.html").write_text(render_report(api("GET", "/v1/experiments/shop/reports/latest")))
-    print(file=sys.stderr)
     (out / "simulation.json").write_text(json.dumps(result.as_dict(), indent=2))
     (out / "simulation.html").write_text(render_simulation(result))
     return result, out
