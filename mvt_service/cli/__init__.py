@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="see it work: a simulation on an embedded service, with a chart",
         description="`mvt simulate` with quick defaults: 20,000 visitors on an embedded "
-        "service, a policy search on samples of 3,000 events.",
+        "service, a policy search on samples of at most 3,000 events.",
     )
     add_arguments(p, visitors=20_000, search_events=3_000)
     p.set_defaults(run=simulate_command)

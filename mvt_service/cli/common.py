@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
@@ -59,6 +60,22 @@ def call_api(
 ) -> Any:
     """One request to a running mvt service (see :meth:`ApiClient.request`)."""
     return ApiClient(url, key).request(method, path, body, if_match, raw)
+
+
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON that any parser reads: a number that is not finite (an
+    interval over one event is unbounded) is written as null, never as ``Infinity``."""
+
+    def finite(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [finite(x) for x in v]
+        return v
+
+    return json.dumps(finite(value), indent=2, allow_nan=False)
 
 
 def open_store(settings: Settings, command: str) -> Store:

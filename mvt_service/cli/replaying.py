@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 
-from mvt_service.cli.common import CommandError, call_api, open_store
+from mvt_service.cli.common import CommandError, call_api, json_text, open_store
 from mvt_service.settings import Settings
 from policy.records import utcnow
 from replay.evaluation import evaluate
@@ -68,28 +67,30 @@ def replay_estimate(args: argparse.Namespace) -> int:
     result = evaluate(events.log, events.target, args.confidence)
     out = {m: e.as_dict() for m, e in result.estimates.items()}
     print(
-        json.dumps(
+        json_text(
             {
                 **out,
                 "n": events.log.n,
                 "ess": result.ess,
                 "max_weight": result.max_weight,
                 "confidence": args.confidence,
-            },
-            indent=2,
+            }
         )
     )
     return 0
 
 
 def export(args: argparse.Namespace, settings: Settings) -> int:
-    """Write an experiment's joined log as DSJSON, to a file or standard output."""
+    """Write an experiment's joined log as DSJSON, to a file or standard output; exit 1, saying
+    why, when there is nothing to export."""
+    written = 0
     with open(args.output, "wb") if args.output else contextlib.nullcontext(sys.stdout.buffer) as out:
         if args.url:
             path = f"/v1/experiments/{args.experiment}/export?format={args.format}"
             with call_api(args.url, "GET", path, raw=True) as response:
                 for line in response:
                     out.write(line)
+                    written += 1
         else:
             store = open_store(settings, "export")
             experiment = store.get_experiment(args.experiment)
@@ -97,4 +98,12 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
                 raise CommandError(f"experiment `{args.experiment}` does not exist")
             for line in dsjson_lines(closed_examples(store, experiment, utcnow()), experiment.arms):
                 out.write(line)
+                written += 1
+    if not written:
+        print(
+            f"mvt export: nothing to export: no decision of `{args.experiment}` has a closed attribution "
+            "window yet (reward.window_seconds after it was made)",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -52,9 +52,15 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
             status.show(f"visitors {n:,}/{total:,}" + (f": {doing}…" if doing else ""))
 
     with status, service(args.url, settings, args.seed) as api:
+        if args.url and not args.replace and _exists(api, args.experiment):
+            raise CommandError(
+                f"experiment `{args.experiment}` exists on {args.url}: the simulation would replace it and "
+                "its traffic; give --replace to do so, or --experiment with another name"
+            )
         result = simulate(
             api,
             shop,
+            experiment_id=args.experiment,
             drift_at=args.drift_at,
             visitors=args.visitors,
             train_every=args.train_every,
@@ -63,12 +69,17 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
             search_events=args.search_events,
             progress=progress,
         )
-        reports = api("GET", "/v1/experiments/shop/reports")
+        reports = api("GET", f"/v1/experiments/{args.experiment}/reports")
         if reports:
-            (out / "replay-report.html").write_text(render_report(api("GET", "/v1/experiments/shop/reports/latest")))
+            latest = api("GET", f"/v1/experiments/{args.experiment}/reports/latest")
+            (out / "replay-report.html").write_text(render_report(latest))
     (out / "simulation.json").write_text(json.dumps(result.as_dict(), indent=2))
     (out / "simulation.html").write_text(render_simulation(result))
     return result, out
+
+
+def _exists(api: Api, experiment: str) -> bool:
+    return any(e["id"] == experiment for e in api("GET", "/v1/experiments"))
 
 
 def print_result(result: SimulationResult, out: Path) -> None:
@@ -140,3 +151,9 @@ def add_arguments(p: argparse.ArgumentParser, visitors: int, search_events: int)
     )
     p.add_argument("--out", default="mvt-simulation", help="folder for the chart, figures and replay report")
     p.add_argument("--url", default=None, help="a running service instead of an embedded one (MVT_API_KEY)")
+    p.add_argument("--experiment", default="shop", help="the experiment the simulation creates (default shop)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --url: replace the experiment if the service has one of that name (refused otherwise)",
+    )

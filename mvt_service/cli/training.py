@@ -68,6 +68,7 @@ def print_search(result: dict[str, Any]) -> None:
 def train(args: argparse.Namespace, settings: Settings) -> int:
     """Run one training cycle of an experiment now, via a running service or on MongoDB."""
     if args.url:
+        print(f"training `{args.experiment}` on {args.url}: a cycle takes seconds to minutes…", file=sys.stderr)
         print_cycle(call_api(args.url, "POST", f"/v1/experiments/{args.experiment}/train"))
     else:
         print_cycle(asdict(_locally(args, settings, Scheduler.train_now)))
@@ -77,6 +78,7 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
 def search(args: argparse.Namespace, settings: Settings) -> int:
     """Search an experiment's learning settings now, via a running service or on MongoDB."""
     if args.url:
+        print(f"searching `{args.experiment}`'s settings on {args.url}: this takes a minute or more…", file=sys.stderr)
         print_search(call_api(args.url, "POST", f"/v1/experiments/{args.experiment}/search"))
     else:
         print_search(_locally(args, settings, Scheduler.search_now).as_dict())

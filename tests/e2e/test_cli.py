@@ -130,6 +130,37 @@ def test_export_on_mongodb(mongo: Store, capsysbinary: pytest.CaptureFixture) ->
     assert len(capsysbinary.readouterr().out.splitlines()) == 30
 
 
+def test_export_with_nothing_to_export_says_so_and_fails(
+    mongo: Store, live_server: str, capsysbinary: pytest.CaptureFixture
+) -> None:
+    assert cli.main(["export", "--experiment", "exp"]) == 1
+    out, err = capsysbinary.readouterr()
+    assert out == b"" and b"nothing to export: no decision of `exp` has a closed attribution window" in err
+    cli.call_api(live_server, "PUT", "/v1/experiments/fresh", EXPERIMENT)
+    assert cli.main(["export", "--experiment", "fresh", "--url", live_server]) == 1
+
+
+def test_replay_estimate_on_one_event_prints_json_with_null_for_unbounded_intervals(
+    tmp_path, capsys: pytest.CaptureFixture
+) -> None:
+    logs = tmp_path / "events.jsonl"
+    logs.write_text('{"action": "a", "probability": 0.5, "reward": 1, "target": {"a": 1}}\n')
+    assert cli.main(["replay", "estimate", "--logs", str(logs)]) == 0
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    out = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert out["ips"]["value"] == 2.0 and out["ips"]["low"] is None
+
+
+def test_simulate_refuses_to_replace_an_experiment_without_replace(live_server: str, capsys) -> None:
+    cli.call_api(live_server, "PUT", "/v1/experiments/shop", EXPERIMENT)
+    assert cli.main(["simulate", "--url", live_server, "--visitors", "10"]) == 2
+    assert "experiment `shop` exists" in capsys.readouterr().err
+    assert cli.call_api(live_server, "GET", "/v1/experiments/shop")["arms"][0]["id"] == "a"  # untouched
+
+
 def test_replay_estimate(tmp_path, capsys: pytest.CaptureFixture) -> None:
     logs = tmp_path / "events.jsonl"
     logs.write_text(
