@@ -7,16 +7,14 @@ import math
 from html import escape
 from typing import Any
 
+from replay import numbers
+
 ROW = 26
-LABEL = 300
 PLOT = 420
+CHAR = 7.2
+"""Width in pixels that a label's character may take at the chart's 12 px font (generous: a label
+is never clipped)."""
 COLORS = {"candidate": "#1f77b4", "active": "#ff7f0e", "logging": "#555555", "uniform": "#8c8c8c", "fixed": "#2ca02c"}
-
-
-def _fmt(x: float | None, digits: int = 4) -> str:
-    if x is None or not math.isfinite(x):
-        return "–"
-    return f"{x:.{digits}g}"
 
 
 def verdict_sentence(report: dict[str, Any]) -> str:
@@ -31,32 +29,30 @@ def verdict_sentence(report: dict[str, Any]) -> str:
 def _chart(policies: list[dict[str, Any]], metric: str) -> str:
     points = [(p, p["estimates"][metric]) for p in policies]
     finite = [v for _, e in points for v in (e["low"], e["high"], e["value"]) if math.isfinite(v)]
-    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
-    pad = (hi - lo) * 0.05
-    lo, hi = lo - pad, hi + pad
+    scale = numbers.ticks(min(finite), max(finite)) if finite else [0.0, 1.0]
+    lo, hi = scale[0], scale[-1]
+    label = round(CHAR * max(len(p["name"]) for p in policies)) + 16
 
     def x(v: float) -> float:
         v = min(max(v, lo), hi)
-        return LABEL + (v - lo) / (hi - lo) * PLOT
+        return label + (v - lo) / (hi - lo) * PLOT
 
     height = ROW * len(points) + 40
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{LABEL + PLOT + 20}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label + PLOT + 30}" height="{height}" '
         f'role="img" aria-label="estimated value of each policy by {metric.upper()}">'
     ]
-    for tick in range(5):
-        v = lo + (hi - lo) * tick / 4
+    for v in scale:
         parts.append(
             f'<line x1="{x(v):.1f}" y1="10" x2="{x(v):.1f}" y2="{height - 25}" stroke="#e5e5e5"/>'
-            f'<text x="{x(v):.1f}" y="{height - 8}" font-size="11" text-anchor="middle">{_fmt(v, 3)}</text>'
+            f'<text x="{x(v):.1f}" y="{height - 8}" font-size="11" text-anchor="middle">'
+            f"{numbers.tick_label(v, scale[1] - scale[0])}</text>"
         )
     for i, (policy, e) in enumerate(points):
         y = 20 + i * ROW
         color = COLORS.get(policy["kind"], "#333")
         parts.append(
-            f'<text x="{LABEL - 8}" y="{y + 4}" font-size="12" text-anchor="end">{escape(policy["name"])}</text>'
+            f'<text x="{label - 8}" y="{y + 4}" font-size="12" text-anchor="end">{escape(policy["name"])}</text>'
         )
         parts.append(
             f'<line x1="{x(e["low"]):.1f}" y1="{y}" x2="{x(e["high"]):.1f}" y2="{y}" stroke="{color}" '
@@ -67,6 +63,28 @@ def _chart(policies: list[dict[str, Any]], metric: str) -> str:
     return "".join(parts)
 
 
+RULES = {
+    "superiority": "new learning settings must show they are better: promoted only if the interval's lower "
+    "end is above {threshold}",
+    "non-inferiority": "a continuing update of the serving policy must not be worse: promoted unless the "
+    "interval's lower end is below {threshold}",
+}
+
+
+def comparison_sentence(report: dict[str, Any]) -> str:
+    """The gate's comparison once, in words: the estimated difference, its interval, and what
+    the rule asks of it."""
+    c = report["comparison"]
+    d = c["difference"]
+    level = f"{report['confidence']:.0%}"
+    rule = RULES.get(c["rule"], "{threshold}").format(threshold=numbers.difference(c.get("threshold", 0.0)))
+    return (
+        f"{c['candidate']} − {c['active']}: {numbers.difference(d['value'])} per visitor ({level} anytime-valid "
+        f"interval {numbers.difference(d['low'])} to {numbers.difference(d['high'])}), estimated by "
+        f"{c['metric'].upper()} over {c.get('events', 0):,} events. The rule is {c['rule']}: {rule}."
+    )
+
+
 def _search_section(search: dict[str, Any] | None, level: str) -> str:
     """The policy search's table: every learning setting tried, its estimate, and the one chosen."""
     if not search:
@@ -75,8 +93,8 @@ def _search_section(search: dict[str, Any] | None, level: str) -> str:
         f"<tr><td>{'<b>chosen</b>' if t['chosen'] else escape(t['status'])}</td><td>{escape(t['vw_args'])}</td>"
         f"<td>{t['passes']}</td>"
         + (
-            f"<td>{_fmt(t['estimate']['value'])}</td>"
-            f"<td>{_fmt(t['estimate']['low'])} to {_fmt(t['estimate']['high'])}</td>"
+            f"<td>{numbers.value(t['estimate']['value'])}</td>"
+            f"<td>{numbers.interval(t['estimate']['low'], t['estimate']['high'])}</td>"
             if t["estimate"]
             else "<td>–</td><td>–</td>"
         )
@@ -99,29 +117,22 @@ def render_report(report: dict[str, Any]) -> str:
     split = report["split"]
     rows = "".join(
         f"<tr><td><span class='dot' style='background:{COLORS.get(p['kind'], '#333')}'></span>{escape(p['name'])}</td>"
-        f"<td>{_fmt(p['estimates'][metric]['value'])}</td>"
-        f"<td>{_fmt(p['estimates'][metric]['low'])} to {_fmt(p['estimates'][metric]['high'])}</td>"
-        f"<td>{_fmt(p['estimates']['ips']['value'])}</td><td>{_fmt(p['estimates']['snips']['value'])}</td>"
-        f"<td>{_fmt(p['ess'], 5)}</td><td>{_fmt(p['max_weight'], 3)}</td></tr>"
+        f"<td>{numbers.value(p['estimates'][metric]['value'])}</td>"
+        f"<td>{numbers.interval(p['estimates'][metric]['low'], p['estimates'][metric]['high'])}</td>"
+        f"<td>{numbers.value(p['estimates']['ips']['value'])}</td>"
+        f"<td>{numbers.value(p['estimates']['snips']['value'])}</td>"
+        f"<td>{numbers.count(p['ess'])}</td><td>{numbers.weight(p['max_weight'])}</td></tr>"
         for p in policies
     )
     comparison = report.get("comparison")
-    difference = ""
-    if comparison:
-        d = comparison["difference"]
-        difference = (
-            f"<p>Difference {escape(comparison['candidate'])} − {escape(comparison['active'])}: "
-            f"<b>{_fmt(d['value'])}</b> ({level} anytime-valid interval {_fmt(d['low'])} to {_fmt(d['high'])}), "
-            f"estimated by {metric.upper()} over the {comparison.get('events', 0):,} events scored since the "
-            f"evidence began ({escape(str(comparison.get('rule', '')))}).</p>"
-        )
+    difference = f"<p>{escape(comparison_sentence(report))}</p>" if comparison else ""
     fixed = [p for p in policies if p["kind"] == "fixed"]
     best_fixed = max(fixed, key=lambda p: p["estimates"][metric]["value"]) if fixed else None
     best_fixed_line = (
         (
-            f"<p>The best single layout (what a classic A/B/n test would ship) is "
-            f"<b>{escape(best_fixed['name'].removeprefix('always '))}</b> at "
-            f"{_fmt(best_fixed['estimates'][metric]['value'])}.</p>"
+            f"<p>The best single layout, as estimated from this log (what a classic A/B/n test would "
+            f"ship), is <b>{escape(best_fixed['name'].removeprefix('always '))}</b> at "
+            f"{numbers.value(best_fixed['estimates'][metric]['value'])} per visitor.</p>"
         )
         if best_fixed
         else ""
@@ -133,9 +144,10 @@ def render_report(report: dict[str, Any]) -> str:
         b, h, d = online["bandit"], online["holdout"], online["difference"]
         online_line = (
             f"<h2>Online: bandit traffic against the holdout group</h2><p>Mean reward of the bandit's "
-            f"visitors {_fmt(b['value'])} (n = {b['n']:,}) against {_fmt(h['value'])} for the holdout "
-            f"group shown the default layout (n = {h['n']:,}): a difference of <b>{_fmt(d['value'])}</b> "
-            f"({level} interval {_fmt(d['low'])} to {_fmt(d['high'])}), measured live, not estimated.</p>"
+            f"visitors {numbers.value(b['value'])} ({b['n']:,} visitors) against {numbers.value(h['value'])} "
+            f"for the holdout group shown the default layout ({h['n']:,} visitors): a difference of "
+            f"<b>{numbers.difference(d['value'])}</b> ({level} interval {numbers.interval(d['low'], d['high'])}), "
+            f"measured live, not estimated.</p>"
         )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -145,17 +157,16 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width
 .verdict {{ font-size: 1.25rem; padding: .75rem 1rem; border-radius: 6px;
            background: {"#e6f4ea" if report["verdict"]["promoted"] else "#fdecea"}; }}
 table {{ border-collapse: collapse; margin-top: 1rem; }}
-td, th {{ padding: .3rem .7rem; border-bottom: 1px solid #ddd; text-align: right; }}
+td, th {{ padding: .3rem .7rem; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }}
 td:first-child, th:first-child {{ text-align: left; }}
 .dot {{ display: inline-block; width: .7rem; height: .7rem; border-radius: 50%; margin-right: .4rem; }}
 .note {{ color: #666; font-size: .9rem; }}
 </style></head><body>
 <h1>Replay report: {escape(report["experiment"])}</h1>
-<p class="note">{escape(str(report["created_at"]))} · learner v{report["candidate_version"]} ·
+<p class="note">{numbers.moment(report["created_at"])} · learner v{report["candidate_version"]} ·
 {escape(str(report.get("mode", "new")))} on {split["events"]:,} events, each scored before it was learned ·
 exploration ε = {report["epsilon"]:g}</p>
 <p class="verdict">{escape(verdict_sentence(report))}</p>
-<p>{escape(report["verdict"]["reason"])}</p>
 {difference}
 {best_fixed_line}
 <h2>Estimated reward per visitor ({metric.upper()}, {level} intervals)</h2>

@@ -12,8 +12,9 @@ from fastapi.encoders import jsonable_encoder
 from mvt_service.cli.common import CommandError, call_api, json_text, open_store
 from mvt_service.settings import Settings
 from policy.records import utcnow
+from replay import numbers
 from replay.evaluation import evaluate
-from replay.html import render_report, verdict_sentence
+from replay.html import comparison_sentence, render_report, verdict_sentence
 from replay.logfile import LogFileError, read_events
 from trainer.export import dsjson_lines
 from trainer.join import closed_examples
@@ -43,14 +44,15 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
 def print_report(report: dict[str, Any]) -> None:
     metric = report["comparison"]["metric"] if report.get("comparison") else "dr"
     split = report["split"]
-    print(f"replay report of {report['experiment']}, {report['created_at']}")
+    print(f"replay report of {report['experiment']}, {numbers.moment(report['created_at'])}")
     print(f"{report.get('mode', 'new')} learner: {split['events']:,} events, each scored before it was learned\n")
     width = max([len(p["name"]) for p in report["policies"]] + [6])
     print(f"{'policy':<{width}}  {metric.upper():>9}  {int(report['confidence'] * 100)}% interval")
     for p in report["policies"]:
         e = p["estimates"][metric]
-        print(f"{p['name']:<{width}}  {e['value']:>9.4f}  [{e['low']:.4f}, {e['high']:.4f}]")
-    print(f"\n{verdict_sentence(report)}\n{report['verdict']['reason']}")
+        print(f"{p['name']:<{width}}  {numbers.value(e['value']):>9}  {numbers.interval(e['low'], e['high'])}")
+    comparison = f"\n{comparison_sentence(report)}" if report.get("comparison") else ""
+    print(f"\n{verdict_sentence(report)}{comparison}")
 
 
 def replay_estimate(args: argparse.Namespace) -> int:

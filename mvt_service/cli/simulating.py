@@ -88,7 +88,7 @@ def print_result(result: SimulationResult, out: Path) -> None:
     print(
         f"final greedy policy v{f['policy_version']}: {f['greedy']:.4f} per visitor = "
         f"{f['fraction_of_oracle']:.1%} of the oracle ({f['oracle']:.4f}), "
-        f"{f['uplift_over_best_fixed']:+.1%} vs the best fixed layout ({f['best_fixed']:.4f}); "
+        f"{f['uplift_over_best_fixed']:+.1%} vs the best single layout ({f['best_fixed']:.4f}); "
         f"uniform {f['uniform']:.4f}"
     )
     statuses = [p["status"] for p in result.policies]

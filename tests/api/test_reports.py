@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
 import vowpalwabbit
@@ -62,7 +64,26 @@ def test_latest_report_as_html(trained: TestClient, query: str, headers: dict) -
     page = response.text
     assert "Promoted: learner v1 now serves decisions in place of uniform random layouts." in page
     assert page.count("<circle") == 9 and "<svg" in page
-    assert "The best single layout (what a classic A/B/n test would ship) is <b>" in page
+    assert "The best single layout, as estimated from this log (what a classic A/B/n test would ship), is <b>" in page
+
+
+def test_the_html_report_reads_as_a_person_would_want(trained: TestClient) -> None:
+    """One verdict in words (not the gate's raw text too), a time in words, round axis ticks,
+    three decimals for every value, and room for the longest label."""
+    report = trained.get("/v1/experiments/exp/reports/latest").json()
+    page = trained.get("/v1/experiments/exp/reports/latest?format=html").text
+    assert report["verdict"]["reason"] not in page
+    assert "The rule is superiority: new learning settings must show they are better" in page
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} UTC\b", page)
+    assert report["created_at"][:16] not in page  # no ISO time stamp
+    ticks = [float(t.replace("−", "-").replace(",", "")) for t in re.findall(r'text-anchor="middle">([^<]+)<', page)]
+    step = ticks[1] - ticks[0]
+    assert all(abs(t / step - round(t / step)) < 1e-6 for t in ticks), ticks
+    cells = re.findall(r"<td>(−?\d+\.\d+)</td>", page)
+    assert cells and all(len(c.split(".")[1]) in (1, 3) for c in cells)  # values: 3 decimals; weights: 1
+    label = int(re.search(r'<text x="(\d+)" y="\d+" font-size="12" text-anchor="end"', page).group(1)) + 8
+    longest = max(len(p["name"]) for p in report["policies"])
+    assert label >= 7.2 * longest
 
 
 def test_no_report_yet_is_404(client: TestClient) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mvt_service import cli
 from mvt_service.cli.simulating import service
 from mvt_service.settings import Settings
@@ -31,5 +33,9 @@ def test_mvt_simulate_writes_the_chart_and_figures(tmp_path, capsys) -> None:
     assert cli.main(["simulate", "--visitors", "1500", "--train-every", "500", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "1,500 visitors in" in printed and "of the oracle" in printed
-    assert "<svg" in (out / "simulation.html").read_text()
+    page = (out / "simulation.html").read_text()
+    assert "<svg" in page and "true reward per visitor" in page and ">visitors</text>" in page
+    assert page.count('stroke-dasharray="3 3"') + page.count(">promoted</text>") == 3  # a mark per cycle
+    assert re.findall(r'text-anchor="middle">([\d,]+)</text>', page)[:2] == ["0", "500"]  # round visitor ticks
+    assert " of 0 cycles" not in page and "(v0)" not in page
     assert '"visitors": 1500' in (out / "simulation.json").read_text()
