@@ -27,7 +27,18 @@ from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
 from mvt_service.log_writer import LogWriter
 from mvt_service.openapi import install_openapi
-from mvt_service.routes import audit, client, decisions, docs, experiments, health, policies, reports, rewards
+from mvt_service.routes import (
+    audit,
+    client,
+    console,
+    decisions,
+    docs,
+    experiments,
+    health,
+    policies,
+    reports,
+    rewards,
+)
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings, open_database
 from mvt_service.spool import Quarantine, Spool
@@ -145,8 +156,9 @@ def create_app(
     if origins:  # outermost, so that errors answered by the middlewares below carry its headers too
         app.add_middleware(ClientCors, origins=origins)
     install_error_handlers(app)
-    for module in (decisions, rewards, health, experiments, policies, reports, audit, client, docs):  # hottest first
+    # hottest first: the router tries them in this order
+    for module in (decisions, rewards, health, experiments, policies, reports, audit, client, docs, console):
         app.include_router(module.router)
     install_openapi(app)
-    app.mount(docs.VENDOR, StaticFiles(packages=[("mvt_service", "static/vendor")]), name="vendor")
+    app.mount("/static", StaticFiles(packages=[("mvt_service", "static")]), name="static")
     return app

@@ -1,0 +1,53 @@
+"""The operator console at ``/console``: one page whose script (``/static/console.js``) calls the
+HTTP API with the operator key the person signs in with (kept in the browser tab's session
+storage, sent as a bearer token, never put in a URL). The page itself holds no data: without a
+valid operator key every call it makes is refused and it shows the sign-in form."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from mvt_service.routes.docs import SAME_ORIGIN
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>mvt console</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
+  header { display: flex; justify-content: space-between; align-items: center; padding: .6rem 1.5rem;
+           background: #1f2933; color: #fff; }
+  header a { color: #fff; text-decoration: none; font-weight: 600; }
+  main { max-width: 64rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+  table { border-collapse: collapse; margin: .5rem 0 1rem; background: #fff; }
+  th, td { padding: .35rem .7rem; border-bottom: 1px solid #e2e2e2; text-align: left; vertical-align: top; }
+  td.number { text-align: right; font-variant-numeric: tabular-nums; }
+  td.why { max-width: 34rem; font-size: .85rem; color: #444; }
+  section { margin-top: 1.5rem; }
+  form { margin: .5rem 0; }
+  #login { max-width: 22rem; margin: 4rem auto; display: grid; gap: .5rem; }
+  input[type=number] { width: 5rem; }
+  button { padding: .35rem .8rem; border: 1px solid #8a8a8a; border-radius: 4px; background: #fff; cursor: pointer; }
+  button[type=submit], #pause, #resume { background: #1f2933; color: #fff; border-color: #1f2933; }
+  .error { color: #a11; } .done { color: #1b5e20; }
+  iframe { width: 100%; height: 36rem; border: 1px solid #ddd; background: #fff; }
+</style>
+</head>
+<body>
+<header><a href="#/">mvt console</a><span id="who"></span></header>
+<main><p>Loading…</p></main>
+<div id="notice" style="max-width: 64rem; margin: 0 auto; padding: 0 1.5rem;"></div>
+<script type="module" src="/static/console.js"></script>
+</body>
+</html>
+"""
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console() -> HTMLResponse:
+    return HTMLResponse(PAGE, headers=SAME_ORIGIN)

@@ -1,0 +1,105 @@
+"""The operator console in a real browser (Debian's headless Chromium, driven by Playwright): an
+unauthenticated visit is refused, an operator signs in, changes epsilon and pauses (after which
+decisions return the default arm), and rolls back a policy version.
+
+Skipped, saying why, when Chromium or Playwright is missing (``.ci/run`` installs both)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo.database import Database
+
+from mvt_service.app import create_app
+from mvt_service.cli.serving import serving
+from mvt_service.client import Connection
+from mvt_service.settings import Settings
+from mvt_service.store import Store
+from policy.records import utcnow
+from tests import factories
+
+CHROMIUM = shutil.which("chromium")
+playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by the test extras")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH: apt-get install chromium")
+
+OPERATOR, CLIENT = "operator-key-1", "client-key-1"
+EXPERIMENT = {
+    **factories.THREE_ARMS,
+    "reward": {"window_seconds": 60},
+    "training": {"min_events": 100, "interval_seconds": 86400},
+    "promotion": {"min_events": 50},
+}
+SCREENSHOT = Path(__file__).parents[2] / "docs" / "console.png"
+
+
+@pytest.fixture
+def service(settings: Settings, shared_db: Database) -> Iterator[str]:
+    """A keyed service with experiment `exp` and two trained policies, v2 serving."""
+    keyed = settings.model_copy(update={"client_keys": CLIENT, "operator_keys": OPERATOR})
+    with serving(create_app(keyed, database=shared_db)) as url:
+        api = Connection(url, OPERATOR)
+        api.json("PUT", "/v1/experiments/exp", EXPERIMENT)
+        factories.log_uniform_traffic(Store(shared_db), 600, ts=utcnow() - timedelta(hours=3))
+        api.json("POST", "/v1/experiments/exp/train")
+        other = {**EXPERIMENT, "training": {**EXPERIMENT["training"], "vw": {"learning_rate": 0.1}}}
+        api.json("PUT", "/v1/experiments/exp", other)  # other settings: a new learner, v2
+        api.json("POST", "/v1/experiments/exp/train")
+        api.json("POST", "/v1/experiments/exp/policies/2/activate")
+        yield url
+
+
+@pytest.fixture
+def page(service: str) -> Iterator[Any]:
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page(viewport={"width": 1200, "height": 900})
+        tab.on("dialog", lambda dialog: dialog.accept())  # every change asks for confirmation
+        tab.goto(f"{service}/console")
+        yield tab
+        browser.close()
+
+
+def experiment(service: str) -> dict[str, Any]:
+    return dict(Connection(service, OPERATOR).json("GET", "/v1/experiments/exp"))
+
+
+def test_an_unauthenticated_visit_is_refused(page: Any) -> None:
+    page.wait_for_selector("#login")
+    assert page.query_selector("#experiments") is None
+    page.fill("#key", CLIENT)  # a client key is not an operator's
+    page.click("#login button")
+    page.wait_for_selector("#login [role=alert]")
+    assert "Refused" in page.inner_text("#login [role=alert]")
+    assert page.query_selector("#experiments") is None
+
+
+def test_an_operator_changes_epsilon_pauses_and_rolls_back(page: Any, service: str) -> None:
+    page.fill("#key", OPERATOR)
+    page.click("#login button")
+    page.click("#experiments a:text('exp')")
+    page.wait_for_selector("#controls")
+
+    page.fill("#epsilon", "0.05")
+    page.click("#set-epsilon")
+    page.wait_for_selector(".done")
+    assert experiment(service)["exploration"]["epsilon"] == 0.05
+
+    page.click(".activate[data-version='1']")  # roll back to v1
+    page.wait_for_selector("#status:has-text('policy v1')")
+    assert experiment(service)["active_policy"] == 1
+
+    page.click("#pause")
+    page.wait_for_selector("#resume")
+    assert experiment(service)["paused"]
+    decision = Connection(service, CLIENT).json("POST", "/v1/decisions", {"experiment": "exp"})
+    assert decision["action"] == EXPERIMENT["arms"][0]["id"]  # the default arm
+    audit = Connection(service, OPERATOR).json("GET", "/v1/audit?experiment=exp")
+    assert {"set_exploration", "pause", "activate_policy"} <= {a["action"] for a in audit}
+
+    page.wait_for_selector("#report iframe")
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
