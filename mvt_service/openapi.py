@@ -106,6 +106,7 @@ OPERATIONS: dict[str, Operation] = {
     "list_experiments": Operation("List the experiments"),
     "get_experiment": Operation("Read an experiment", (404,)),
     "set_exploration": Operation("Change the exploration rate", (404, 412), {"epsilon": 0.05}),
+    "set_holdout": Operation("Change the holdout share", (404, 412), {"fraction": 0.05}),
     "pause": Operation("Pause: show every visitor the default layout", (404, 412)),
     "resume": Operation("Resume after a pause", (404, 412)),
     "set_arm": Operation("Enable or disable an arm", (404, 412), {"enabled": False}),
@@ -116,6 +117,7 @@ OPERATIONS: dict[str, Operation] = {
     "list_reports": Operation("List the replay reports", (404,)),
     "latest_report": Operation("Read the newest replay report", (404,)),
     "export": Operation("Export the joined log as VW DSJSON", (404,)),
+    "experiment_summary": Operation("How the experiment is doing now", (404,)),
     "list_audit": Operation("Read the audit log"),
     "client_js": Operation("The browser client"),
 }
@@ -127,6 +129,7 @@ PARAMETERS = {
     "version": (2, "the policy's version"),
     "arm": ("hero=small,cta=green", "the arm's id (percent-encoded in the path)"),
     "limit": (20, "how many, newest first"),
+    "hours": (24, None),
     "accept": ("text/html", "`text/html` for the report as a page; JSON otherwise"),
     "if-match": ('"3"', None),
     "experiment": ("home", None),

@@ -502,6 +502,11 @@ class Store:
 
     # leases ----------------------------------------------------------------------------------
 
+    def lease(self, name: str) -> dict[str, Any] | None:
+        """Lease ``name`` as stored (holder, expiry, last run, failures), without taking it."""
+        doc = self.leases.find_one({"_id": name})
+        return None if doc is None else dict(doc)
+
     def acquire_lease(self, name: str, owner: str, now: datetime, seconds: float) -> Lease | None:
         """Take lease ``name`` until ``now + seconds`` unless another owner holds an unexpired
         one. Taking a free lease is one atomic upsert: of two contenders one inserts or matches

@@ -158,9 +158,29 @@ class Scheduler:
                 self._record_failure(experiment, error)
                 raise TrainingFailed(f"the training cycle of `{experiment.id}` failed: {error}") from exc
             finished = self._clock()
+            self._record_change(experiment, summary)
             return summary
         finally:
             self._store.release_lease(name, holder, finished, error)
+
+    def _record_change(self, experiment: Experiment, summary: CycleSummary) -> None:
+        """Audit a cycle that changed what serves: its learner promoted, or the serving policy
+        retired by the guard (uniform random serves)."""
+        now = self._store.get_experiment(experiment.id)
+        if now is None or now.active_policy == experiment.active_policy:
+            return
+        serving = self._store.get_policy(experiment.id, experiment.active_policy) if experiment.active_policy else None
+        reason = summary.reason if now.active_policy is not None else (serving.reason if serving else "")
+        self._store.insert_audit(
+            {
+                "ts": self._clock(),
+                "experiment": experiment.id,
+                "key_id": self._owner,
+                "action": "policy_promoted" if now.active_policy is not None else "policy_retired",
+                "before": {"active_policy": experiment.active_policy},
+                "after": {"active_policy": now.active_policy, "reason": reason},
+            }
+        )
 
     def _record_failure(self, experiment: Experiment, error: str) -> None:
         self._store.insert_audit(

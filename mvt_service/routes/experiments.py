@@ -17,7 +17,7 @@ from mvt_service.auth import OperatorDep, Principal, require_operator
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from mvt_service.routing import ApiRoute
-from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, ExperimentOut
+from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, ExperimentOut, HoldoutBody
 from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
@@ -228,6 +228,33 @@ async def set_exploration(
         {"exploration": body.model_dump()},
         {"epsilon": current.epsilon},
         body.model_dump(),
+        if_match,
+    )
+    return answer(response, updated)
+
+
+@router.patch("/{experiment_id}/holdout", response_model=ExperimentOut)
+async def set_holdout(
+    body: HoldoutBody,
+    store: StoreDep,
+    runtime: RuntimeDep,
+    response: Response,
+    who: OperatorDep,
+    experiment_id: str = ExperimentId,
+    if_match: str | None = IfMatch,
+) -> ExperimentOut:
+    """Change the share of visitors sent to the default arm as a control group; decisions use it
+    at once (and log the mixture's exact probabilities)."""
+    current = await run_in_threadpool(existing, store, experiment_id)
+    updated = await change(
+        store,
+        runtime,
+        who,
+        experiment_id,
+        "set_holdout",
+        {"holdout": body.fraction},
+        {"holdout": current.holdout},
+        {"holdout": body.fraction},
         if_match,
     )
     return answer(response, updated)

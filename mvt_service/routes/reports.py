@@ -13,8 +13,11 @@ from mvt_service.deps import StoreDep
 from mvt_service.errors import NotFound
 from mvt_service.routes.experiments import ExperimentId, existing
 from mvt_service.routing import ApiRoute
+from policy.experiment import Experiment
+from policy.model import VWModel
 from replay.html import render_report
 from trainer.export import dsjson_lines
+from trainer.insights import summary
 from trainer.join import closed_examples
 
 router = APIRouter(
@@ -52,6 +55,74 @@ def latest_report(
     if wants_html:
         return HTMLResponse(render_report(reports[0]))
     return JSONResponse(jsonable_encoder(reports[0]))
+
+
+CHANGES = {"policy_promoted", "policy_retired", "activate_policy", "pause", "resume", "set_exploration", "set_holdout"}
+"""Audited actions shown as marks on the console's charts."""
+
+
+@router.get("/summary")
+def experiment_summary(
+    store: StoreDep,
+    experiment_id: str = ExperimentId,
+    hours: float = Query(24.0, gt=0, le=720, description="the last this many hours"),
+) -> dict[str, Any]:
+    """How the experiment is doing now (the console's figures): decisions and reward over time by
+    serving group, data health with the holdout's sample-ratio check, segments by context
+    feature, which features the serving policy's choices depend on, training status, the changes
+    of the window (promotions, rollbacks, pauses) and alerts in words."""
+    experiment = existing(store, experiment_id)
+    now = store.clock()
+    model = _serving_model(store, experiment)
+    try:
+        found = summary(store, experiment, now, hours=hours, model=model)
+    finally:
+        if model is not None:
+            model.close()
+    lease = store.lease(f"train:{experiment_id}") or {}
+    found["training"] = {
+        "interval_seconds": experiment.training.interval_seconds,
+        "last_finished": lease.get("last_finished"),
+        "failures": lease.get("failures", 0),
+        "last_error": lease.get("last_error"),
+    }
+    found["changes"] = [
+        {"ts": a["ts"], "action": a["action"], "before": a["before"], "after": a["after"]}
+        for a in store.list_audit(experiment_id, limit=200)
+        if a["action"] in CHANGES and a["ts"] >= found["from"]
+    ]
+    found["alerts"] = alerts(experiment, found)
+    return dict(jsonable_encoder(found))
+
+
+def alerts(experiment: Experiment, found: dict[str, Any]) -> list[str]:
+    """What needs an operator's eye, in words."""
+    said = []
+    if experiment.paused:
+        said.append("paused: every visitor gets the default layout")
+    if found["training"]["failures"]:
+        said.append(
+            f"training failed {found['training']['failures']} time(s) in a row: {found['training']['last_error']}"
+        )
+    ratio = found["health"]["holdout_ratio"]
+    if ratio and ratio["p_value"] < 0.001:
+        said.append(
+            f"the holdout gets {ratio['observed']:.1%} of visitors where {ratio['expected']:.1%} is configured "
+            f"(p = {ratio['p_value']:.1g}): check how visitors are split"
+        )
+    if not found["health"]["decisions"]:
+        said.append("no decision in the window")
+    return said
+
+
+def _serving_model(store: StoreDep, experiment: Experiment) -> VWModel | None:
+    if experiment.active_policy is None:
+        return None
+    data = store.policy_model(experiment.id, experiment.active_policy)
+    try:
+        return VWModel.from_bytes(data) if data is not None else None
+    except ValueError:
+        return None
 
 
 @router.get("/export", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
