@@ -36,6 +36,14 @@ PAGE = """<!doctype html>
   button[type=submit], #pause, #resume { background: #1f2933; color: #fff; border-color: #1f2933; }
   .error { color: #a11; } .done { color: #1b5e20; }
   iframe { width: 100%; height: 36rem; border: 1px solid #ddd; background: #fff; }
+  figure { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: .3rem; }
+  .legend { font-size: .85rem; color: #444; margin: .2rem 0; }
+  .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; vertical-align: middle; }
+  .bar { display: inline-block; height: .7rem; background: #1f77b4; vertical-align: middle; }
+  .alerts li, td.alert { color: #a11; }
+  table.segment { display: inline-table; margin-right: 1.5rem; vertical-align: top; }
+  caption { text-align: left; font-weight: 600; padding: .2rem 0; }
+  #health th { font-weight: normal; }
 </style>
 </head>
 <body>

@@ -17,6 +17,173 @@ function moment(iso) {
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`;
 }
 
+// One format per kind of number, as in the reports (replay/numbers.py).
+const value = (x) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(3));
+const count = (x) => (x === null || x === undefined ? "–" : Math.round(x).toLocaleString("en"));
+const share = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)}%`);
+const GROUPS = { bandit: "#1f77b4", holdout: "#ff7f0e", paused: "#8c8c8c" };
+const SVG = "http://www.w3.org/2000/svg";
+
+/** Round ticks (1, 2 or 5 times a power of ten apart) covering [low, high]. */
+function ticks(low, high, most = 6) {
+  if (!(high > low)) [low, high] = [low - 0.5, low + 0.5];
+  const raw = (high - low) / (most - 1);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  let first = Math.floor(low / step + 1e-9), last = Math.ceil(high / step - 1e-9);
+  while (last - first > most) {
+    step *= 2;
+    first = Math.floor(low / step + 1e-9);
+    last = Math.ceil(high / step - 1e-9);
+  }
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return Array.from({ length: last - first + 1 }, (_, i) => {
+    const v = (first + i) * step;
+    return { v, label: v.toLocaleString("en", { minimumFractionDigits: decimals, maximumFractionDigits: decimals }) };
+  });
+}
+
+function svg(tag, attributes = {}, text = "") {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, v] of Object.entries(attributes)) node.setAttribute(name, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+/** A line chart over the summary's time buckets: one line per group, an interval band where
+ *  given, and a vertical mark at each change (promotion, rollback, pause). */
+function chart(title, axis, traffic, changes, series) {
+  const width = 720, height = 240, left = 70, right = 20, top = 20, bottom = 40;
+  const times = traffic.map((b) => new Date(b.start).getTime());
+  const span = times.length > 1 ? times[times.length - 1] - times[0] + (times[1] - times[0]) : 1;
+  // the scale fits the lines (and 0); an interval band beyond it is clipped, not allowed to squash them
+  const points = Object.values(series).flatMap((pts) => pts.map((p) => p.y)).filter(Number.isFinite);
+  const scale = ticks(Math.min(0, ...points), Math.max(...points, 0.001));
+  const lo = scale[0].v, hi = scale[scale.length - 1].v;
+  const x = (t) => left + ((t - times[0]) / span) * (width - left - right);
+  const y = (v) => height - bottom - ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (height - top - bottom);
+  const plot = svg("svg", { width, height, role: "img", "aria-label": title });
+  for (const t of scale) {
+    plot.append(svg("line", { x1: left, x2: width - right, y1: y(t.v), y2: y(t.v), stroke: "#eee" }));
+    plot.append(svg("text", { x: left - 6, y: y(t.v) + 4, "font-size": 11, "text-anchor": "end" }, t.label));
+  }
+  const hours = Math.max(1, Math.round(span / 3600000));
+  const every = hours <= 6 ? 1 : hours <= 24 ? 6 : 24;
+  traffic.forEach((b, i) => {
+    const d = new Date(b.start);
+    if (i % every === 0) {
+      const label = `${String(d.getUTCHours()).padStart(2, "0")}:00`;
+      plot.append(svg("text", { x: x(times[i]), y: height - bottom + 16, "font-size": 11, "text-anchor": "middle" }, label));
+    }
+  });
+  plot.append(svg("text", { x: (left + width - right) / 2, y: height - 6, "font-size": 12, "text-anchor": "middle" }, "time (UTC)"));
+  plot.append(svg("text", { x: 14, y: height / 2, "font-size": 12, "text-anchor": "middle", transform: `rotate(-90 14 ${height / 2})` }, axis));
+  for (const c of changes) {
+    const t = new Date(c.ts).getTime();
+    if (t < times[0]) continue;
+    plot.append(svg("line", { x1: x(t), x2: x(t), y1: top, y2: height - bottom, stroke: "#9467bd", "stroke-dasharray": "4 3" }));
+    plot.append(svg("title", {}, `${moment(c.ts)}: ${c.action}`));
+  }
+  const half = (times[1] - times[0] || 0) / 2;
+  for (const [group, pts] of Object.entries(series)) {
+    const color = GROUPS[group] || "#333";
+    const band = pts.filter((p) => Number.isFinite(p.low) && Number.isFinite(p.high));
+    if (band.length > 1) {
+      const d = band.map((p) => `${x(p.t + half)},${y(p.high)}`).concat(band.slice().reverse().map((p) => `${x(p.t + half)},${y(p.low)}`));
+      plot.append(svg("polygon", { points: d.join(" "), fill: color, opacity: 0.15 }));
+    }
+    const line = pts.filter((p) => Number.isFinite(p.y));
+    plot.append(svg("polyline", { points: line.map((p) => `${x(p.t + half)},${y(p.y)}`).join(" "), fill: "none", stroke: color, "stroke-width": 2 }));
+  }
+  const legend = element(
+    "p",
+    { class: "legend" },
+    Object.keys(series).map((g) => element("span", {}, element("span", { class: "swatch", style: `background:${GROUPS[g] || "#333"}` }), ` ${g} · `)),
+    changes.length ? "dashed lines: a change (promotion, rollback, pause, exploration, holdout)" : "",
+  );
+  return element("figure", {}, element("figcaption", {}, title), plot, legend);
+}
+
+function figures(found) {
+  const groups = [...new Set(found.traffic.flatMap((b) => Object.keys(b.decisions)))];
+  const at = (b) => new Date(b.start).getTime();
+  const decisions = Object.fromEntries(groups.map((g) => [g, found.traffic.map((b) => ({ t: at(b), y: b.decisions[g] || 0 }))]));
+  const rewards = Object.fromEntries(
+    groups.map((g) => [g, found.traffic.filter((b) => b.reward[g]).map((b) => ({ t: at(b), y: b.reward[g].value, low: b.reward[g].low, high: b.reward[g].high }))]),
+  );
+  const h = found.health;
+  const ratio = h.holdout_ratio;
+  const health = element(
+    "table",
+    { id: "health" },
+    element(
+      "tbody",
+      {},
+      [
+        ["decisions in the window", count(h.decisions)],
+        ["of them with a closed attribution window", count(h.closed)],
+        ["given the default reward (no reward event)", share(h.default_reward_share)],
+        ["reward events joined / late / before their decision", `${count(h.rewards_joined)} / ${count(h.rewards_late)} / ${count(h.rewards_early)}`],
+        ["deferred decisions never activated", count(h.not_activated)],
+        ["unreadable records", count(h.unreadable)],
+        ["holdout: configured / observed (sample-ratio p-value)", ratio ? `${share(ratio.expected)} / ${share(ratio.observed)} (p = ${ratio.p_value.toPrecision(2)})` : "no holdout"],
+        ["training: last cycle / failures in a row", `${found.training.last_finished ? moment(found.training.last_finished) : "never"} / ${found.training.failures}${found.training.last_error ? `: ${found.training.last_error}` : ""}`],
+      ].map(([name, v]) => element("tr", {}, element("th", {}, name), element("td", { class: "number" }, v))),
+    ),
+  );
+  const segments = found.segments.map((s) =>
+    element(
+      "table",
+      { class: "segment" },
+      element("caption", {}, s.feature),
+      element("thead", {}, element("tr", {}, ["value", "decisions", "mean reward", "95% interval", "arm shown most"].map((t) => element("th", {}, t)))),
+      element(
+        "tbody",
+        {},
+        s.values.map((v) =>
+          element(
+            "tr",
+            {},
+            element("td", {}, v.value),
+            element("td", { class: "number" }, count(v.decisions)),
+            element("td", { class: "number" }, value(v.reward.value)),
+            element("td", { class: "number" }, `${value(v.reward.low)} to ${value(v.reward.high)}`),
+            element("td", {}, `${v.top_arm} (${share(v.top_arm_share)})`),
+          ),
+        ),
+      ),
+    ),
+  );
+  const importance = found.importance.length
+    ? element(
+        "table",
+        { id: "importance" },
+        element("thead", {}, element("tr", {}, element("th", {}, "context feature"), element("th", {}, "decisions whose choice changes without it"))),
+        element(
+          "tbody",
+          {},
+          found.importance.map((f) =>
+            element("tr", {}, element("td", {}, f.feature), element("td", {}, element("span", { class: "bar", style: `width:${Math.round(200 * f.changed_share)}px` }), ` ${share(f.changed_share)}`)),
+          ),
+        ),
+      )
+    : element("p", {}, "No serving policy yet: nothing to weigh.");
+  return element(
+    "section",
+    { id: "figures" },
+    element("h2", {}, "The last 24 hours"),
+    found.alerts.length ? element("ul", { class: "alerts" }, found.alerts.map((a) => element("li", {}, a))) : "",
+    chart("Decisions per hour, by serving group", "decisions", found.traffic, found.changes, decisions),
+    chart("Mean reward per decision, by serving group (95% intervals; decisions whose window has closed)", "reward per decision", found.traffic, found.changes, rewards),
+    element("h3", {}, "Data health"),
+    health,
+    element("h3", {}, "Segments: reward and the arm shown most, by context feature"),
+    segments.length ? segments : element("p", {}, "No categorical context feature with closed decisions yet."),
+    element("h3", {}, "Which context features the serving policy's choices depend on"),
+    importance,
+  );
+}
+
 function key() {
   return sessionStorage.getItem(KEY);
 }
@@ -91,6 +258,12 @@ function status(experiment) {
 
 async function experiments() {
   const rows = await api("GET", "/v1/experiments");
+  const recent = await Promise.all(rows.map((e) => api("GET", `/v1/experiments/${encodeURIComponent(e.id)}/summary?hours=1`)));
+  const pooled = (found) => {
+    const all = found.traffic.flatMap((b) => Object.values(b.reward));
+    const n = all.reduce((a, r) => a + r.n, 0);
+    return n ? all.reduce((a, r) => a + r.n * r.value, 0) / n : null;
+  };
   show(
     element("h1", {}, "Experiments"),
     rows.length === 0
@@ -98,11 +271,11 @@ async function experiments() {
       : element(
           "table",
           { id: "experiments" },
-          element("thead", {}, element("tr", {}, ["experiment", "status", "exploration ε", "arms enabled", "revision"].map((h) => element("th", {}, h)))),
+          element("thead", {}, element("tr", {}, ["experiment", "status", "exploration ε", "arms enabled", "decisions, last hour", "mean reward, last hour", "alerts"].map((h) => element("th", {}, h)))),
           element(
             "tbody",
             {},
-            rows.map((e) =>
+            rows.map((e, i) =>
               element(
                 "tr",
                 {},
@@ -110,7 +283,9 @@ async function experiments() {
                 element("td", {}, status(e)),
                 element("td", { class: "number" }, e.exploration.epsilon.toFixed(2)),
                 element("td", { class: "number" }, `${e.arms.filter((a) => a.enabled).length} of ${e.arms.length}`),
-                element("td", { class: "number" }, e.revision),
+                element("td", { class: "number" }, count(recent[i].health.decisions)),
+                element("td", { class: "number" }, value(pooled(recent[i]))),
+                element("td", { class: "alert" }, recent[i].alerts.join("; ")),
               ),
             ),
           ),
@@ -120,21 +295,25 @@ async function experiments() {
 
 async function change(description, method, path, body, revision) {
   if (!confirm(description)) return;
+  notice("", "none");
+  let outcome = [`Done: ${description}`, "done"];
   try {
     await api(method, path, body, revision);
-    notice(`Done: ${description}`, "done");
   } catch (error) {
-    if (error.message !== "refused") notice(`Not done: ${error.message}`);
+    if (error.message === "refused") return;
+    outcome = [`Not done: ${error.message}`, "error"];
   }
-  await route(false);
+  await route(false); // the page shows what is stored now, then says what happened
+  notice(...outcome);
 }
 
 async function experiment(id) {
   const path = `/v1/experiments/${encodeURIComponent(id)}`;
-  const [e, policies, audit] = await Promise.all([
+  const [e, policies, audit, found] = await Promise.all([
     api("GET", path),
     api("GET", `${path}/policies`),
     api("GET", `/v1/audit?experiment=${encodeURIComponent(id)}&limit=20`),
+    api("GET", `${path}/summary?hours=24`),
   ]);
   const epsilon = element("input", { id: "epsilon", type: "number", min: "0", max: "1", step: "0.01", value: e.exploration.epsilon });
   const controls = element(
@@ -153,6 +332,19 @@ async function experiment(id) {
       element("label", { for: "epsilon" }, "Exploration ε "),
       epsilon,
       element("button", { type: "submit", id: "set-epsilon" }, "Set"),
+    ),
+    element(
+      "form",
+      {
+        onsubmit: (event) => {
+          event.preventDefault();
+          const fraction = Number(event.target.elements.holdout.value);
+          change(`Send ${share(fraction)} of ${id}'s visitors to the default layout as a holdout?`, "PATCH", `${path}/holdout`, { fraction }, e.revision);
+        },
+      },
+      element("label", { for: "holdout" }, "Holdout share "),
+      element("input", { id: "holdout", name: "holdout", type: "number", min: "0", max: "0.5", step: "0.01", value: e.holdout.fraction }),
+      element("button", { type: "submit", id: "set-holdout" }, "Set"),
     ),
     e.paused
       ? element("button", { id: "resume", onclick: () => change(`Resume ${id}?`, "POST", `${path}/resume`, undefined, e.revision) }, "Resume")
@@ -245,6 +437,7 @@ async function experiment(id) {
     element("h1", {}, id),
     element("p", { id: "status" }, status(e), ` · revision ${e.revision} · default layout ${e.default_arm}`),
     controls,
+    figures(found),
     history,
     report,
     changes,

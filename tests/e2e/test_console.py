@@ -57,7 +57,7 @@ def service(settings: Settings, shared_db: Database) -> Iterator[str]:
 def page(service: str) -> Iterator[Any]:
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        tab = browser.new_page(viewport={"width": 1200, "height": 900})
+        tab = browser.new_page(viewport={"width": 1200, "height": 1600})
         tab.on("dialog", lambda dialog: dialog.accept())  # every change asks for confirmation
         tab.goto(f"{service}/console")
         yield tab
@@ -78,11 +78,37 @@ def test_an_unauthenticated_visit_is_refused(page: Any) -> None:
     assert page.query_selector("#experiments") is None
 
 
+def test_an_operator_sees_how_the_experiment_is_doing(page: Any) -> None:
+    page.fill("#key", OPERATOR)
+    page.click("#login button")
+    page.wait_for_selector("#experiments")
+    row = page.inner_text("#experiments tbody tr:has-text('exp')")
+    assert "serving: policy v2" in row and "0.20" in row
+    page.click("#experiments a:text('exp')")
+    page.wait_for_selector("#figures svg")
+    charts = page.query_selector_all("#figures figure svg")
+    assert [c.get_attribute("aria-label") for c in charts] == [
+        "Decisions per hour, by serving group",
+        "Mean reward per decision, by serving group (95% intervals; decisions whose window has closed)",
+    ]
+    assert page.query_selector_all("#figures polyline")  # a line per group
+    health = page.inner_text("#health")
+    assert "600" in health and "no holdout" in health  # the 600 logged decisions of the last 24 h
+    assert "device" in page.inner_text("#figures")  # its segment table
+    assert page.query_selector("#importance") is not None
+
+
 def test_an_operator_changes_epsilon_pauses_and_rolls_back(page: Any, service: str) -> None:
     page.fill("#key", OPERATOR)
     page.click("#login button")
     page.click("#experiments a:text('exp')")
     page.wait_for_selector("#controls")
+
+    page.fill("#holdout", "0.1")
+    page.click("#set-holdout")
+    page.wait_for_selector("#notice p")
+    assert page.query_selector("#notice .done"), page.inner_text("#notice")
+    assert experiment(service)["holdout"] == {"fraction": 0.1}
 
     page.fill("#epsilon", "0.05")
     page.click("#set-epsilon")
