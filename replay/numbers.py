@@ -1,7 +1,8 @@
 """How the pages people read write numbers and times: one format for each kind of number, and
 axis ticks at round values.
 
-- a **value** (a reward per visitor, an estimate, a bound) has three decimals: ``0.212``;
+- a **value** (a reward per visitor, an estimate, a bound) has three decimals: ``0.212``
+  (negative ones with a true minus sign, ``−0.012``, as differences have);
 - a **difference** of values has three decimals and a sign: ``+0.012``, ``−0.051``;
 - a **count** (events, an effective sample size) is a whole number with thousands separators;
 - a **weight** has one decimal; a **share** is a percentage with one decimal;
@@ -17,7 +18,7 @@ MISSING = "–"
 
 
 def value(x: float | None) -> str:
-    return f"{x:.3f}" if x is not None and math.isfinite(x) else MISSING
+    return f"{x:.3f}".replace("-", "−") if x is not None and math.isfinite(x) else MISSING
 
 
 def difference(x: float | None) -> str:
