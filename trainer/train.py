@@ -78,11 +78,18 @@ def data_file(
         yield path
 
 
+def cores() -> int:
+    """The cores this process may run on (all of the machine's where that cannot be asked)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def in_parallel(tasks: Sequence[Callable[[], T]], release: Callable[[T], None] | None = None) -> list[T]:
     """Each task's result, in order; the tasks run in one thread per core (at most one per
     task). If any raises, ``release`` is called on the results of the others and the first
     exception is raised, once all have ended."""
-    workers = max(1, min(len(tasks), len(os.sched_getaffinity(0))))
+    workers = max(1, min(len(tasks), cores()))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mvt-vw") as pool:
         futures = [pool.submit(task) for task in tasks]
     errors = [error for error in (f.exception() for f in futures) if error is not None]
