@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
-from mvt_service.app import TRAINING_SWITCH_SECONDS, create_app
+from mvt_service.app import GC_THRESHOLD, TRAINING_SWITCH_SECONDS, create_app
 from mvt_service.settings import Settings
 from policy.records import utcnow
 from tests.helpers import TickingClock, eventually, services_of
@@ -157,3 +157,13 @@ def test_a_process_that_trains_in_process_switches_threads_often(settings: Setti
     assert sys.getswitchinterval() == before
     with TestClient(create_app(settings)):  # trains elsewhere: left alone
         assert sys.getswitchinterval() == before
+
+
+def test_an_app_collects_garbage_less_often_while_it_runs_and_restores_the_setting(settings: Settings) -> None:
+    """Measured in BENCHMARKS.md (issue 18): decision p99 123-158 ms at Python's default, 27 ms."""
+    import gc
+
+    before = gc.get_threshold()
+    with TestClient(create_app(settings)):
+        assert gc.get_threshold() == (GC_THRESHOLD, *before[1:]) and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
