@@ -189,20 +189,20 @@ async def change(
     experiment_id: str,
     action: str,
     fields: dict[str, Any],
-    before: Any,
-    after: Any,
+    audited: Callable[[Experiment], dict[str, Any]],
     if_match: str | None,
 ) -> Experiment:
-    """Apply an operator change atomically, audit it and serve it on this worker at once
-    (the others within ``MVT_RELOAD_SECONDS``)."""
+    """Apply an operator change atomically, audit it (``audited`` of the experiment before and
+    after) and serve it on this worker at once (the others within ``MVT_RELOAD_SECONDS``)."""
     expected = revision_of(if_match)
+    current = await run_in_threadpool(existing, store, experiment_id)
     try:
         updated = await run_in_threadpool(store.update_experiment, experiment_id, fields, expected)
     except StaleRevision as exc:
         raise _stale(experiment_id, expected) from exc
     if updated is None:
         raise NotFound(f"experiment `{experiment_id}` does not exist")
-    await run_in_threadpool(audit, store, who, experiment_id, action, before, after)
+    await run_in_threadpool(audit, store, who, experiment_id, action, audited(current), audited(updated))
     runtime.update(updated)
     return updated
 
@@ -218,17 +218,9 @@ async def set_exploration(
     if_match: str | None = IfMatch,
 ) -> ExperimentOut:
     """Change the exploration rate; decisions use it at once, with no retraining."""
-    current = await run_in_threadpool(existing, store, experiment_id)
+    fields = {"exploration": body.model_dump()}
     updated = await change(
-        store,
-        runtime,
-        who,
-        experiment_id,
-        "set_exploration",
-        {"exploration": body.model_dump()},
-        {"epsilon": current.epsilon},
-        body.model_dump(),
-        if_match,
+        store, runtime, who, experiment_id, "set_exploration", fields, lambda e: {"epsilon": e.epsilon}, if_match
     )
     return answer(response, updated)
 
@@ -245,17 +237,9 @@ async def set_holdout(
 ) -> ExperimentOut:
     """Change the share of visitors sent to the default arm as a control group; decisions use it
     at once (and log the mixture's exact probabilities)."""
-    current = await run_in_threadpool(existing, store, experiment_id)
+    fields = {"holdout": body.fraction}
     updated = await change(
-        store,
-        runtime,
-        who,
-        experiment_id,
-        "set_holdout",
-        {"holdout": body.fraction},
-        {"holdout": current.holdout},
-        {"holdout": body.fraction},
-        if_match,
+        store, runtime, who, experiment_id, "set_holdout", fields, lambda e: {"holdout": e.holdout}, if_match
     )
     return answer(response, updated)
 
@@ -263,17 +247,9 @@ async def set_holdout(
 async def _set_paused(
     paused: bool, store: Store, runtime: Any, who: Principal, experiment_id: str, if_match: str | None
 ) -> Experiment:
-    current = await run_in_threadpool(existing, store, experiment_id)
+    action = "pause" if paused else "resume"
     return await change(
-        store,
-        runtime,
-        who,
-        experiment_id,
-        "pause" if paused else "resume",
-        {"paused": paused},
-        {"paused": current.paused},
-        {"paused": paused},
-        if_match,
+        store, runtime, who, experiment_id, action, {"paused": paused}, lambda e: {"paused": e.paused}, if_match
     )
 
 
