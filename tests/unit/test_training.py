@@ -303,43 +303,35 @@ def _settings(exp: Experiment) -> dict[str, object]:
     return {"reward": exp.reward, "training": exp.training, "promotion": exp.promotion}
 
 
+def raw_decision(event_id: str, **changed: object) -> dict[str, object]:
+    """A stored decision document as written by hand, valid but for ``changed``."""
+    return {
+        "_id": event_id,
+        "experiment": "exp",
+        "ts": T0,
+        "context": [],
+        "actions": ["a", "b"],
+        "action": "a",
+        "probability": 0.5,
+        "pmf": [0.5, 0.5],
+        "policy_version": 0,
+        "epsilon": 1.0,
+        "explored": True,
+        "deferred": False,
+        "group": "bandit",
+        **changed,
+    }
+
+
 def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> None:
     """Documents written before validation existed (or by hand) never fail a cycle."""
     store.put_experiment(experiment())
     factories.log_uniform_traffic(store, 300)
     store.decisions.insert_many(
         [
-            {
-                "_id": "bad-number",
-                "experiment": "exp",
-                "ts": T0,
-                "context": [["x", 1e39]],
-                "actions": ["a", "b"],
-                "action": "a",
-                "probability": 0.5,
-                "pmf": [0.5, 0.5],
-                "policy_version": 0,
-                "epsilon": 1.0,
-                "explored": True,
-                "deferred": False,
-                "group": "bandit",
-            },
+            raw_decision("bad-number", context=[["x", 1e39]]),
             {"_id": "half", "experiment": "exp", "ts": T0},
-            {
-                "_id": "bad-pmf",
-                "experiment": "exp",
-                "ts": T0,
-                "context": [],
-                "actions": ["a", "b"],
-                "action": "a",
-                "probability": 0.5,
-                "pmf": [0.9, 0.9],
-                "policy_version": 0,
-                "epsilon": 1.0,
-                "explored": True,
-                "deferred": False,
-                "group": "bandit",
-            },
+            raw_decision("bad-pmf", pmf=[0.9, 0.9]),
         ]
     )
     store.rewards.insert_one(
