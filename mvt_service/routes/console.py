@@ -8,17 +8,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from mvt_service.routes.docs import SAME_ORIGIN
+from mvt_service.pages import page
 
 router = APIRouter(include_in_schema=False)
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>mvt console</title>
-<style>
+STYLE = """<style>
   body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
   header { display: flex; justify-content: space-between; align-items: center; padding: .6rem 1.5rem;
            background: #1f2933; color: #fff; }
@@ -44,18 +38,14 @@ PAGE = """<!doctype html>
   table.segment { display: inline-table; margin-right: 1.5rem; vertical-align: top; }
   caption { text-align: left; font-weight: 600; padding: .2rem 0; }
   #health th { font-weight: normal; }
-</style>
-</head>
-<body>
-<header><a href="#/">mvt console</a><span id="who"></span></header>
+</style>"""
+
+BODY = """<header><a href="#/">mvt console</a><span id="who"></span></header>
 <main><p>Loading…</p></main>
 <div id="notice" style="max-width: 64rem; margin: 0 auto; padding: 0 1.5rem;"></div>
-<script type="module" src="/static/console.js"></script>
-</body>
-</html>
-"""
+<script type="module" src="/static/console.js"></script>"""
 
 
 @router.get("/console", response_class=HTMLResponse)
 def console() -> HTMLResponse:
-    return HTMLResponse(PAGE, headers=SAME_ORIGIN)
+    return page("mvt console", STYLE, BODY)
