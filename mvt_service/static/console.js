@@ -113,59 +113,38 @@ function figures(found) {
   );
   const h = found.health;
   const ratio = h.holdout_ratio;
-  const health = element(
-    "table",
-    { id: "health" },
-    element(
-      "tbody",
-      {},
-      [
-        ["decisions in the window", count(h.decisions)],
-        ["of them with a closed attribution window", count(h.closed)],
-        ["given the default reward (no reward event)", share(h.default_reward_share)],
-        ["reward events joined / late / before their decision", `${count(h.rewards_joined)} / ${count(h.rewards_late)} / ${count(h.rewards_early)}`],
-        ["deferred decisions never activated", count(h.not_activated)],
-        ["unreadable records", count(h.unreadable)],
-        ["holdout: configured / observed (sample-ratio p-value)", ratio ? `${share(ratio.expected)} / ${share(ratio.observed)} (p = ${ratio.p_value.toPrecision(2)})` : "no holdout"],
-        ["training: last cycle / failures in a row", `${found.training.last_finished ? moment(found.training.last_finished) : "never"} / ${found.training.failures}${found.training.last_error ? `: ${found.training.last_error}` : ""}`],
-      ].map(([name, v]) => element("tr", {}, element("th", {}, name), element("td", { class: "number" }, v))),
-    ),
-  );
+  const health = table({ id: "health" }, null, [
+    ["decisions in the window", count(h.decisions)],
+    ["of them with a closed attribution window", count(h.closed)],
+    ["given the default reward (no reward event)", share(h.default_reward_share)],
+    ["reward events joined / late / before their decision", `${count(h.rewards_joined)} / ${count(h.rewards_late)} / ${count(h.rewards_early)}`],
+    ["deferred decisions never activated", count(h.not_activated)],
+    ["unreadable records", count(h.unreadable)],
+    ["holdout: configured / observed (sample-ratio p-value)", ratio ? `${share(ratio.expected)} / ${share(ratio.observed)} (p = ${ratio.p_value.toPrecision(2)})` : "no holdout"],
+    ["training: last cycle / failures in a row", `${found.training.last_finished ? moment(found.training.last_finished) : "never"} / ${found.training.failures}${found.training.last_error ? `: ${found.training.last_error}` : ""}`],
+  ].map(([name, v]) => [{ th: name }, num(v)]));
   const segments = found.segments.map((s) =>
-    element(
-      "table",
+    table(
       { class: "segment" },
-      element("caption", {}, s.feature),
-      element("thead", {}, element("tr", {}, ["value", "decisions", "mean reward", "95% interval", "arm shown most"].map((t) => element("th", {}, t)))),
-      element(
-        "tbody",
-        {},
-        s.values.map((v) =>
-          element(
-            "tr",
-            {},
-            element("td", {}, v.value),
-            element("td", { class: "number" }, count(v.decisions)),
-            element("td", { class: "number" }, value(v.reward.value)),
-            element("td", { class: "number" }, `${value(v.reward.low)} to ${value(v.reward.high)}`),
-            element("td", {}, `${v.top_arm} (${share(v.top_arm_share)})`),
-          ),
-        ),
-      ),
+      ["value", "decisions", "mean reward", "95% interval", "arm shown most"],
+      s.values.map((v) => [
+        v.value,
+        num(count(v.decisions)),
+        num(value(v.reward.value)),
+        num(`${value(v.reward.low)} to ${value(v.reward.high)}`),
+        `${v.top_arm} (${share(v.top_arm_share)})`,
+      ]),
+      s.feature,
     ),
   );
   const importance = found.importance.length
-    ? element(
-        "table",
+    ? table(
         { id: "importance" },
-        element("thead", {}, element("tr", {}, element("th", {}, "context feature"), element("th", {}, "decisions whose choice changes without it"))),
-        element(
-          "tbody",
-          {},
-          found.importance.map((f) =>
-            element("tr", {}, element("td", {}, f.feature), element("td", {}, element("span", { class: "bar", style: `width:${Math.round(200 * f.changed_share)}px` }), ` ${share(f.changed_share)}`)),
-          ),
-        ),
+        ["context feature", "decisions whose choice changes without it"],
+        found.importance.map((f) => [
+          f.feature,
+          element("span", {}, element("span", { class: "bar", style: `width:${Math.round(200 * f.changed_share)}px` }), ` ${share(f.changed_share)}`),
+        ]),
       )
     : element("p", {}, "No serving policy yet: nothing to weigh.");
   return element(
@@ -216,6 +195,26 @@ function element(tag, attributes = {}, ...children) {
   for (const child of children.flat()) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   return node;
 }
+
+/** A table of `headers` and `rows` (lists of cells). A cell is its content, `num(x)` for a
+ *  number (aligned right), `{ td: x, class: "…" }` for another class, or `{ th: x }`. */
+function table(attributes, headers, rows, caption = "") {
+  const cell = (c) =>
+    c && typeof c === "object" && !(c instanceof Node)
+      ? "th" in c
+        ? element("th", {}, c.th)
+        : element("td", { class: c.class }, c.td)
+      : element("td", {}, c);
+  return element(
+    "table",
+    attributes,
+    caption ? element("caption", {}, caption) : "",
+    headers ? element("thead", {}, element("tr", {}, headers.map((h) => element("th", {}, h)))) : "",
+    element("tbody", {}, rows.map((row) => element("tr", {}, row.map(cell)))),
+  );
+}
+
+const num = (x) => ({ td: x, class: "number" });
 
 function show(...nodes) {
   main.replaceChildren(...nodes);
@@ -268,27 +267,18 @@ async function experiments() {
     element("h1", {}, "Experiments"),
     rows.length === 0
       ? element("p", {}, "No experiment yet: create one with PUT /v1/experiments/{id}.")
-      : element(
-          "table",
+      : table(
           { id: "experiments" },
-          element("thead", {}, element("tr", {}, ["experiment", "status", "exploration ε", "arms enabled", "decisions, last hour", "mean reward, last hour", "alerts"].map((h) => element("th", {}, h)))),
-          element(
-            "tbody",
-            {},
-            rows.map((e, i) =>
-              element(
-                "tr",
-                {},
-                element("td", {}, element("a", { href: `#/experiments/${encodeURIComponent(e.id)}` }, e.id)),
-                element("td", {}, status(e)),
-                element("td", { class: "number" }, e.exploration.epsilon.toFixed(2)),
-                element("td", { class: "number" }, `${e.arms.filter((a) => a.enabled).length} of ${e.arms.length}`),
-                element("td", { class: "number" }, count(recent[i].health.decisions)),
-                element("td", { class: "number" }, value(pooled(recent[i]))),
-                element("td", { class: "alert" }, recent[i].alerts.join("; ")),
-              ),
-            ),
-          ),
+          ["experiment", "status", "exploration ε", "arms enabled", "decisions, last hour", "mean reward, last hour", "alerts"],
+          rows.map((e, i) => [
+            element("a", { href: `#/experiments/${encodeURIComponent(e.id)}` }, e.id),
+            status(e),
+            num(e.exploration.epsilon.toFixed(2)),
+            num(`${e.arms.filter((a) => a.enabled).length} of ${e.arms.length}`),
+            num(count(recent[i].health.decisions)),
+            num(value(pooled(recent[i]))),
+            { td: recent[i].alerts.join("; "), class: "alert" },
+          ]),
         ),
   );
 }
@@ -349,39 +339,26 @@ async function experiment(id) {
     e.paused
       ? element("button", { id: "resume", onclick: () => change(`Resume ${id}?`, "POST", `${path}/resume`, undefined, e.revision) }, "Resume")
       : element("button", { id: "pause", onclick: () => change(`Pause ${id}? Every visitor will get the default layout.`, "POST", `${path}/pause`, undefined, e.revision) }, "Pause"),
-    element(
-      "table",
+    table(
       { id: "arms" },
-      element("thead", {}, element("tr", {}, element("th", {}, "arm"), element("th", {}, "shown"))),
-      element(
-        "tbody",
-        {},
-        e.arms.map((arm) =>
-          element(
-            "tr",
-            {},
-            element("td", {}, arm.id, arm.id === e.default_arm ? " (default)" : ""),
-            element(
-              "td",
-              {},
-              element("input", {
-                type: "checkbox",
-                "aria-label": `show ${arm.id}`,
-                checked: arm.enabled,
-                disabled: arm.id === e.default_arm,
-                onchange: (event) =>
-                  change(
-                    `${event.target.checked ? "Enable" : "Disable"} ${arm.id}?`,
-                    "PATCH",
-                    `${path}/arms/${encodeURIComponent(arm.id)}`,
-                    { enabled: event.target.checked },
-                    e.revision,
-                  ),
-              }),
+      ["arm", "shown"],
+      e.arms.map((arm) => [
+        `${arm.id}${arm.id === e.default_arm ? " (default)" : ""}`,
+        element("input", {
+          type: "checkbox",
+          "aria-label": `show ${arm.id}`,
+          checked: arm.enabled,
+          disabled: arm.id === e.default_arm,
+          onchange: (event) =>
+            change(
+              `${event.target.checked ? "Enable" : "Disable"} ${arm.id}?`,
+              "PATCH",
+              `${path}/arms/${encodeURIComponent(arm.id)}`,
+              { enabled: event.target.checked },
+              e.revision,
             ),
-          ),
-        ),
-      ),
+        }),
+      ]),
     ),
   );
   const history = element(
@@ -390,39 +367,26 @@ async function experiment(id) {
     element("h2", {}, "Policy history"),
     policies.length === 0
       ? element("p", {}, "No policy trained yet.")
-      : element(
-          "table",
+      : table(
           {},
-          element("thead", {}, element("tr", {}, ["version", "status", "trained", "why", ""].map((h) => element("th", {}, h)))),
-          element(
-            "tbody",
-            {},
-            policies.map((p) =>
-              element(
-                "tr",
-                {},
-                element("td", { class: "number" }, `v${p.version}`),
-                element("td", {}, p.status),
-                element("td", {}, moment(p.trained_at)),
-                element("td", { class: "why" }, p.reason),
-                element(
-                  "td",
-                  {},
-                  p.version === e.active_policy
-                    ? "serving"
-                    : element(
-                        "button",
-                        {
-                          class: "activate",
-                          "data-version": p.version,
-                          onclick: () => change(`Serve v${p.version} of ${id} now (a rollback if it is older)?`, "POST", `${path}/policies/${p.version}/activate`),
-                        },
-                        `Serve v${p.version}`,
-                      ),
+          ["version", "status", "trained", "why", ""],
+          policies.map((p) => [
+            num(`v${p.version}`),
+            p.status,
+            moment(p.trained_at),
+            { td: p.reason, class: "why" },
+            p.version === e.active_policy
+              ? "serving"
+              : element(
+                  "button",
+                  {
+                    class: "activate",
+                    "data-version": p.version,
+                    onclick: () => change(`Serve v${p.version} of ${id} now (a rollback if it is older)?`, "POST", `${path}/policies/${p.version}/activate`),
+                  },
+                  `Serve v${p.version}`,
                 ),
-              ),
-            ),
-          ),
+          ]),
         ),
   );
   const changes = element(
