@@ -29,12 +29,12 @@ from typing import Any, Literal
 
 from policy.experiment import Experiment
 from policy.learning import LearningSettings
-from policy.model import VWModel
 from policy.records import PolicyRecord
 from replay.online import online_comparison
 from replay.sequence import Evidence
 from trainer import promotion
 from trainer.join import Example, JoinStats, closed_before, closed_examples
+from trainer.models import saved_model, serving_model
 from trainer.progressive import score_and_learn
 from trainer.report import evaluate_cycle, report_document
 from trainer.search import SearchResult, sample, search
@@ -151,7 +151,7 @@ def run_cycle(
     start = _learner(store, experiment, plan, settings)
     learner, scored = score_and_learn(
         start,
-        _active_model(store, experiment),
+        serving_model(store, experiment),
         examples,
         experiment.arm_lines,
         experiment.strategy,
@@ -252,7 +252,7 @@ def _learner(
 ) -> LearningSettings | bytes:
     """The saved learner to continue (with VW's learning state), or the settings of a new one."""
     if plan.parent is not None:
-        data = _loadable(store, experiment, plan.parent.version, "learner")
+        data = saved_model(store, experiment, plan.parent.version, "learner")
         if data is not None:
             return data
         log.error(
@@ -321,24 +321,3 @@ def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, se
     learner would, without training or registering anything."""
     start = closed_before(experiment, now) - timedelta(seconds=experiment.training.lookback_seconds)
     return _search(experiment, list(closed_examples(store, experiment, now, start=start)), seed)
-
-
-def _active_model(store: TrainerStore, experiment: Experiment) -> bytes | None:
-    """The serving policy's saved model, or None if there is none or it cannot be loaded (then the
-    learner is compared with uniform scores, as a worker without a policy would serve)."""
-    if experiment.active_policy is None:
-        return None
-    return _loadable(store, experiment, experiment.active_policy, "active policy")
-
-
-def _loadable(store: TrainerStore, experiment: Experiment, version: int, role: str) -> bytes | None:
-    """Policy ``version``'s saved model if VW can load it, else None (logged)."""
-    data = store.policy_model(experiment.id, version)
-    if data is None:
-        return None
-    try:
-        VWModel.from_bytes(data).close()
-    except ValueError:
-        log.exception("experiment %s: %s v%d cannot be loaded", experiment.id, role, version)
-        return None
-    return data

@@ -34,6 +34,7 @@ from policy.exploration import greedy_set
 from policy.model import VWModel
 from policy.records import Decision
 from trainer.join import Example, JoinStats, closed_examples
+from trainer.models import serving_model
 from trainer.storage import TrainerStore
 from trainer.train import encode
 
@@ -49,16 +50,22 @@ def summary(
     *,
     hours: float = 24.0,
     buckets: int = 24,
-    model: VWModel | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
     """The module's figures over the last ``hours`` before ``now``, in ``buckets`` equal time
-    buckets; ``model`` is the serving policy's (None: no importance)."""
+    buckets (importance only with a serving policy)."""
     start = now - timedelta(hours=hours)
     width = timedelta(hours=hours) / buckets
     decisions = [d for d in store.decisions_between(experiment.id, start, now) if isinstance(d, Decision)]
     stats = JoinStats()
     examples = list(closed_examples(store, experiment, now, stats, start=start))
+    saved = serving_model(store, experiment)
+    model = VWModel.from_bytes(saved) if saved is not None else None
+    try:
+        importance = [] if model is None else _importance(model, examples, experiment, seed)
+    finally:
+        if model is not None:
+            model.close()
     return {
         "experiment": experiment.id,
         "from": start,
@@ -67,7 +74,7 @@ def summary(
         "traffic": _traffic(decisions, examples, start, width, buckets),
         "health": _health(decisions, stats, experiment),
         "segments": _segments(examples),
-        "importance": [] if model is None else _importance(model, examples, experiment, seed),
+        "importance": importance,
     }
 
 

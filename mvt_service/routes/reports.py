@@ -14,7 +14,6 @@ from mvt_service.errors import NotFound
 from mvt_service.routes.experiments import ExperimentId, existing
 from mvt_service.routing import ApiRoute
 from policy.experiment import Experiment
-from policy.model import VWModel
 from replay.html import render_report
 from trainer.export import dsjson_lines
 from trainer.insights import summary
@@ -73,12 +72,7 @@ def experiment_summary(
     of the window (promotions, rollbacks, pauses) and alerts in words."""
     experiment = existing(store, experiment_id)
     now = store.clock()
-    model = _serving_model(store, experiment)
-    try:
-        found = summary(store, experiment, now, hours=hours, model=model)
-    finally:
-        if model is not None:
-            model.close()
+    found = summary(store, experiment, now, hours=hours)
     lease = store.lease(f"train:{experiment_id}") or {}
     found["training"] = {
         "interval_seconds": experiment.training.interval_seconds,
@@ -113,16 +107,6 @@ def alerts(experiment: Experiment, found: dict[str, Any]) -> list[str]:
     if not found["health"]["decisions"]:
         said.append("no decision in the window")
     return said
-
-
-def _serving_model(store: StoreDep, experiment: Experiment) -> VWModel | None:
-    if experiment.active_policy is None:
-        return None
-    data = store.policy_model(experiment.id, experiment.active_policy)
-    try:
-        return VWModel.from_bytes(data) if data is not None else None
-    except ValueError:
-        return None
 
 
 @router.get("/export", response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
