@@ -52,13 +52,15 @@ function svg(tag, attributes = {}, text = "") {
 
 /** A line chart over the summary's time buckets: one line per group, an interval band where
  *  given, and a vertical mark at each change (promotion, rollback, pause). */
-function chart(title, axis, traffic, changes, series) {
+/** `least` is the smallest top of the scale: 5 for counts, so their ticks are whole. */
+function chart(title, axis, traffic, changes, series, least, empty) {
   const width = 720, height = 240, left = 70, right = 20, top = 20, bottom = 40;
   const times = traffic.map((b) => new Date(b.start).getTime());
   const span = times.length > 1 ? times[times.length - 1] - times[0] + (times[1] - times[0]) : 1;
   // the scale fits the lines (and 0); an interval band beyond it is clipped, not allowed to squash them
   const points = Object.values(series).flatMap((pts) => pts.map((p) => p.y)).filter(Number.isFinite);
-  const scale = ticks(Math.min(0, ...points), Math.max(...points, 0.001));
+  if (points.length === 0) return element("figure", {}, element("figcaption", {}, title), element("p", {}, empty));
+  const scale = ticks(Math.min(0, ...points), Math.max(...points, least));
   const lo = scale[0].v, hi = scale[scale.length - 1].v;
   const x = (t) => left + ((t - times[0]) / span) * (width - left - right);
   const y = (v) => height - bottom - ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (height - top - bottom);
@@ -98,8 +100,8 @@ function chart(title, axis, traffic, changes, series) {
   const legend = element(
     "p",
     { class: "legend" },
-    Object.keys(series).map((g) => element("span", {}, element("span", { class: "swatch", style: `background:${GROUPS[g] || "#333"}` }), ` ${g} · `)),
-    changes.length ? "dashed lines: a change (promotion, rollback, pause, exploration, holdout)" : "",
+    Object.keys(series).map((g) => element("span", {}, element("span", { class: "swatch", style: `background:${GROUPS[g] || "#333"}` }), ` ${g}   `)),
+    changes.length ? "· dashed lines: a change (promotion, rollback, pause, exploration, holdout)" : "",
   );
   return element("figure", {}, element("figcaption", {}, title), plot, legend);
 }
@@ -152,8 +154,16 @@ function figures(found) {
     { id: "figures" },
     element("h2", {}, "The last 24 hours"),
     found.alerts.length ? element("ul", { class: "alerts" }, found.alerts.map((a) => element("li", {}, a))) : "",
-    chart("Decisions per hour, by serving group", "decisions", found.traffic, found.changes, decisions),
-    chart("Mean reward per decision, by serving group (95% intervals; decisions whose window has closed)", "reward per decision", found.traffic, found.changes, rewards),
+    chart("Decisions per hour, by serving group", "decisions", found.traffic, found.changes, decisions, 5, "No decision in the last 24 hours."),
+    chart(
+      "Mean reward per decision, by serving group (95% intervals; decisions whose window has closed)",
+      "reward per decision",
+      found.traffic,
+      found.changes,
+      rewards,
+      0.001,
+      "No decision of the last 24 hours has a closed attribution window yet: its rewards may still come.",
+    ),
     element("h3", {}, "Data health"),
     health,
     element("h3", {}, "Segments: reward and the arm shown most, by context feature"),

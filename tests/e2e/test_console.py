@@ -129,3 +129,14 @@ def test_an_operator_changes_epsilon_pauses_and_rolls_back(page: Any, service: s
 
     page.wait_for_selector("#report iframe")
     page.screenshot(path=str(SCREENSHOT), full_page=False)
+
+
+def test_an_experiment_without_traffic_says_so_instead_of_drawing_empty_charts(page: Any) -> None:
+    page.fill("#key", OPERATOR)
+    page.click("#login button")
+    page.click("#experiments a:text('home')")  # the seeded demo experiment: no traffic yet
+    page.wait_for_selector("#figures")
+    text = page.inner_text("#figures")
+    assert "No decision in the last 24 hours." in text
+    assert "No decision of the last 24 hours has a closed attribution window yet" in text
+    assert page.query_selector_all("#figures svg") == []
