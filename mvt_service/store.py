@@ -609,17 +609,29 @@ def _document(record: Any, key: str | None = None, **encoded: Any) -> dict[str, 
     """A record's fields as a document: the field ``key`` becomes ``_id``, and ``encoded``
     replaces the fields that a document cannot hold as they are (mappings with user-chosen
     names become pairs)."""
-    doc = {f.name: getattr(record, f.name) for f in fields(record)}
+    doc = {name: getattr(record, name) for name in _field_names(type(record))}
     if key is not None:
         doc["_id"] = doc.pop(key)
     doc.update(encoded)
     return doc
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A record class's field names, read once (``dataclasses.fields`` builds them on every
+    call, and every logged decision and reward is encoded with them)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def _record(cls: type[R], doc: Mapping[str, Any], key: str | None = None, **decoded: Any) -> R:
     """The record of a document, inverse of :func:`_document`; fields an older document lacks
     take their defaults and the document's other fields are ignored."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    names = set(_field_names(cls))
     values = {name: value for name, value in doc.items() if name in names}
     if key is not None:
         values[key] = doc["_id"]

@@ -1,11 +1,15 @@
-"""The embedded client's cursor fix returns exactly what mongomock's own cursor returns."""
+"""The embedded client's fixes return exactly what mongomock's own code returns."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import gc
+from datetime import UTC, datetime, timedelta, timezone
 
 import mongomock
 import pytest
+from bson import Int64, ObjectId
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mvt_service import embedded
 from mvt_service.embedded import embedded_client
@@ -38,6 +42,109 @@ def test_results_match_the_original_cursor(query, monkeypatch) -> None:
     monkeypatch.setattr(mongomock.collection.Cursor, "next", embedded._original_next)
     monkeypatch.setattr(mongomock.collection.Collection, "_iter_documents", embedded._original_iter_documents)
     assert fixed == list(query(collection))
+
+
+def _typed(value):
+    """``value`` with the type of every part beside it (equality alone takes 1 == 1.0 == True);
+    a ``bson.Int64`` counts as the ``int`` it is."""
+    if isinstance(value, dict):
+        return type(value), [(k, _typed(v)) for k, v in value.items()]
+    if isinstance(value, list | tuple):
+        return type(value), [_typed(v) for v in value]
+    return (int if isinstance(value, Int64) else type(value)), value
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),
+    st.text(),
+    st.binary(max_size=8),
+    st.builds(ObjectId),
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9000, 1, 1)),
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(9000, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))]),
+    ),
+)
+KEYS = st.text(max_size=3).filter(lambda k: "\0" not in k and not k.startswith("$"))
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(KEYS, inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+DOCUMENTS = st.dictionaries(KEYS.filter(lambda k: k != "_id"), VALUES, max_size=5)
+
+
+def _both(monkeypatch: pytest.MonkeyPatch, write) -> tuple[object, object]:
+    """What ``write(collection)`` returns (or raises) on the embedded store, and with mongomock's
+    own insert; each on a fresh collection."""
+    answers = []
+    for original in (False, True):
+        collection = embedded_client()["db"]["c"]  # (which mends mongomock again)
+        with monkeypatch.context() as patch:
+            if original:
+                patch.setattr(mongomock.collection.Collection, "_insert", embedded._original_insert)
+            try:
+                answers.append(write(collection))
+            except Exception as exc:  # the same error, or the test fails
+                answers.append((type(exc), str(exc), getattr(exc, "details", None)))
+    return answers[0], answers[1]
+
+
+@given(DOCUMENTS, st.one_of(st.none(), st.text(min_size=1), st.integers(-5, 5)))
+def test_an_inserted_document_reads_back_as_mongomock_stores_it(document, key) -> None:
+    def write(collection):
+        doc = dict(document) if key is None else {"_id": key, **document}
+        collection.insert_one(doc)
+        return _typed([(k, v) for k, v in doc.items() if k != "_id"]), _typed(collection.find_one({}, {"_id": 0}))
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fast, original = _both(monkeypatch, write)
+    assert fast == original
+
+
+@pytest.mark.parametrize(
+    "documents",
+    [
+        [{"_id": 1}, {"_id": 2}, {"_id": 1, "again": True}, {"_id": 3}],
+        [{"$set": 1}],
+        [{"k": {1, 2}}],
+        [{"k\0": 1}],
+        [{1: "not a string key"}],
+        [{"_id": {"sub": "document"}}, {"_id": {"sub": "document"}}],
+        [{"n": 2**64}],
+    ],
+)
+@pytest.mark.parametrize("ordered", [True, False])
+def test_what_an_insert_refuses_it_refuses_as_mongomock(documents, ordered, monkeypatch) -> None:
+    def write(collection):
+        result = collection.insert_many([dict(d) for d in documents], ordered=ordered)
+        return result.inserted_ids, sorted(map(str, collection.find()))
+
+    fast, original = _both(monkeypatch, write)
+    assert fast == original
+
+
+def test_what_a_write_stored_is_frozen_out_of_the_collector() -> None:
+    collection = embedded_client()["db"]["c"]
+    frozen = gc.get_freeze_count()
+    collection.insert_many([{"_id": i, "pmf": [0.5, 0.5]} for i in range(100)])
+    assert gc.get_freeze_count() >= frozen + 100
+    gc.unfreeze()
+
+
+def test_an_insert_fills_in_the_callers_id() -> None:
+    collection = embedded_client()["db"]["c"]
+    doc = {"n": 1}
+    inserted = collection.insert_one(doc).inserted_id
+    assert doc["_id"] == inserted and collection.find_one({"_id": inserted}) == doc
 
 
 def test_an_update_by_id_changes_the_stored_document() -> None:
