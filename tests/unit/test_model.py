@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from policy.features import arm_line, context_line
+from policy.learning import CB_TYPES, LearningSettings
 from policy.model import VWModel, reward_cost
 
 ARMS = [arm_line("a", {"color": "red"}), arm_line("b", {"color": "blue"})]
@@ -42,6 +45,24 @@ def test_learning_ranks_the_rewarded_arm_first_per_context() -> None:
         assert mobile[1] > mobile[0]
         assert desktop[0] > desktop[1]
         assert mobile[1] == pytest.approx(1.0, abs=0.1)
+    finally:
+        model.close()
+
+
+@pytest.mark.parametrize("cb_type", CB_TYPES)
+def test_scores_are_what_pyvw_predicts(cb_type: str) -> None:
+    """:meth:`VWModel.score` calls VW's native binding directly; it must answer what pyvw's own
+    ``predict`` answers, for any context, any arms in any order, before and after learning."""
+    rng = random.Random(7)
+    arms = [arm_line(f"arm{i}", {"hero": rng.choice("xyz"), "n": i}) for i in range(12)]
+    model = VWModel.new(LearningSettings(cb_type=cb_type))
+    try:
+        for step in range(300):
+            context = context_line({"device": rng.choice(["mobile", "desktop", "a|b:c"]), "visits": rng.randint(0, 9)})
+            shown = rng.sample(arms, rng.randint(1, len(arms)))
+            assert model.score(context, shown) == [reward_cost(c) for c in model._vw.predict([context, *shown])]
+            if step % 3 == 0:
+                model.learn(context, shown, rng.randrange(len(shown)), 1 / len(shown), rng.random())
     finally:
         model.close()
 
