@@ -26,6 +26,7 @@ from mvt_service.cors import ClientCors, parse_origins
 from mvt_service.demo import demo_experiment
 from mvt_service.deps import Services
 from mvt_service.errors import install_error_handlers
+from mvt_service.fast_decisions import FastDecisions
 from mvt_service.log_writer import LogWriter
 from mvt_service.openapi import install_openapi
 from mvt_service.routes import (
@@ -68,7 +69,11 @@ def owner_id(role: str) -> str:
 
 
 def create_app(
-    settings: Settings | None = None, database: Database[Any] | None = None, clock: Clock = utcnow
+    settings: Settings | None = None,
+    database: Database[Any] | None = None,
+    clock: Clock = utcnow,
+    *,
+    fast_path: bool = True,
 ) -> FastAPI:
     """Build the API. Nothing is opened until the app starts.
 
@@ -82,6 +87,10 @@ def create_app(
     clock
         The time of everything the service stamps and of its training cycles (tests pass a
         controllable clock instead of waiting for attribution windows to close).
+    fast_path
+        Answer valid decision requests in front of the framework
+        (:mod:`mvt_service.fast_decisions`); False sends every request the framework's way
+        (tests compare the two).
     """
     settings = settings or Settings()
 
@@ -162,6 +171,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.keys = KeyRing.from_settings(settings.client_keys, settings.operator_keys)
+    if fast_path:  # inside the body limit, which bounds what it reads
+        app.add_middleware(FastDecisions)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_seconds=settings.body_timeout_seconds
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -113,11 +114,25 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal error; the service logs say more")
 
 
+HANDLERS: dict[type[Exception], Callable[[Request, Any], Awaitable[JSONResponse]]] = {
+    ServiceError: _service_error,
+    RequestValidationError: _validation_error,
+    HTTPException: _http_error,
+    ConnectionFailure: _store_unavailable,
+    WTimeoutError: _store_unavailable,
+    Exception: _unexpected,
+}
+"""Every error the API can raise, and its answer."""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error the API can raise to problem+json; no stack trace reaches a client."""
-    app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(ConnectionFailure, _store_unavailable)
-    app.add_exception_handler(WTimeoutError, _store_unavailable)
-    app.add_exception_handler(Exception, _unexpected)
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)
+
+
+async def error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The answer the app's handlers give to ``exc``: that of its nearest class in
+    :data:`HANDLERS`, as the framework looks it up (for what answers outside the framework)."""
+    kind = next(k for k in type(exc).__mro__ if k in HANDLERS)
+    return await HANDLERS[kind](request, exc)

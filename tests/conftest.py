@@ -76,9 +76,16 @@ def clock() -> TickingClock:
 
 
 @pytest.fixture
-def client(settings: Settings, clock: TickingClock) -> Iterator[TestClient]:
+def fast_path() -> bool:
+    """Whether the ``client`` fixture's app answers valid decision requests by the fast path
+    (both ways where a module is marked ``both_decision_paths``)."""
+    return True
+
+
+@pytest.fixture
+def client(settings: Settings, clock: TickingClock, fast_path: bool) -> Iterator[TestClient]:
     """A client of a fresh app on its own embedded store."""
-    with TestClient(create_app(settings, clock=clock)) as c:
+    with TestClient(create_app(settings, clock=clock, fast_path=fast_path)) as c:
         yield c
 
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -48,3 +49,8 @@ class TickingClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += timedelta(seconds=seconds)
+
+
+both_decision_paths = pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "general path"])
+"""For ``pytestmark`` of the modules that test decisions: they run against both ways a decision
+request can be answered (``create_app(fast_path=...)``, :mod:`mvt_service.fast_decisions`)."""

@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import experiment_body
-from tests.helpers import services_of
+from tests.helpers import both_decision_paths, services_of
+
+pytestmark = both_decision_paths
 
 DECISION_CASES = [
     ({"experiment": "nope"}, 404, "experiment `nope` does not exist"),

@@ -6,7 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import experiment_body
-from tests.helpers import eventually, services_of
+from tests.helpers import both_decision_paths, eventually, services_of
+
+pytestmark = both_decision_paths
 
 
 def logged(client: TestClient, event_id: str) -> dict:

@@ -16,7 +16,9 @@ from pymongo.errors import AutoReconnect
 from mvt_service.log_writer import LogWriter
 from mvt_service.store import Store
 from tests import factories
-from tests.helpers import eventually, services_of
+from tests.helpers import both_decision_paths, eventually, services_of
+
+pytestmark = both_decision_paths
 
 DECISIONS = "/v1/decisions"
 

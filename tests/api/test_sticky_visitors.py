@@ -15,7 +15,7 @@ from mvt_service.settings import Settings
 from mvt_service.store import Store
 from policy.records import utcnow
 from tests.factories import THREE_ARMS
-from tests.helpers import TickingClock, eventually, services_of
+from tests.helpers import TickingClock, both_decision_paths, eventually, services_of
 
 STICKY = {**THREE_ARMS, "sticky_seconds": 1800, "exploration": {"epsilon": 1.0}}
 
@@ -37,13 +37,14 @@ def logged(db: Database, decisions: list[dict[str, Any]]) -> int:
     return Store(db).decisions.count_documents({"_id": {"$in": [d["event_id"] for d in decisions]}})
 
 
+@both_decision_paths
 def test_a_visitor_gets_its_decision_back_on_every_worker_and_after_a_restart(
-    shared_db: Database, settings: Settings
+    shared_db: Database, settings: Settings, fast_path: bool
 ) -> None:
     clock = now_clock()
     with (
-        TestClient(create_app(settings, database=shared_db, clock=clock)) as one,
-        TestClient(create_app(settings, database=shared_db, clock=clock)) as two,
+        TestClient(create_app(settings, database=shared_db, clock=clock, fast_path=fast_path)) as one,
+        TestClient(create_app(settings, database=shared_db, clock=clock, fast_path=fast_path)) as two,
     ):
         one.put("/v1/experiments/exp", json=STICKY)
         first = decide(one, "visitor-1")
@@ -54,7 +55,7 @@ def test_a_visitor_gets_its_decision_back_on_every_worker_and_after_a_restart(
         others = [decide(one, f"visitor-{i}")["event_id"] for i in range(2, 12)] + [decide(one, None)["event_id"]]
         assert first["event_id"] not in others and len(set(others)) == len(others)
         eventually(lambda: logged(shared_db, [first]) == 1, 5, "the decision was not logged")
-    with TestClient(create_app(settings, database=shared_db, clock=clock)) as restarted:
+    with TestClient(create_app(settings, database=shared_db, clock=clock, fast_path=fast_path)) as restarted:
         assert decide(restarted, "visitor-1") == first
         assert restarted.post("/v1/rewards", json={"event_id": first["event_id"], "reward": 1}).status_code == 202
     assert Store(shared_db).decisions.count_documents({"experiment": "exp"}) >= 1
@@ -67,6 +68,7 @@ def clock() -> TickingClock:
     return now_clock()
 
 
+@both_decision_paths
 def test_a_kept_decision_expires_after_sticky_seconds(client: TestClient, clock: TickingClock) -> None:
     client.put("/v1/experiments/exp", json=STICKY)
     first = decide(client, "v")
@@ -78,11 +80,13 @@ def test_a_kept_decision_expires_after_sticky_seconds(client: TestClient, clock:
     assert decide(client, "v") == later
 
 
+@both_decision_paths
 def test_without_sticky_seconds_a_visitor_is_decided_anew(client: TestClient) -> None:
     client.put("/v1/experiments/exp", json=THREE_ARMS)
     assert len({decide(client, "v")["event_id"] for _ in range(5)}) == 5
 
 
+@both_decision_paths
 def test_a_kept_arm_that_is_no_longer_eligible_gets_a_new_decision(client: TestClient) -> None:
     client.put("/v1/experiments/exp", json=STICKY)
     first = decide(client, "v")
@@ -113,6 +117,7 @@ def test_parallel_requests_of_one_visitor_on_two_workers_agree_on_one_decision(
         eventually(lambda: Store(shared_db).decisions.count_documents({"experiment": "exp"}) == 1, 5)
 
 
+@both_decision_paths
 @pytest.mark.parametrize("visitor", ["", "x" * 257, "tab\tin it"])
 def test_a_visitor_id_that_is_not_one_is_422(client: TestClient, visitor: str) -> None:
     client.put("/v1/experiments/exp", json=STICKY)
