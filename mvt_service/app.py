@@ -52,15 +52,18 @@ log = logging.getLogger(__name__)
 
 GC_THRESHOLD = 50_000
 """Allocations between two collections of the interpreter's youngest generation while the app
-runs (Python's default is 700). Every request allocates hundreds of objects, and the embedded
-store keeps each stored document as Python objects, so at the default the collector runs every
-few requests and, ever more often, over a heap that only grows: at 50,000 (with the objects of
-the start frozen) decisions went from 2,081 to 2,873 a second and their p99 from 84 to 26 ms
-(BENCHMARKS.md). Cyclic garbage still goes, a little later."""
+runs (Python's default is 700). Every request allocates hundreds of objects, so at the default
+the collector runs every few requests; at 50,000 (with the objects of the start frozen, and
+the embedded store's documents as they are stored: :mod:`mvt_service.embedded`) decisions
+went from 2,081 to 2,873 a second and their p99 from 84 to 26 ms (BENCHMARKS.md). Cyclic garbage
+still goes, a little later."""
 
-TRAINING_SWITCH_SECONDS = 0.0005
-"""The interpreter's thread switch interval in a process that trains in process: a decision
-waits at most this long for the lock a training cycle holds."""
+SWITCH_SECONDS = 0.0005
+"""The interpreter's thread switch interval while the app runs: a request waits at most this
+long for the lock that the log writer's thread (on the embedded store, a batch of inserts is
+tens of milliseconds of Python) or a training cycle in process holds. At Python's 5 ms the
+writer's batches made the decision p99 3.3× that of ``/healthz``; at 0.5 ms 2.1× (BENCHMARKS.md);
+during a training cycle in process the p99 went from 8.8× to 3.0× the idle one."""
 
 
 def owner_id(role: str) -> str:
@@ -138,11 +141,8 @@ def create_app(
         switch_interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
         gc.freeze()  # what the start built lives as long as the app: no collection looks at it again
         gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
+        sys.setswitchinterval(SWITCH_SECONDS)
         if settings.trains_in_process:
-            # A cycle is long stretches of Python (the embedded store's queries, VW calls) that
-            # hold the interpreter lock; with the default 5 ms switch interval every decision
-            # waits for it several times (p99 8.8x the idle p99 during a cycle, BENCHMARKS.md).
-            sys.setswitchinterval(TRAINING_SWITCH_SECONDS)
             trainer.start()
         app.state.services = Services(settings, store, runtime, writer, scheduler)
         try:
