@@ -1,11 +1,24 @@
 """HTTP benchmark: POST /v1/decisions against GET /healthz on the same single-worker server, and
 reward ingestion.
 
-Starts ``mvt serve`` on a free loopback port (embedded store), creates an experiment of 8 arms
-(2 × 2 × 2 factors), then drives each endpoint with wrk (Debian package ``wrk``) for the same
-duration and number of connections: ``/healthz``; ``/v1/decisions`` with 5 context features
-(decisions logged as in production); ``/v1/rewards`` with batches of 100 rewards, each of a new
-event id. Prints throughput, latency percentiles, rewards/s and the decisions/healthz ratios.
+Starts ``mvt serve`` on a free loopback port (embedded store) with two experiments: ``bench8``
+(8 arms, 2 × 2 × 2 factors, no policy: uniform random) and ``bench12`` (12 arms, 2 × 3 × 2, a
+trained policy active: the bench logs 3,000 decisions and rewards, trains it and activates it).
+Then it drives each endpoint with wrk (Debian package ``wrk``) for the same duration and number
+of connections:
+
+- ``/healthz``, the framework's own speed (the reference);
+- ``/v1/decisions``, requests alternating between the two experiments, each with 5 context
+  features, every decision logged as in production;
+- the same decisions paced at half the rate just measured, for the latency of a worker that is
+  not saturated (wrk's per-connection ``delay``, in whole milliseconds, so the rate reached is
+  reported beside it);
+- ``/v1/rewards``, batches of 100 rewards for decisions the service made (several rewards per
+  decision, each its own ``reward_id``). Rewards/s counts the rewards the store holds when the
+  writer has caught up, over the time from the first post until then; the store must hold every
+  reward answered 202 (from the service's own counters).
+
+Prints throughput, latency percentiles, the decisions/healthz ratios and rewards/s.
 
     python bench/http_bench.py [--seconds 15] [--connections 16] [--json results.json]
 
@@ -16,6 +29,7 @@ the other. Traffic goes to 127.0.0.1 only, bounded by ``--seconds``.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -29,18 +43,39 @@ import time
 import urllib.request
 from pathlib import Path
 
-EXPERIMENT = {"factors": {"hero": ["big", "small"], "cta": ["green", "blue"], "headline": ["value", "urgency"]}}
-DECISION = {
-    "experiment": "bench8",
-    "context": {"device": "mobile", "geo": "DE", "referrer": "google", "returning": True, "visits": 3},
+CONTEXT = {"device": "mobile", "geo": "DE", "referrer": "google", "returning": True, "visits": 3}
+EXPERIMENTS = {
+    "bench8": {"factors": {"hero": ["big", "small"], "cta": ["green", "blue"], "headline": ["value", "urgency"]}},
+    "bench12": {
+        "factors": {"hero": ["big", "small"], "cta": ["green", "blue", "orange"], "headline": ["value", "urgency"]},
+        "reward": {"window_seconds": 1},
+        "training": {"min_events": 200, "search": {"enabled": False}},
+    },
 }
+TRAINING_DECISIONS = 3_000
+REWARDED_DECISIONS = 10_000
+"""Decisions the reward run posts rewards for, each many times (with its own ``reward_id``)."""
 REWARDS_PER_POST = 100
-REWARD_BATCHES = f"""counter = 0
+DECISIONS = """bodies = {%s}
+counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
 request = function()
   counter = counter + 1
-  local items = {{}}
-  for i = 1, {REWARDS_PER_POST} do items[i] = string.format('{{"event_id":"w%d-%d","reward":1}}', counter, i) end
-  return wrk.format("POST", nil, {{["Content-Type"] = "application/json"}}, "[" .. table.concat(items, ",") .. "]")
+  return wrk.format(nil, nil, nil, bodies[counter %% #bodies + 1])
+end
+"""
+PACED = "delay = function() return %d end\n"
+REWARD_BATCHES = """ids = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  local items = {}
+  for i = 1, %d do
+    local id = ids[(counter * %d + i) %% #ids + 1]
+    items[i] = string.format('{"event_id":"%%s","reward_id":"w%%d-%%d","reward":1}', id, counter, i)
+  end
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, "[" .. table.concat(items, ",") .. "]")
 end
 """
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -66,12 +101,89 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def post(body: dict) -> str:
-    """A wrk script that posts ``body`` as JSON."""
-    return (
-        f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(json.dumps(body))}\n"
-    )
+def lua_strings(values: list[str]) -> str:
+    return ", ".join(json.dumps(v) for v in values)
+
+
+class Api:
+    """JSON requests to the server on a keep-alive connection (opened again once the server
+    closed it while idle)."""
+
+    def __init__(self, port: int) -> None:
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def _send(self, method: str, path: str, data: bytes | None = None) -> http.client.HTTPResponse:
+        for attempt in (1, 2):
+            try:
+                self._connection.request(method, path, data, {"content-type": "application/json"})
+                return self._connection.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._connection.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def __call__(self, method: str, path: str, body: object = None) -> object:
+        response = self._send(method, path, None if body is None else json.dumps(body).encode())
+        answer = json.loads(response.read() or b"null")
+        if response.status >= 300:
+            raise SystemExit(f"{method} {path}: {response.status} {answer}")
+        return answer
+
+    def metric(self, name: str, label: str = "") -> float:
+        """A counter or gauge of the server's ``/metrics``, summed over the series whose labels
+        hold ``label`` (e.g. ``kind="reward"``)."""
+        text = self._send("GET", "/metrics").read().decode()
+        series = re.findall(rf"^{name}(?:{{([^}}]*)}})? (\S+)$", text, re.M)
+        return sum(float(value) for labels, value in series if label in labels)
+
+
+def prepare(api: Api) -> list[str]:
+    """Create the experiments, train and activate ``bench12``'s policy; return the event ids of
+    ``bench8`` decisions for the reward run."""
+    for name, body in EXPERIMENTS.items():
+        api("PUT", f"/v1/experiments/{name}", body)
+    for i in range(TRAINING_DECISIONS):
+        decision = api("POST", "/v1/decisions", {"experiment": "bench12", "context": {**CONTEXT, "visits": i % 7}})
+        if decision["action"].startswith("hero=small") and i % 2:  # something for the policy to learn
+            api("POST", "/v1/rewards", {"event_id": decision["event_id"], "reward": 1})
+    time.sleep(2.5)  # past the 1 s attribution window, and the log written
+    cycle = api("POST", "/v1/experiments/bench12/train")
+    if cycle["version"] is None:
+        raise SystemExit(f"bench12: no policy was trained: {cycle}")
+    api("POST", f"/v1/experiments/bench12/policies/{cycle['version']}/activate")
+    served = [api("POST", "/v1/decisions", {"experiment": "bench12", "context": CONTEXT})["policy_version"]]
+    if served != [cycle["version"]]:
+        raise SystemExit(f"bench12 serves {served}, not the trained v{cycle['version']}")
+    return [
+        api("POST", "/v1/decisions", {"experiment": "bench8", "context": CONTEXT})["event_id"]
+        for _ in range(REWARDED_DECISIONS)
+    ]
+
+
+def stored_rewards(api: Api) -> tuple[float, float]:
+    """Rewards the webhook accepted (202) and rewards the writer stored (new ones and repeats,
+    which are stored once), since the server started."""
+    written = api.metric("mvt_log_written_total", 'kind="reward"') + api.metric("mvt_rewards_duplicate_total")
+    return api.metric("mvt_rewards_received_total"), written
+
+
+def caught_up(api: Api, started: float, before: tuple[float, float]) -> dict[str, float]:
+    """Wait until the writer has stored what the reward run's posts queued (or 60 s without
+    progress); the rewards accepted and stored since ``before``, the seconds from ``started``
+    until they were stored, and how many accepted rewards were not stored."""
+    progress = (time.monotonic(), -1.0)
+    while True:
+        accepted, stored = (now - then for now, then in zip(stored_rewards(api), before))
+        if stored >= accepted:
+            break
+        if stored > progress[1]:
+            progress = (time.monotonic(), stored)
+        elif time.monotonic() - progress[0] > 60:
+            break
+        time.sleep(0.02)
+    seconds = time.monotonic() - started
+    return {"accepted": accepted, "stored": stored, "seconds": seconds, "lost": accepted - stored}
 
 
 def run_wrk(url: str, seconds: int, connections: int, requests: str) -> dict[str, float]:
@@ -128,45 +240,49 @@ def main() -> int:
     )
     try:
         wait_ready(base)
-        request = urllib.request.Request(
-            f"{base}/v1/experiments/bench8",
-            json.dumps(EXPERIMENT).encode(),
-            {"content-type": "application/json"},
-            method="PUT",
-        )
-        urllib.request.urlopen(request, timeout=10).close()
+        api = Api(port)
+        rewarded = prepare(api)
+        bodies = lua_strings([json.dumps({"experiment": e, "context": CONTEXT}) for e in EXPERIMENTS])
+        decisions = DECISIONS % bodies
+        rewards = REWARD_BATCHES % (lua_strings(rewarded), REWARDS_PER_POST, REWARDS_PER_POST)
         results = {}
-        for name, path, requests in [
-            ("healthz", "/healthz", ""),
-            ("decisions", "/v1/decisions", post(DECISION)),
-            ("rewards", "/v1/rewards", REWARD_BATCHES),
-        ]:
+        for name, path, requests in [("healthz", "/healthz", ""), ("decisions", "/v1/decisions", decisions)]:
             run_wrk(f"{base}{path}", 3, args.connections, requests)  # warm-up
             results[name] = run_wrk(f"{base}{path}", args.seconds, args.connections, requests)
+        # each connection waits this long after an answer: about half the rate just measured
+        delay = max(1, round(args.connections * 1000 / (results["decisions"]["rps"] / 2)) - 1)
+        results["half rate"] = run_wrk(
+            f"{base}/v1/decisions", args.seconds, args.connections, decisions + PACED % delay
+        )
+        before, started = stored_rewards(api), time.monotonic()
+        results["rewards"] = run_wrk(f"{base}/v1/rewards", args.seconds, args.connections, rewards)
+        ingestion = caught_up(api, started, before)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    h, d = results["healthz"], results["decisions"]
+    h, d, half = results["healthz"], results["decisions"], results["half rate"]
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "connections": args.connections,
         "seconds": args.seconds,
         **results,
-        # only posts answered 202 count: a 503 means the queue was full and the rewards were refused
-        "rewards_per_second": round(
-            (results["rewards"]["requests"] - results["rewards"]["errors"]) * REWARDS_PER_POST / args.seconds
-        ),
         "throughput_ratio": round(d["rps"] / h["rps"], 3),
         "p99_ratio": round(d["p99_ms"] / h["p99_ms"], 3),
+        "half_rate_share": round(half["rps"] / d["rps"], 3),
+        **{f"rewards_{k}": v for k, v in ingestion.items()},
+        "rewards_per_second": round(ingestion["stored"] / ingestion["seconds"]),
     }
     print(f"{'endpoint':<12}{'req/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, r in results.items():
         print(f"{name:<12}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['errors']:>8}")
     print(f"decisions/healthz: throughput {report['throughput_ratio']:.2f}, p99 latency {report['p99_ratio']:.2f}")
+    print(f"at {report['half_rate_share']:.2f} of that rate: decision p99 {half['p99_ms']:.2f} ms")
     print(
-        f"reward ingestion: {report['rewards_per_second']:,} rewards/s accepted (202) in batches of "
-        f"{REWARDS_PER_POST}; the rest were refused with 503 while the queue was full"
+        f"reward ingestion: {report['rewards_per_second']:,} rewards/s stored ({ingestion['stored']:,.0f} in "
+        f"{ingestion['seconds']:.1f} s, batches of {REWARDS_PER_POST}); {ingestion['accepted']:,.0f} accepted (202), "
+        f"{ingestion['lost']:,.0f} of them not stored; posts refused with 503 (queue full): "
+        f"{results['rewards']['errors']}"
     )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
