@@ -91,7 +91,7 @@ def create_app(
         The time of everything the service stamps and of its training cycles (tests pass a
         controllable clock instead of waiting for attribution windows to close).
     fast_path
-        Answer valid decision requests in front of the framework
+        Answer valid decision requests before the framework's routing
         (:mod:`mvt_service.fast_decisions`); False sends every request the framework's way
         (tests compare the two).
     """

@@ -1,10 +1,11 @@
-"""The decision endpoint's fast path: a valid decision request is answered in front of the
-framework, everything else goes the framework's way.
+"""The decision endpoint's fast path: a valid decision request is answered before the
+framework's routing, everything else goes the framework's way.
 
 ``POST /v1/decisions`` is on every page view, and the framework's general path (routing,
 middleware layers, dependency solving, request and response objects) cost as much as the
 decision itself (BENCHMARKS.md). :class:`FastDecisions` sits just inside the body limit and
-takes a request of that path and method with a JSON content type and a key of the client role;
+takes a request of that path and method with a JSON content type and a key that may ask for
+decisions (the client role or above);
 it reads the body (under the body limit's size and deadline), parses it strictly (orjson, as
 :mod:`mvt_service.routing`), validates it with the endpoint's own model, and answers with the
 endpoint's own :func:`~mvt_service.routes.decisions.decision_answer`, in the headers the
