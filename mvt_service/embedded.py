@@ -161,6 +161,6 @@ def _mend() -> None:
 
 
 def embedded_client() -> mongomock.MongoClient[Any]:
-    """A new timezone-aware mongomock client, with atomic writes and linear-time cursors."""
+    """A new timezone-aware mongomock client, mended as the module says."""
     _mend()
     return mongomock.MongoClient(tz_aware=True)

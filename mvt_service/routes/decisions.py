@@ -28,7 +28,7 @@ async def create_decision(body: DecisionBody, runtime: RuntimeDep) -> Response:
 
 async def decision_answer(runtime: Runtime, body: DecisionBody) -> bytes:
     """Decide for a valid request and encode the answer: what this endpoint and the fast path
-    in front of the framework (:mod:`mvt_service.fast_decisions`) both answer.
+    before the framework's routing (:mod:`mvt_service.fast_decisions`) both answer.
 
     The answer is built from validated values, so it is encoded directly: validating it against
     the response model again would only cost time on the hottest path.
