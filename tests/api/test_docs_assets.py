@@ -19,7 +19,12 @@ def test_no_vendored_asset_fetches_anything_remote(asset: Path) -> None:
     assert found == [], f"{asset.name} fetches {found}: serve it locally (see vendor/README.md)"
 
 
-def test_the_check_finds_what_it_should() -> None:
-    assert FETCHED.search('{src:"https://cdn.example.com/logo.svg"}')
-    assert FETCHED.search("background: url(https://fonts.example.com/a.woff2)")
-    assert not FETCHED.search('{href:"https://redocly.com/redoc/"}')
+@pytest.mark.parametrize("scheme", ["https:", "http:", ""], ids=["https", "http", "protocol-relative"])
+def test_the_check_finds_what_it_should(scheme: str) -> None:
+    """Samples of what a bundle may hold, each built from its parts so that this file names no
+    remote resource itself."""
+    remote = f"{scheme}//cdn.example.com"
+    assert FETCHED.search(f'{{src:"{remote}/logo.svg"}}')
+    assert FETCHED.search(f"background: url({remote}/a.woff2)")
+    assert FETCHED.search(f'@import "{remote}/fonts.css";')
+    assert not FETCHED.search(f'{{href:"{remote}/redoc/"}}')
