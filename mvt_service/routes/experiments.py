@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from mvt_service.auth import OperatorDep, Principal, require_operator
 from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from mvt_service.routing import ApiRoute
+from mvt_service.runtime import Runtime
 from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, ExperimentOut, HoldoutBody
 from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
@@ -128,23 +129,71 @@ async def write_definition(
     raise Conflict(f"experiment `{experiment_id}` kept changing while this edit was made: send it again")
 
 
-@router.put(
-    "/{experiment_id}",
-    response_model=ExperimentOut,
-    responses={201: {"model": ExperimentOut, "description": "created"}},
-)
-async def put_experiment(
-    body: ExperimentBody,
+@dataclass(frozen=True)
+class Edit:
+    """An operator's edit of one experiment: who makes it, against which revision (``If-Match``),
+    and what it goes through; every endpoint that changes an experiment takes one."""
+
+    store: Store
+    runtime: Runtime
+    response: Response
+    who: Principal
+    experiment_id: str
+    if_match: str | None
+
+    async def write(self, make: Callable[[Experiment | None], Experiment]) -> tuple[Experiment | None, Experiment]:
+        """:func:`write_definition` of what ``make`` makes, served on this worker at once."""
+        before, stored = await write_definition(self.store, self.experiment_id, make, self.if_match)
+        self.runtime.update(stored)
+        return before, stored
+
+    async def change(
+        self, action: str, fields: dict[str, Any], audited: Callable[[Experiment], dict[str, Any]]
+    ) -> ExperimentOut:
+        """Set ``fields`` atomically, audit the change (``audited`` of the experiment before and
+        after) and serve it on this worker at once (the others within ``MVT_RELOAD_SECONDS``)."""
+        expected = revision_of(self.if_match)
+        current = await run_in_threadpool(existing, self.store, self.experiment_id)
+        try:
+            updated = await run_in_threadpool(self.store.update_experiment, self.experiment_id, fields, expected)
+        except StaleRevision as exc:
+            raise _stale(self.experiment_id, expected) from exc
+        if updated is None:
+            raise NotFound(f"experiment `{self.experiment_id}` does not exist")
+        await self.audit(action, audited(current), audited(updated))
+        self.runtime.update(updated)
+        return self.answer(updated)
+
+    async def audit(self, action: str, before: Any, after: Any) -> None:
+        await run_in_threadpool(audit, self.store, self.who, self.experiment_id, action, before, after)
+
+    def answer(self, experiment: Experiment) -> ExperimentOut:
+        return answer(self.response, experiment)
+
+
+async def edit_of(
     store: StoreDep,
     runtime: RuntimeDep,
     response: Response,
     who: OperatorDep,
     experiment_id: str = ExperimentId,
     if_match: str | None = IfMatch,
-) -> ExperimentOut:
+) -> Edit:
+    return Edit(store, runtime, response, who, experiment_id, if_match)
+
+
+EditDep = Annotated[Edit, Depends(edit_of)]
+
+
+@router.put(
+    "/{experiment_id}",
+    response_model=ExperimentOut,
+    responses={201: {"model": ExperimentOut, "description": "created"}},
+)
+async def put_experiment(body: ExperimentBody, edit: EditDep) -> ExperimentOut:
     """Create or replace an experiment (201 when created, 200 when replaced). Arms that an
     operator disabled stay disabled; pause state and the active policy are kept."""
-    experiment = to_experiment(experiment_id, body)
+    experiment = to_experiment(edit.experiment_id, body)
 
     def keep_disabled(before: Experiment | None) -> Experiment:
         if before is None:
@@ -154,20 +203,15 @@ async def put_experiment(
             experiment, arms=tuple(replace(a, enabled=a.enabled and a.id not in disabled) for a in experiment.arms)
         )
 
-    before, stored = await write_definition(store, experiment_id, keep_disabled, if_match)
+    before, stored = await edit.write(keep_disabled)
     created = before is None
-    await run_in_threadpool(
-        audit,
-        store,
-        who,
-        experiment_id,
+    await edit.audit(
         "create" if created else "replace",
         None if before is None else ExperimentOut.of(before).model_dump(),
         ExperimentOut.of(stored).model_dump(),
     )
-    runtime.update(stored)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return answer(response, stored)
+    edit.response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return edit.answer(stored)
 
 
 @router.get("", response_model=list[ExperimentOut])
@@ -182,137 +226,51 @@ def get_experiment(store: StoreDep, response: Response, experiment_id: str = Exp
     return answer(response, existing(store, experiment_id))
 
 
-async def change(
-    store: Store,
-    runtime: Any,
-    who: Principal,
-    experiment_id: str,
-    action: str,
-    fields: dict[str, Any],
-    audited: Callable[[Experiment], dict[str, Any]],
-    if_match: str | None,
-) -> Experiment:
-    """Apply an operator change atomically, audit it (``audited`` of the experiment before and
-    after) and serve it on this worker at once (the others within ``MVT_RELOAD_SECONDS``)."""
-    expected = revision_of(if_match)
-    current = await run_in_threadpool(existing, store, experiment_id)
-    try:
-        updated = await run_in_threadpool(store.update_experiment, experiment_id, fields, expected)
-    except StaleRevision as exc:
-        raise _stale(experiment_id, expected) from exc
-    if updated is None:
-        raise NotFound(f"experiment `{experiment_id}` does not exist")
-    await run_in_threadpool(audit, store, who, experiment_id, action, audited(current), audited(updated))
-    runtime.update(updated)
-    return updated
-
-
 @router.patch("/{experiment_id}/exploration", response_model=ExperimentOut)
-async def set_exploration(
-    body: EpsilonBody,
-    store: StoreDep,
-    runtime: RuntimeDep,
-    response: Response,
-    who: OperatorDep,
-    experiment_id: str = ExperimentId,
-    if_match: str | None = IfMatch,
-) -> ExperimentOut:
+async def set_exploration(body: EpsilonBody, edit: EditDep) -> ExperimentOut:
     """Change the exploration rate; decisions use it at once, with no retraining."""
-    fields = {"exploration": body.model_dump()}
-    updated = await change(
-        store, runtime, who, experiment_id, "set_exploration", fields, lambda e: {"epsilon": e.epsilon}, if_match
-    )
-    return answer(response, updated)
+    return await edit.change("set_exploration", {"exploration": body.model_dump()}, lambda e: {"epsilon": e.epsilon})
 
 
 @router.patch("/{experiment_id}/holdout", response_model=ExperimentOut)
-async def set_holdout(
-    body: HoldoutBody,
-    store: StoreDep,
-    runtime: RuntimeDep,
-    response: Response,
-    who: OperatorDep,
-    experiment_id: str = ExperimentId,
-    if_match: str | None = IfMatch,
-) -> ExperimentOut:
+async def set_holdout(body: HoldoutBody, edit: EditDep) -> ExperimentOut:
     """Change the share of visitors sent to the default arm as a control group; decisions use it
     at once (and log the mixture's exact probabilities)."""
-    fields = {"holdout": body.fraction}
-    updated = await change(
-        store, runtime, who, experiment_id, "set_holdout", fields, lambda e: {"holdout": e.holdout}, if_match
-    )
-    return answer(response, updated)
-
-
-async def _set_paused(
-    paused: bool, store: Store, runtime: Any, who: Principal, experiment_id: str, if_match: str | None
-) -> Experiment:
-    action = "pause" if paused else "resume"
-    return await change(
-        store, runtime, who, experiment_id, action, {"paused": paused}, lambda e: {"paused": e.paused}, if_match
-    )
+    return await edit.change("set_holdout", {"holdout": body.fraction}, lambda e: {"holdout": e.holdout})
 
 
 @router.post("/{experiment_id}/pause", response_model=ExperimentOut)
-async def pause(
-    store: StoreDep,
-    runtime: RuntimeDep,
-    response: Response,
-    who: OperatorDep,
-    experiment_id: str = ExperimentId,
-    if_match: str | None = IfMatch,
-) -> ExperimentOut:
+async def pause(edit: EditDep) -> ExperimentOut:
     """Kill switch: every decision returns the default arm with probability 1 until resumed."""
-    return answer(response, await _set_paused(True, store, runtime, who, experiment_id, if_match))
+    return await edit.change("pause", {"paused": True}, lambda e: {"paused": e.paused})
 
 
 @router.post("/{experiment_id}/resume", response_model=ExperimentOut)
-async def resume(
-    store: StoreDep,
-    runtime: RuntimeDep,
-    response: Response,
-    who: OperatorDep,
-    experiment_id: str = ExperimentId,
-    if_match: str | None = IfMatch,
-) -> ExperimentOut:
+async def resume(edit: EditDep) -> ExperimentOut:
     """Undo a pause."""
-    return answer(response, await _set_paused(False, store, runtime, who, experiment_id, if_match))
+    return await edit.change("resume", {"paused": False}, lambda e: {"paused": e.paused})
 
 
 @router.patch("/{experiment_id}/arms/{arm:path}", response_model=ExperimentOut)
-async def set_arm(
-    body: ArmStateBody,
-    store: StoreDep,
-    runtime: RuntimeDep,
-    response: Response,
-    who: OperatorDep,
-    experiment_id: str = ExperimentId,
-    arm: str = Path(description="arm id"),
-    if_match: str | None = IfMatch,
-) -> ExperimentOut:
+async def set_arm(body: ArmStateBody, edit: EditDep, arm: str = Path(description="arm id")) -> ExperimentOut:
     """Disable an arm (it is never returned) or enable it again. The default arm cannot be
     disabled. The change is written against the revision it was made from, so it cannot undo a
     concurrent edit (without ``If-Match`` it is made again on top of it)."""
 
     def switch(current: Experiment | None) -> Experiment:
         if current is None:
-            raise NotFound(f"experiment `{experiment_id}` does not exist")
+            raise NotFound(f"experiment `{edit.experiment_id}` does not exist")
         if arm not in current.arm_ids:
-            raise NotFound(f"experiment `{experiment_id}` has no arm `{arm}`")
+            raise NotFound(f"experiment `{edit.experiment_id}` has no arm `{arm}`")
         return replace(
             current, arms=tuple(replace(a, enabled=body.enabled) if a.id == arm else a for a in current.arms)
         )
 
-    before, updated = await write_definition(store, experiment_id, switch, if_match)
+    before, updated = await edit.write(switch)
     was = next(a.enabled for a in before.arms if a.id == arm) if before is not None else None
-    await run_in_threadpool(
-        audit,
-        store,
-        who,
-        experiment_id,
+    await edit.audit(
         "enable_arm" if body.enabled else "disable_arm",
         {"arm": arm, "enabled": was},
         {"arm": arm, "enabled": body.enabled},
     )
-    runtime.update(updated)
-    return answer(response, updated)
+    return edit.answer(updated)
