@@ -29,7 +29,6 @@ the other. Traffic goes to 127.0.0.1 only, bounded by ``--seconds``.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
@@ -42,6 +41,10 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mvt_service.cli.common import ApiClient
 
 CONTEXT = {"device": "mobile", "geo": "DE", "referrer": "google", "returning": True, "visits": 3}
 EXPERIMENTS = {
@@ -105,40 +108,15 @@ def lua_strings(values: list[str]) -> str:
     return ", ".join(json.dumps(v) for v in values)
 
 
-class Api:
-    """JSON requests to the server on a keep-alive connection (opened again once the server
-    closed it while idle)."""
-
-    def __init__(self, port: int) -> None:
-        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-
-    def _send(self, method: str, path: str, data: bytes | None = None) -> http.client.HTTPResponse:
-        for attempt in (1, 2):
-            try:
-                self._connection.request(method, path, data, {"content-type": "application/json"})
-                return self._connection.getresponse()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self._connection.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def __call__(self, method: str, path: str, body: object = None) -> object:
-        response = self._send(method, path, None if body is None else json.dumps(body).encode())
-        answer = json.loads(response.read() or b"null")
-        if response.status >= 300:
-            raise SystemExit(f"{method} {path}: {response.status} {answer}")
-        return answer
-
-    def metric(self, name: str, label: str = "") -> float:
-        """A counter or gauge of the server's ``/metrics``, summed over the series whose labels
-        hold ``label`` (e.g. ``kind="reward"``)."""
-        text = self._send("GET", "/metrics").read().decode()
-        series = re.findall(rf"^{name}(?:{{([^}}]*)}})? (\S+)$", text, re.M)
-        return sum(float(value) for labels, value in series if label in labels)
+def metric(api: ApiClient, name: str, label: str = "") -> float:
+    """A counter or gauge of the server's ``/metrics``, summed over the series whose labels hold
+    ``label`` (e.g. ``kind="reward"``)."""
+    text = api.request("GET", "/metrics", raw=True).read().decode()
+    series = re.findall(rf"^{name}(?:{{([^}}]*)}})? (\S+)$", text, re.M)
+    return sum(float(value) for labels, value in series if label in labels)
 
 
-def prepare(api: Api) -> list[str]:
+def prepare(api: ApiClient) -> list[str]:
     """Create the experiments, train and activate ``bench12``'s policy; return the event ids of
     ``bench8`` decisions for the reward run."""
     for name, body in EXPERIMENTS.items():
@@ -161,14 +139,14 @@ def prepare(api: Api) -> list[str]:
     ]
 
 
-def stored_rewards(api: Api) -> tuple[float, float]:
+def stored_rewards(api: ApiClient) -> tuple[float, float]:
     """Rewards the webhook accepted (202) and rewards the writer stored (new ones and repeats,
     which are stored once), since the server started."""
-    written = api.metric("mvt_log_written_total", 'kind="reward"') + api.metric("mvt_rewards_duplicate_total")
-    return api.metric("mvt_rewards_received_total"), written
+    written = metric(api, "mvt_log_written_total", 'kind="reward"') + metric(api, "mvt_rewards_duplicate_total")
+    return metric(api, "mvt_rewards_received_total"), written
 
 
-def caught_up(api: Api, started: float, before: tuple[float, float]) -> dict[str, float]:
+def caught_up(api: ApiClient, started: float, before: tuple[float, float]) -> dict[str, float]:
     """Wait until the writer has stored what the reward run's posts queued (or 60 s without
     progress); the rewards accepted and stored since ``before``, the seconds from ``started``
     until they were stored, and how many accepted rewards were not stored."""
@@ -240,8 +218,7 @@ def main() -> int:
     )
     try:
         wait_ready(base)
-        api = Api(port)
-        rewarded = prepare(api)
+        rewarded = prepare(ApiClient(base))
         bodies = lua_strings([json.dumps({"experiment": e, "context": CONTEXT}) for e in EXPERIMENTS])
         decisions = DECISIONS % bodies
         rewards = REWARD_BATCHES % (lua_strings(rewarded), REWARDS_PER_POST, REWARDS_PER_POST)
@@ -254,9 +231,10 @@ def main() -> int:
         results["half rate"] = run_wrk(
             f"{base}/v1/decisions", args.seconds, args.connections, decisions + PACED % delay
         )
-        before, started = stored_rewards(api), time.monotonic()
+        # a new connection after each wrk run: the server closes one left idle that long
+        before, started = stored_rewards(ApiClient(base)), time.monotonic()
         results["rewards"] = run_wrk(f"{base}/v1/rewards", args.seconds, args.connections, rewards)
-        ingestion = caught_up(api, started, before)
+        ingestion = caught_up(ApiClient(base), started, before)
     finally:
         server.terminate()
         server.wait(timeout=30)
