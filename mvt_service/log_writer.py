@@ -87,6 +87,7 @@ class LogWriter:
         self._queue_max = queue_max
         self._ready_backlog = queue_max // 2 if ready_backlog is None else ready_backlog
         self._queue: deque[Record] = deque()
+        self._in_flight = 0
         self._wake = threading.Condition()
         self._closing = False
         self._started = False
@@ -122,7 +123,8 @@ class LogWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        """Records not yet in the store, the spool or the quarantine: queued, or being written."""
+        return len(self._queue) + self._in_flight
 
     @property
     def spool_bytes(self) -> int:
@@ -212,17 +214,25 @@ class LogWriter:
         go to the spool. True if the store took every batch."""
         available = True
         while self._queue:
-            batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
+            self._in_flight = min(self._batch_size, len(self._queue))
+            batch = [self._queue.popleft() for _ in range(self._in_flight)]
             try:
-                if available:
-                    self._write(batch)
-                    continue
-            except StoreUnavailable as exc:
-                available = False
-                metrics.WRITE_FAILURES.inc()
-                log.warning("the store is unavailable (%s); %d records go to the spool", exc, len(batch))
-            self._to_spool(batch)
+                available = available and self._stored(batch)
+                if not available:
+                    self._to_spool(batch)
+            finally:
+                self._in_flight = 0
         return available
+
+    def _stored(self, batch: Sequence[Record]) -> bool:
+        """Write a batch to the store; False if the store is unavailable (counted and logged)."""
+        try:
+            self._write(batch)
+        except StoreUnavailable as exc:
+            metrics.WRITE_FAILURES.inc()
+            log.warning("the store is unavailable (%s); %d records go to the spool", exc, len(batch))
+            return False
+        return True
 
     def _write(self, batch: Sequence[Record]) -> None:
         """Write a batch; if the store refuses it, find the records it refuses one by one and

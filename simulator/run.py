@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from simulator.shop import Shop
+from simulator.timeline import Timeline, WallTime
 
 Progress = Callable[[int, int, str], None]
 """Called with the visitors so far, the visitors in all, and what the run is doing now."""
@@ -69,11 +70,20 @@ class SimulationResult:
     """The share of the oracle's expected reward that the visitors actually served earned."""
     drift_at: int | None = None
     served_share_after_drift: float | None = None
+    reproducible: bool = False
+    """Whether the run was on simulated time, so that its seed fixes every figure but the
+    wall-clock durations (``seconds``)."""
 
     @property
     def first_promotion(self) -> int | None:
         """The visitor after which a cycle first promoted a policy."""
         return next((c.visitors for c in self.cycles if c.status == "active"), None)
+
+    @property
+    def promotions(self) -> tuple[int, int]:
+        """(learners promoted, learners rejected) over the run."""
+        statuses = [p["status"] for p in self.policies]
+        return statuses.count("active") + statuses.count("retired"), statuses.count("rejected")
 
     @property
     def replay_coverage(self) -> tuple[int, int]:
@@ -94,6 +104,8 @@ class SimulationResult:
             "replay_checked": checked,
             "visitors_to_90_percent_of_oracle": self.visitors_to_90,
             "first_promotion": self.first_promotion,
+            "promoted": self.promotions[0],
+            "rejected": self.promotions[1],
         }
 
 
@@ -112,6 +124,7 @@ def simulate(
     search_events: int = 10_000,
     drift_at: int | None = None,
     progress: Progress | None = None,
+    timeline: Timeline | None = None,
 ) -> SimulationResult:
     """Run ``visitors`` simulated page views against the service.
 
@@ -126,9 +139,17 @@ def simulate(
     logged but never trained or replayed on. With ``drift_at``, the visitors' tastes change
     (:meth:`Shop.drifted`) from that visitor on; the truth, the oracle and the best fixed layout
     are then the new shop's.
+
+    Time comes from ``timeline`` (the wall clock by default): with the
+    :class:`~simulator.timeline.SimulatedTime` that an embedded service also runs on, the
+    figures depend on the seed alone. Before each cycle the run waits until the service has
+    written every decision and reward it was sent (its ``/readyz`` backlog is empty).
     """
     started = time.monotonic()
-    rng = random.Random(seed)
+    timeline = timeline or WallTime()
+    visitors_rng, rewards_rng, delays_rng, reference, probe_rng = (
+        stream(seed, name) for name in ("visitors", "rewards", "delays", "reference", "probes")
+    )
     api(
         "PUT",
         f"/v1/experiments/{experiment_id}",
@@ -139,15 +160,13 @@ def simulate(
         ),
     )
     index = {layout_id: i for i, layout_id in enumerate(shop.layout_ids)}
-    reference = random.Random(seed + 1)
     best_fixed = shop.best_fixed_layout([shop.visitor(reference) for _ in range(5000)])
     pending: list[tuple[float, int, dict[str, Any], bool]] = []  # (due, visitor, reward, after the window)
     curve, sums, count = Curve(), [0.0, 0.0, 0.0, 0.0], 0
     cycles: list[CycleCheck] = []
-    probe_rng = random.Random(seed + 2)
 
     def post_due(force: bool = False) -> None:
-        now = time.monotonic()
+        now = timeline.now()
         batch = []
         while pending and (force or pending[0][0] <= now):
             batch.append(heapq.heappop(pending)[2])
@@ -159,7 +178,8 @@ def simulate(
         if n == drift_at:
             shop = shop.drifted()
             best_fixed = shop.best_fixed_layout([shop.visitor(reference) for _ in range(5000)])
-        context = shop.visitor(rng)
+        timeline.next_visitor()
+        context = shop.visitor(visitors_rng)
         answer = api("POST", "/v1/decisions", {"experiment": experiment_id, "context": context})
         shown = index[answer["action"]]
         values = [shop.expected_reward(context, i) for i in range(len(shop.layouts))]
@@ -169,13 +189,13 @@ def simulate(
         earned, possible = earned + values[shown], possible + max(values)
         if drift_at is not None and n >= drift_at:
             earned_after, possible_after = earned_after + values[shown], possible_after + max(values)
-        reward = shop.draw_reward(context, shown, rng)
+        reward = shop.draw_reward(context, shown, rewards_rng)
         if reward:
-            delay = shop.draw_delay(rng)
+            delay = shop.draw_delay(delays_rng)
             heapq.heappush(
                 pending,
                 (
-                    time.monotonic() + delay,
+                    timeline.now() + delay,
                     n,
                     {"event_id": answer["event_id"], "reward": reward},
                     delay > shop.config.window_seconds,
@@ -191,9 +211,9 @@ def simulate(
         if n % train_every == 0:
             # rewards keep arriving while a real shop trains: deliver those due within their
             # window before the cycle blocks this loop, so that none is made late by it
-            in_window = [due for due, _, _, late in pending if not late]
-            time.sleep(max(0.0, max(in_window, default=0.0) - time.monotonic()))
+            timeline.wait_until(max((due for due, _, _, late in pending if not late), default=0.0))
             post_due()
+            _written(api)
             if progress is not None:
                 progress(n, visitors, f"training cycle {len(cycles) + 1}")
             began = time.monotonic()
@@ -203,9 +223,9 @@ def simulate(
             cycles.append(_check(api, shop, experiment_id, n, cycle, probed))
         if progress is not None:
             progress(n, visitors, "")
-    if pending:  # let the last rewards arrive
-        time.sleep(max(0.0, max(due for due, _, _, _ in pending) - time.monotonic()))
+    timeline.wait_until(max((due for due, _, _, _ in pending), default=0.0))  # let the last rewards arrive
     post_due(force=True)
+    _written(api)
 
     final = _probe(api, shop, experiment_id, probes, best_fixed, probe_rng)
     policies = [
@@ -231,7 +251,25 @@ def simulate(
         earned / possible,
         drift_at,
         earned_after / possible_after if possible_after else None,
+        timeline.reproducible,
     )
+
+
+def stream(seed: int, name: str) -> random.Random:
+    """The random stream ``name`` of a run with ``seed``: each source of chance (visitors,
+    rewards, reward delays, the reference and probe visitors) draws from its own, so that one
+    drawing more or less (a click where there was none, after a different layout) leaves the
+    others as they were: the same seed meets the same visitors, whatever the policy shows."""
+    return random.Random(f"{seed}/{name}")
+
+
+def _written(api: Api, timeout: float = 60.0) -> None:
+    """Wait until the service has written what it was sent (its log's backlog is empty)."""
+    deadline = time.monotonic() + timeout
+    while api("GET", "/readyz")["log"]["pending"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the service did not write its log within {timeout:g} s")
+        time.sleep(0.005)
 
 
 def _probe(

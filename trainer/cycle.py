@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from policy.experiment import Experiment
 from policy.learning import LearningSettings
-from policy.records import PolicyRecord
+from policy.records import Clock, PolicyRecord, utcnow
 from replay.online import online_comparison
 from replay.sequence import Evidence
 from trainer import promotion
@@ -121,8 +121,10 @@ def run_cycle(
     *,
     seed: int = 0,
     progress: Progress | None = None,
+    clock: Clock = utcnow,
 ) -> CycleSummary:
-    """Run the pipeline of the module on ``experiment`` at ``now``."""
+    """Run the pipeline of the module on ``experiment`` at ``now``; ``clock`` (the
+    service's) times the policy search's budget."""
     started = time.perf_counter()
     plan = plan_cycle(store, experiment, now)
     stats = JoinStats()
@@ -146,7 +148,8 @@ def run_cycle(
             else "no closed-window decisions"
         )
 
-    found = _search(experiment, examples, seed) if plan.parent is None and experiment.training.search.enabled else None
+    searches = plan.parent is None and experiment.training.search.enabled
+    found = _search(experiment, examples, seed, clock) if searches else None
     settings = _settings(plan, experiment, found)
     start = _learner(store, experiment, plan, settings)
     learner, scored = score_and_learn(
@@ -297,13 +300,14 @@ def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None
         log.warning("experiment %s: %s", experiment.id, reason)
 
 
-def _search(experiment: Experiment, examples: list[Example], seed: int) -> SearchResult:
+def _search(experiment: Experiment, examples: list[Example], seed: int, clock: Clock) -> SearchResult:
     found = search(
         experiment,
         experiment.training.vw,
         sample(examples, experiment.training.search.max_events, seed),
         experiment.arm_lines,
         seed=seed,
+        clock=clock,
     )
     log.info("experiment %s: search chose %s in %.1f s", experiment.id, found.chosen.vw_args(), found.seconds)
     return found
@@ -316,8 +320,10 @@ def _rewards_by_group(examples: list[Example]) -> dict[str, list[float]]:
     return groups
 
 
-def run_search(store: TrainerStore, experiment: Experiment, now: datetime, *, seed: int = 0) -> SearchResult:
+def run_search(
+    store: TrainerStore, experiment: Experiment, now: datetime, *, seed: int = 0, clock: Clock = utcnow
+) -> SearchResult:
     """Search the learning settings on the lookback window's closed-window decisions, as a new
     learner would, without training or registering anything."""
     start = closed_before(experiment, now) - timedelta(seconds=experiment.training.lookback_seconds)
-    return _search(experiment, list(closed_examples(store, experiment, now, start=start)), seed)
+    return _search(experiment, list(closed_examples(store, experiment, now, start=start)), seed, clock)

@@ -110,7 +110,7 @@ class Scheduler:
         name = f"train:{experiment.id}"
         holder, _ = self._hold(name, experiment)
         try:
-            return run_search(self._store, experiment, self._clock(), seed=self._seed)
+            return run_search(self._store, experiment, self._clock(), seed=self._seed, clock=self._clock)
         except Exception as exc:
             raise TrainingFailed(f"the search of `{experiment.id}` failed: {type(exc).__name__}: {exc}") from exc
         finally:
@@ -150,7 +150,12 @@ class Scheduler:
                 return None
             try:
                 summary = run_cycle(
-                    self._store, experiment, now, seed=self._seed, progress=lambda n: self._renew(name, holder, n)
+                    self._store,
+                    experiment,
+                    now,
+                    seed=self._seed,
+                    progress=lambda n: self._renew(name, holder, n),
+                    clock=self._clock,
                 )
             except Exception as exc:
                 error, finished = f"{type(exc).__name__}: {exc}", self._clock()

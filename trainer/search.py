@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from policy.experiment import Experiment
 from policy.learning import LearningSettings
 from policy.model import Predictions
+from policy.records import Clock, utcnow
 from replay.estimate import Estimate
 from replay.evaluation import evaluate
 from trainer.join import Example
@@ -117,7 +118,7 @@ def search(
     arm_lines: Mapping[str, str],
     *,
     seed: int = 0,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Clock = utcnow,
 ) -> SearchResult:
     """Score every candidate of ``experiment.training.search`` around ``start`` (and the
     experiment's configured settings) by cross-fitting on ``sample``, and choose the highest
@@ -130,11 +131,14 @@ def search(
     policy served with exploration ε is ``(1 − ε) · greedy + ε · uniform`` for IPS and DR: the
     same ranking for any ε < 1, and still a ranking when ε = 1. The sample is encoded once.
     Candidates are trained in parallel, one per core; those not started within
-    ``search.budget_seconds`` are skipped (``start`` never is).
+    ``search.budget_seconds`` of ``clock`` (the service's clock) are skipped (``start`` never
+    is). A simulation's clock stands still while it waits for a cycle, so there the budget
+    never depends on how fast the machine is. The seconds reported are measured on the
+    machine's own timer.
     """
     settings = experiment.training.search
     metric, level, k = experiment.promotion.metric, experiment.promotion.confidence, settings.folds
-    started = clock()
+    started, began_search = clock(), time.perf_counter()
     if len(sample) < max(experiment.promotion.min_events, k):
         return SearchResult(
             start,
@@ -163,12 +167,12 @@ def search(
         log = bandit_log([e for fold in range(k) for e in sample[fold::k]], cross_fitted(REWARD_MODEL))
 
         def trial(candidate: LearningSettings, skippable: bool) -> Trial:
-            began = clock()
-            if skippable and began - started > settings.budget_seconds:
+            if skippable and (clock() - started).total_seconds() > settings.budget_seconds:
                 return Trial(candidate, None, 0.0)
+            began = time.perf_counter()
             (target,) = pmf_targets(cross_fitted(candidate), [GREEDY])
-            return Trial(candidate, evaluate(log, target, level).estimates[metric], clock() - began)
+            return Trial(candidate, evaluate(log, target, level).estimates[metric], time.perf_counter() - began)
 
         trials = in_parallel([partial(trial, c, i > 0) for i, c in enumerate(candidates)])
     best = max((t for t in trials if t.estimate is not None), key=lambda t: t.estimate.value)  # type: ignore[union-attr]
-    return SearchResult(best.settings, trials, metric, len(sample), k, clock() - started)
+    return SearchResult(best.settings, trials, metric, len(sample), k, time.perf_counter() - began_search)

@@ -17,14 +17,18 @@ from replay.html import render_report
 from simulator.chart import render_simulation
 from simulator.run import Api, SimulationResult, simulate
 from simulator.shop import Shop, ShopConfig
+from simulator.timeline import SimulatedTime, Timeline, WallTime
 
 
 @contextlib.contextmanager
-def service(url: str | None, settings: Settings, seed: int) -> Iterator[Api]:
-    """The API to drive, over real HTTP: a running service at ``url``, or an embedded one
-    started on a loopback port of this process."""
+def service(url: str | None, settings: Settings, seed: int) -> Iterator[tuple[Api, Timeline]]:
+    """The API to drive, over real HTTP, and the simulation's time: a running service at
+    ``url`` on the wall clock, or an embedded one started on a loopback port of this process,
+    whose clock is the simulated time (:mod:`simulator.timeline`)."""
     with contextlib.ExitStack() as stack:
+        timeline: Timeline
         if url is None:
+            timeline = simulated = SimulatedTime()
             embedded = settings.model_copy(
                 update={
                     "mongo_uri": None,
@@ -34,10 +38,12 @@ def service(url: str | None, settings: Settings, seed: int) -> Iterator[Api]:
                     "log_flush_seconds": 0.05,
                 }
             )
-            url = stack.enter_context(serving(create_app(embedded)))
+            url = stack.enter_context(serving(create_app(embedded, clock=simulated.clock)))
+        else:
+            timeline = WallTime()
         client = ApiClient(url)
         stack.callback(client.close)
-        yield client
+        yield client, timeline
 
 
 def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[SimulationResult, Path]:
@@ -51,7 +57,7 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
         if doing or n % 1000 == 0 or n == total:
             status.show(f"visitors {n:,}/{total:,}" + (f": {doing}…" if doing else ""))
 
-    with status, service(args.url, settings, args.seed) as api:
+    with status, service(args.url, settings, args.seed) as (api, timeline):
         if args.url and not args.replace and _exists(api, args.experiment):
             raise CommandError(
                 f"experiment `{args.experiment}` exists on {args.url}: the simulation would replace it and "
@@ -68,6 +74,7 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
             seed=args.seed,
             search_events=args.search_events,
             progress=progress,
+            timeline=timeline,
         )
         reports = api("GET", f"/v1/experiments/{args.experiment}/reports")
         if reports:
@@ -85,17 +92,16 @@ def _exists(api: Api, experiment: str) -> bool:
 def print_result(result: SimulationResult, out: Path) -> None:
     f = result.final
     print(f"{result.visitors:,} visitors in {result.seconds:.0f} s")
+    if not result.reproducible:
+        print("(on the service's own clock, in real time: another run with this seed will give other figures)")
     print(
         f"final greedy policy v{f['policy_version']}: {f['greedy']:.4f} per visitor = "
         f"{f['fraction_of_oracle']:.1%} of the oracle ({f['oracle']:.4f}), "
         f"{f['uplift_over_best_fixed']:+.1%} vs the best single layout ({f['best_fixed']:.4f}); "
         f"uniform {f['uniform']:.4f}"
     )
-    statuses = [p["status"] for p in result.policies]
-    print(
-        f"policies: {statuses.count('active') + statuses.count('retired')} promoted, "
-        f"{statuses.count('rejected')} rejected"
-    )
+    promoted, rejected = result.promotions
+    print(f"policies: {promoted} promoted, {rejected} rejected")
     print(f"visitors served: {result.served_share:.1%} of the oracle's reward over the whole run")
     if result.served_share_after_drift is not None:
         print(f"  after the change of tastes at visitor {result.drift_at:,}: {result.served_share_after_drift:.1%}")
@@ -141,7 +147,12 @@ def add_arguments(p: argparse.ArgumentParser, visitors: int, search_events: int)
     )
     p.add_argument("--epsilon", type=float, default=0.2, help="exploration rate of the experiment")
     p.add_argument("--reward", choices=["click", "order"], default="click", help="clicks or order values")
-    p.add_argument("--seed", type=int, default=1, help="seed of the simulation")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="seed of the simulation: on the embedded service (no --url) it fixes every figure but the durations",
+    )
     p.add_argument(
         "--drift-at",
         type=int,
@@ -150,7 +161,12 @@ def add_arguments(p: argparse.ArgumentParser, visitors: int, search_events: int)
         help="the visitors' tastes change from visitor N on (the best layouts move)",
     )
     p.add_argument("--out", default="mvt-simulation", help="folder for the chart, figures and replay report")
-    p.add_argument("--url", default=None, help="a running service instead of an embedded one (MVT_API_KEY)")
+    p.add_argument(
+        "--url",
+        default=None,
+        help="a running service instead of an embedded one (MVT_API_KEY); it runs on its own clock, in real "
+        "time, so its figures cannot be reproduced",
+    )
     p.add_argument("--experiment", default="shop", help="the experiment the simulation creates (default shop)")
     p.add_argument(
         "--replace",

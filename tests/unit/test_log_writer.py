@@ -172,10 +172,11 @@ def test_killed_between_batches_loses_only_what_was_not_yet_spooled(store: Store
 
 
 def test_a_full_queue_drops_decisions_counted_and_refuses_rewards(store: Store, tmp_path: Path) -> None:
-    blocked = threading.Event()
+    taken, blocked = threading.Event(), threading.Event()
 
     class BlockedStore(FailingStore):
         def insert_decisions(self, decisions: list) -> int:
+            taken.set()
             blocked.wait()
             return store.insert_decisions(decisions)
 
@@ -183,10 +184,11 @@ def test_a_full_queue_drops_decisions_counted_and_refuses_rewards(store: Store, 
     with running(BlockedStore(store), tmp_path, batch_size=1, queue_max=3) as writer:
         try:
             writer.log_decision(factories.decision())
-            eventually(lambda: writer.pending == 0)  # taken by the blocked writer thread
+            assert taken.wait(5)  # the blocked writer thread holds it: pending, but not queued
+            assert writer.pending == 1
             for _ in range(4):
                 writer.log_decision(factories.decision())  # the fourth is answered but not logged
-            assert writer.pending == 3
+            assert writer.pending == 1 + 3
             assert metric("mvt_log_dropped_total", reason="decision") == dropped_before + 1
             with pytest.raises(Unavailable, match="reward log is backed up"):
                 writer.log_rewards([factories.reward("e1")])
@@ -216,12 +218,14 @@ def test_decisions_never_wait_for_the_store(store: Store, tmp_path: Path) -> Non
             return store.insert_decisions(decisions)
 
     with running(StalledStore(store), tmp_path, batch_size=5) as writer:
-        writer.log_decision(factories.decision())
-        eventually(writing.is_set)  # the writer thread is now inside the store
-        for _ in range(199):
+        try:
             writer.log_decision(factories.decision())
-        assert writer.pending == 199 and store.decisions.count_documents({}) == 0
-        release.set()
+            eventually(writing.is_set)  # the writer thread is now inside the store
+            for _ in range(199):
+                writer.log_decision(factories.decision())
+            assert writer.pending == 1 + 199 and store.decisions.count_documents({}) == 0
+        finally:
+            release.set()
     assert store.decisions.count_documents({}) == 200
 
 

@@ -149,9 +149,11 @@ def test_the_search_chooses_the_highest_estimate_and_reports_every_trial() -> No
 
 
 def test_settings_not_started_within_the_budget_are_skipped() -> None:
-    ticks = count(step=100.0)  # every clock reading is 100 s later
+    ticks = count(step=200.0)  # every clock reading is 200 s later: past the budget after the start
     exp = experiment(SearchSettings(budget_seconds=150.0))
-    result = search(exp, LearningSettings(), _examples(600), ARM_LINES, clock=lambda: next(ticks))
+    result = search(
+        exp, LearningSettings(), _examples(600), ARM_LINES, clock=lambda: T0 + timedelta(seconds=next(ticks))
+    )
     tried = [t for t in result.trials if t.estimate is not None]
     assert tried == result.trials[:1] and result.chosen == LearningSettings()
     assert {t.as_dict(False)["status"] for t in result.trials[1:]} == {"skipped: time budget"}
