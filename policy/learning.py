@@ -45,10 +45,10 @@ class LearningSettings:
 
     cb_type: CbType = "mtr"
     interactions: tuple[str, ...] = ("UA",)
-    learning_rate: float = 0.5
+    learning_rate: float = 0.05
     power_t: float = 0.5
     l2: float = 0.0
-    clip_p: float = 0.0
+    clip_p: float = 0.2
     bit_precision: int = 18
     passes: int = 1
 
@@ -101,7 +101,7 @@ class SearchSettings:
     cb_types: tuple[CbType, ...] = CB_TYPES
     interactions: tuple[tuple[str, ...], ...] = (("UA",), ("UA", "AA"))
     l2: tuple[float, ...] = (0.0, 1e-6)
-    clip_p: tuple[float, ...] = (0.0, 0.1)
+    clip_p: tuple[float, ...] = (0.0, 0.1, 0.2)
     passes: tuple[int, ...] = (1, 3)
     folds: int = 2
     max_events: int = 50_000

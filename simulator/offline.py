@@ -1,13 +1,16 @@
-"""The simulated shop without a service: uniformly explored logs and the true value of a
-trained policy, for tests and benchmarks of learning."""
+"""The simulated shop without a service: explored logs (uniformly, or by a serving policy) and
+the true value of a trained policy, for tests and benchmarks of learning."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from policy.exploration import EpsilonGreedy, sample
 from policy.features import arm_line, context_line
+from policy.learning import LearningSettings
 from policy.model import VWModel
 from simulator.shop import Context, Shop
 from trainer.join import Example
@@ -50,3 +53,85 @@ def greedy_value(shop: Shop, model: VWModel, visitors: Sequence[Context]) -> flo
         scores = model.score(context_line(context), lines)
         total += shop.expected_reward(context, scores.index(max(scores)))
     return total / len(visitors)
+
+
+def served_log(shop: Shop, model: VWModel, n: int, epsilon: float, seed: int, first: int = 0) -> list[Example]:
+    """``n`` visits (numbered from ``first``, one second apart) served by ``model`` with
+    epsilon-greedy exploration, as the service serves them: each logged with the exact
+    probability its layout was drawn with."""
+    rng, strategy = random.Random(seed), EpsilonGreedy(epsilon)
+    ids, lines = shop.layout_ids, list(arm_lines(shop).values())
+    log = []
+    for i in range(first, first + n):
+        context = shop.visitor(rng)
+        shown, probability = sample(strategy.pmf(model.score(context_line(context), lines)), rng)
+        reward = shop.draw_reward(context, shown, rng)
+        log.append(
+            Example(f"e{i:08d}", START + timedelta(seconds=i), context, tuple(ids), ids[shown], probability, reward)
+        )
+    return log
+
+
+def population(shop: Shop) -> list[tuple[Context, float]]:
+    """Every visitor context the shop draws, with its probability (:meth:`Shop.visitor`)."""
+    features = [[(name, level, p) for level, p in levels.items()] for name, levels in shop.config.population.items()]
+    noise = [[(f"noise{i}", f"n{v}", 0.2) for v in range(5)] for i in range(shop.config.noise_features)]
+    out = []
+    for combo in itertools.product(*features, *noise):
+        weight = 1.0
+        for _, _, p in combo:
+            weight *= p
+        out.append(({name: level for name, level, _ in combo}, weight))
+    return out
+
+
+def true_value(shop: Shop, model: VWModel, visitors: Sequence[tuple[Context, float]]) -> float:
+    """The exact expected reward per visitor of the greedy policy of ``model`` over a
+    :func:`population` (ties go to the first layout)."""
+    lines = list(arm_lines(shop).values())
+    total = 0.0
+    for context, weight in visitors:
+        scores = model.score(context_line(context), lines)
+        total += weight * shop.expected_reward(context, scores.index(max(scores)))
+    return total / sum(w for _, w in visitors)
+
+
+def oracle_value(shop: Shop, visitors: Sequence[tuple[Context, float]]) -> float:
+    """The exact expected reward per visitor of the best layout for each."""
+    total = sum(w * max(shop.expected_reward(c, i) for i in range(len(shop.layouts))) for c, w in visitors)
+    return total / sum(w for _, w in visitors)
+
+
+def learning_curve(
+    shop: Shop, settings: LearningSettings, *, seed: int, epsilon: float, steps: int = 10, step: int = 5000
+) -> list[float]:
+    """The true value ÷ oracle of a learner of ``settings`` after every ``step`` events, over
+    ``steps`` steps, on the service's own logs.
+
+    The learner first learns ``step`` uniformly explored visits (the first cycle's new learner);
+    a copy of it then serves them with epsilon-greedy exploration while the learner goes on
+    learning, as every continuing cycle does. Each value is exact over the shop's
+    :func:`population`. The first value is the serving policy's.
+    """
+    visitors = population(shop)
+    oracle = oracle_value(shop, visitors)
+    lines = list(arm_lines(shop).values())
+
+    def learn(log: list[Example]) -> None:
+        for e in log:
+            learner.learn(context_line(e.context), lines, e.chosen, e.probability, e.reward)
+
+    learner = VWModel.new(settings, seed=seed)
+    try:
+        learn(uniform_log(shop, step, seed))
+        serving = VWModel.from_bytes(learner.to_bytes())
+        try:
+            values = [true_value(shop, learner, visitors) / oracle]
+            for k in range(1, steps):
+                learn(served_log(shop, serving, step, epsilon, seed * 1000 + k, first=k * step))
+                values.append(true_value(shop, learner, visitors) / oracle)
+        finally:
+            serving.close()
+    finally:
+        learner.close()
+    return values

@@ -72,7 +72,7 @@ def test_search_now_returns_every_setting_tried_and_registers_nothing(client: Te
         "cb_types": ["mtr"],
         "interactions": [["UA"]],
         "l2": [0],
-        "clip_p": [0],
+        "clip_p": [0.2],
         "passes": [1],
     }
     client.put("/v1/experiments/exp", json={**EXPERIMENT, "training": {"min_events": 100, "search": search}})
@@ -81,7 +81,7 @@ def test_search_now_returns_every_setting_tried_and_registers_nothing(client: Te
     assert response.status_code == 200
     body = response.json()
     assert (body["metric"], body["events"], body["folds"]) == ("dr", 600, 2)
-    assert [t["learning"]["learning_rate"] for t in body["trials"]] == [0.5, 0.05]
+    assert [t["learning"]["learning_rate"] for t in body["trials"]] == [0.05, 0.5]
     [chosen] = [t for t in body["trials"] if t["chosen"]]
     assert chosen["learning"] == body["chosen"] and chosen["status"] == "chosen"
     assert all(t["estimate"]["low"] <= t["estimate"]["value"] <= t["estimate"]["high"] for t in body["trials"])

@@ -8,7 +8,9 @@ from policy.learning import LearningSettings
 
 
 def test_defaults_render_the_documented_command_line() -> None:
-    assert LearningSettings().vw_args() == "--cb_adf --cb_type mtr --interactions UA -l 0.5 --power_t 0.5 -b 18"
+    assert LearningSettings().vw_args() == (
+        "--cb_adf --cb_type mtr --interactions UA -l 0.05 --power_t 0.5 -b 18 --clip_p 0.2"
+    )
 
 
 def test_every_option_renders() -> None:
@@ -18,12 +20,13 @@ def test_every_option_renders() -> None:
         learning_rate=0.1,
         power_t=0.0,
         l2=1e-6,
+        clip_p=0.1,
         bit_precision=20,
         passes=3,
     )
     assert settings.vw_args() == (
         "--cb_adf --cb_type dr --interactions UA --interactions AA --interactions UAA "
-        "-l 0.1 --power_t 0.0 -b 20 --l2 1e-06"
+        "-l 0.1 --power_t 0.0 -b 20 --l2 1e-06 --clip_p 0.1"
     )
 
 

@@ -44,8 +44,8 @@ def test_candidates_are_the_start_then_every_setting_one_option_away() -> None:
             if getattr(settings, f) != getattr(start, f)
         ]
         assert len(changed) == 1
-    # 4 other learning rates, 2 other cost estimators, 1 other interaction set, l2, clip_p, passes 1 each
-    assert len(candidates) == 1 + 4 + 2 + 1 + 1 + 1 + 1
+    # 4 other learning rates, 2 other cost estimators, 1 other interaction set, 1 l2, 2 clip_p, 1 passes
+    assert len(candidates) == 1 + 4 + 2 + 1 + 1 + 2 + 1
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def pure_noise(n: int, seed: int = 0) -> list[Example]:
 def test_cross_fitting_never_scores_a_model_on_events_it_learned() -> None:
     # A model that memorises each visitor would look far better than a coin on events it learned
     # (it would pick the arm logged with a click); on events it never saw it is worth the coin.
-    memorise = LearningSettings(learning_rate=10.0, passes=3)
+    memorise = LearningSettings(learning_rate=10.0, passes=3, clip_p=0.0)
     exp = experiment(
         SearchSettings(
             learning_rates=(10.0,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(3,)
@@ -125,27 +125,51 @@ def test_cross_fitting_never_scores_a_model_on_events_it_learned() -> None:
     assert trial.estimate is not None and trial.estimate.low < 0.5 < trial.estimate.high
 
 
-def test_the_search_chooses_the_highest_estimate_and_reports_every_trial() -> None:
+def test_a_setting_better_with_confidence_replaces_the_start_and_every_trial_is_reported() -> None:
     exp = experiment(
         SearchSettings(
-            learning_rates=(0.05, 0.5),
+            learning_rates=(0.05,),
             cb_types=("mtr",),
             interactions=(("UA",),),
             l2=(0.0,),
-            clip_p=(0.0,),
+            clip_p=(0.2,),
             passes=(1,),
         )
     )
     exp = replace(exp, epsilon=1.0)  # greedy policies are compared, whatever the exploration
-    result = search(exp, LearningSettings(), _examples(3000), ARM_LINES)
-    estimates = {t.settings.learning_rate: t.estimate.value for t in result.trials}
-    assert set(estimates) == {0.5, 0.05}
-    assert min(estimates.values()) > 0.7  # the learned greedy choice (0.8), not uniform's 0.4
-    assert result.chosen.learning_rate == max(estimates, key=estimates.get)
+    start = LearningSettings(interactions=())  # blind to the device: one arm for all, worth about 0.4
+    result = search(exp, start, _examples(3000), ARM_LINES)
+    estimates = {t.settings.interactions: t.estimate.value for t in result.trials}
+    assert set(estimates) == {(), ("UA",)}
+    assert estimates[("UA",)] > 0.7 > 0.5 > estimates[()]  # the learned choice per device (0.8)
+    assert result.chosen.interactions == ("UA",) and result.gain is not None and result.gain.low > 0
     doc = result.as_dict()
     assert doc["events"] == 3000 and doc["folds"] == 2 and doc["metric"] == "dr"
     assert doc["method"].startswith("2-fold cross-fitting on 3000 sampled training events")
+    assert "the best other setting replaces the starting one" in doc["method"]
     assert [t["chosen"] for t in doc["trials"]].count(True) == 1
+
+
+def test_the_start_stays_unless_another_setting_is_better_with_confidence() -> None:
+    """On rewards that are pure noise every setting is worth the same: the highest estimate is
+    another setting's by chance (3 of the 4), and the search must not chase it."""
+    exp = experiment(
+        SearchSettings(
+            learning_rates=(0.01, 0.05, 0.2, 1.0),
+            cb_types=("mtr",),
+            interactions=(("UA",),),
+            l2=(0.0,),
+            clip_p=(0.2,),
+            passes=(1,),
+        )
+    )
+    start = LearningSettings()
+    result = search(replace(exp, epsilon=0.0), start, pure_noise(2000), ARM_LINES)
+    assert len(result.trials) == 4 and result.chosen == start
+    best = max(result.trials, key=lambda t: t.estimate.value)
+    assert best.settings != start  # so a rule that took the highest estimate would have moved
+    assert result.gain is not None and result.gain.low <= 0 < result.gain.high
+    assert "does not replace the starting one" in result.as_dict()["method"]
 
 
 def test_settings_not_started_within_the_budget_are_skipped() -> None:
@@ -216,7 +240,7 @@ def test_without_the_search_the_candidate_uses_the_configured_settings(store: St
 def test_a_search_on_demand_registers_nothing(store: Store) -> None:
     exp = experiment(
         SearchSettings(
-            learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(1, 2)
+            learning_rates=(0.05,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.2,), passes=(1, 2)
         )
     )
     store.put_experiment(exp)
