@@ -21,6 +21,7 @@ import multiprocessing
 import random
 import statistics
 import sys
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -28,24 +29,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from policy.experiment import Experiment
 from policy.learning import LearningSettings
+from replay import numbers
 from simulator.offline import arm_lines, learning_curve, uniform_log
 from simulator.shop import FACTORS, POPULATION, Effect, Shop, ShopConfig
 from trainer.search import search
 
 STEP, STEPS = 5000, 10
 
+GENERIC = "VW's generic (-l 0.5, no clip)"
 SETTINGS: dict[str, LearningSettings] = {
-    "VW's generic (-l 0.5)": LearningSettings(learning_rate=0.5, clip_p=0.0),
-    "-l 0.05": LearningSettings(learning_rate=0.05, clip_p=0.0),
-    "clip_p 0.1": LearningSettings(learning_rate=0.5, clip_p=0.1),
+    "defaults (-l 0.05, clip_p 0.2)": LearningSettings(),
+    GENERIC: LearningSettings(learning_rate=0.5, clip_p=0.0),
+    "-l 0.05, no clip": LearningSettings(learning_rate=0.05, clip_p=0.0),
+    "-l 0.5, clip_p 0.1": LearningSettings(learning_rate=0.5, clip_p=0.1),
     "-l 0.05, clip_p 0.1": LearningSettings(learning_rate=0.05, clip_p=0.1),
     "-l 0.05, clip_p 0.1, dr": LearningSettings(learning_rate=0.05, clip_p=0.1, cb_type="dr"),
-    "-l 0.02, clip_p 0.1": LearningSettings(learning_rate=0.02, clip_p=0.1),
     "-l 0.03, clip_p 0.1": LearningSettings(learning_rate=0.03, clip_p=0.1),
+    "-l 0.02, clip_p 0.1": LearningSettings(learning_rate=0.02, clip_p=0.1),
     "-l 0.02, clip_p 0.1, UA AA": LearningSettings(learning_rate=0.02, clip_p=0.1, interactions=("UA", "AA")),
-    "-l 0.05, clip_p 0.2": LearningSettings(learning_rate=0.05, clip_p=0.2),
     "-l 0.1, clip_p 0.3": LearningSettings(learning_rate=0.1, clip_p=0.3),
 }
+"""What was measured to choose the defaults (issue 32); each label names how it differs."""
 
 
 SEARCH = "the search's choice"
@@ -98,6 +102,7 @@ def main() -> None:
     parser.add_argument("--world", choices=sorted(WORLDS), default="shop")
     parser.add_argument("--settings", nargs="+", choices=[*SETTINGS, SEARCH], default=list(SETTINGS))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--chart", help="write an SVG of the defaults, VW's generic settings and the serving policy")
     args = parser.parse_args()
     jobs = [(args.world, name, seed, args.epsilon) for name in args.settings for seed in args.seeds]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
@@ -120,6 +125,53 @@ def main() -> None:
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / f"learning_curve-{args.world}.json").write_text(json.dumps(curves, indent=2))
+    if args.chart:
+        Path(args.chart).write_text(chart(curves, args.world, args.epsilon))
+
+
+def chart(curves: list[dict[str, Any]], world: str, epsilon: float) -> str:
+    """Every seed's curve of the defaults and of VW's generic settings, with the serving policy
+    (the first model, which the learner continues), as a standalone SVG."""
+    width, height, pad, left = 720, 360, 40, 70
+    shown = [("defaults (-l 0.05, clip_p 0.2)", "#1f77b4"), (GENERIC, "#d62728")]
+    values = [v for c in curves if c["setting"] in dict(shown) for v in c["values"]]
+    ys = numbers.ticks(min(values), max(values))
+    xs = list(range(0, STEP * STEPS + 1, 10_000))
+
+    def x(events: int) -> float:
+        return left + events / xs[-1] * (width - left - pad)
+
+    def y(value: float) -> float:
+        return height - pad - (value - ys[0]) / (ys[-1] - ys[0]) * (height - 2 * pad - 30)
+
+    parts = [
+        f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - pad}" y2="{y(v):.1f}" stroke="#eee"/>'
+        f'<text x="{left - 6}" y="{y(v) + 4:.1f}" font-size="11" text-anchor="end">'
+        f"{numbers.tick_label(v, ys[1] - ys[0])}</text>"
+        for v in ys
+    ]
+    parts += [
+        f'<text x="{x(e):.1f}" y="{height - pad + 16}" font-size="11" text-anchor="middle">{e:,}</text>' for e in xs
+    ]
+    for name, color in shown:
+        for c in (c for c in curves if c["setting"] == name):
+            points = " ".join(f"{x(STEP * (i + 1)):.1f},{y(v):.1f}" for i, v in enumerate(c["values"]))
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.8" points="{points}"/>')
+    parts += [
+        f'<rect x="{left + 10 + 300 * i}" y="12" width="14" height="3" fill="{color}"/>'
+        f'<text x="{left + 30 + 300 * i}" y="17" font-size="12">{escape(name)}</text>'
+        for i, (name, color) in enumerate(shown)
+    ]
+    parts.append(
+        f'<text x="{(left + width - pad) / 2:.0f}" y="{height - 6}" font-size="12" text-anchor="middle">'
+        f"events learned (5,000 uniform, then ε-greedy at ε {epsilon:g} by the first model)</text>"
+        f'<text x="14" y="{height / 2:.0f}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 14 {height / 2:.0f})">true value ÷ oracle ({escape(world)})</text>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">'
+        f'<rect width="100%" height="100%" fill="white"/>{"".join(parts)}</svg>\n'
+    )
 
 
 if __name__ == "__main__":

@@ -101,8 +101,9 @@ class VWBody(Request):
 
 class SearchBody(Request):
     """Policy search: each cycle tries the last chosen settings, the configured ``vw`` and every
-    setting one option away from the former, scores them by cross-fitting on the training part,
-    and trains the candidate with the best (ranges are checked by the domain and reported as
+    setting one option away from the former, scores them on later training events held out in
+    time, and trains the candidate with the best (the starting one unless another is better with
+    confidence) (ranges are checked by the domain and reported as
     422)."""
 
     enabled: bool = Field(
@@ -120,8 +121,8 @@ class SearchBody(Request):
     passes: list[int] = Field(SEARCH["passes"], min_length=1, max_length=10, description="numbers of passes tried")
     folds: int = Field(
         SEARCH["folds"],
-        description="cross-fitting folds: each setting is trained on all folds but one "
-        "and scored on that one, in turn; 2 to 10",
+        description="blocks in time: each setting is trained on the blocks before each later block "
+        "and scored on it; 2 to 10",
     )
     max_events: int = Field(SEARCH["max_events"], description="training examples sampled to train each setting")
     budget_seconds: float = Field(
@@ -349,18 +350,18 @@ class TrialOut(BaseModel):
     passes: int = Field(description="its passes over the data")
     seconds: float = Field(description="seconds it took")
     chosen: bool = Field(description="true for the setting chosen")
-    estimate: EstimateOut | None = Field(description="cross-fitted estimate; null when skipped by the time budget")
+    estimate: EstimateOut | None = Field(description="estimate on later events; null when skipped by the time budget")
     status: str = Field(description="`chosen`, `tried` or `skipped: time budget`")
 
 
 class SearchOut(BaseModel):
-    """A policy search: every setting tried with its cross-fitted estimate, and the one chosen."""
+    """A policy search: every setting tried with its estimate on later events, and the one chosen."""
 
     metric: str = Field(description="the estimator that scored the settings")
     method: str = Field(description="how the settings were scored, in words")
     seconds: float = Field(description="seconds the search took")
     events: int = Field(description="sampled events it scored on")
-    folds: int = Field(description="cross-fitting folds")
+    folds: int = Field(description="blocks in time")
     chosen: VWBody = Field(description="the settings chosen")
     trials: list[TrialOut] = Field(description="every setting tried")
 

@@ -91,8 +91,9 @@ class SearchSettings:
     The search tries the *starting* settings (the last ones it chose, else the experiment's
     ``training.vw``) and every setting that differs from them in exactly one option, taking
     that option's values from the lists below: a coordinate neighbourhood, so each cycle can
-    move one step further along every option. Candidates are scored by ``folds``-fold
-    cross-fitting on a seeded random sample of at most ``max_events`` training examples;
+    move one step further along every option. Candidates are scored on a seeded random sample
+    of at most ``max_events`` training examples cut into ``folds`` blocks in time: trained on
+    the blocks before each later block and scored on it (:mod:`trainer.search`);
     candidates not started within ``budget_seconds`` are skipped.
     """
 
@@ -103,7 +104,7 @@ class SearchSettings:
     l2: tuple[float, ...] = (0.0, 1e-6)
     clip_p: tuple[float, ...] = (0.0, 0.1, 0.2)
     passes: tuple[int, ...] = (1, 3)
-    folds: int = 2
+    folds: int = 3
     max_events: int = 50_000
     budget_seconds: float = 300.0
 

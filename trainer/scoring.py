@@ -18,9 +18,9 @@ from replay.log import BanditLog
 from trainer.join import Example
 
 REWARD_MODEL = LearningSettings(cb_type="mtr", interactions=("UA",))
-"""The policy search's DR reward model: a VW regression cross-fitted like the settings it scores
-(never trained on the fold it corrects), shared by every setting so that they are compared on
-one model."""
+"""The policy search's DR reward model: a VW regression trained on the earlier blocks, like the
+settings it scores (never on the block it corrects), shared by every setting so that they are
+compared on one model."""
 
 GREEDY = EpsilonGreedy(0.0)
 

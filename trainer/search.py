@@ -1,11 +1,13 @@
 """Policy search: try learning settings on the training data and keep the one whose policy
-replays best, by cross-fitting.
+replays best on later events, held out in time.
 
-The training part is split into folds; each setting is trained on all folds but one and its
-policy scored, by the promotion metric, on the events of the left-out fold, for every fold in
-turn, so that every sampled event scores a policy that never learned from it. The settings run
-in parallel, one per core. The chosen setting's new learner is then judged by progressive
-validation (:mod:`trainer.progressive`), on every event before it learns it.
+The sampled training events are split into blocks in time; each setting is trained on the
+blocks before each later block and its policy scored, by the promotion metric, on that block,
+so that every scored event is later than everything its policy learned from: a setting is
+judged on the kind of log it will go on learning from (once a policy serves, the recent
+epsilon-greedy events), as it would be judged by continuing, and never on its past. The
+settings run in parallel, one per core. The chosen setting's new learner is then judged by
+progressive validation (:mod:`trainer.progressive`), on every event before it learns it.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def sample(items: Sequence[T], size: int, seed: int) -> list[T]:
 
 @dataclass(frozen=True)
 class Trial:
-    """One tried setting: its cross-fitted estimate (None when it was skipped), the seconds it
+    """One tried setting: its estimate on later events (None when it was skipped), the seconds it
     took, and its evaluation (the per-event terms, for paired comparisons)."""
 
     settings: LearningSettings
@@ -101,8 +103,8 @@ class SearchResult:
 
     def as_dict(self) -> dict[str, Any]:
         method = (
-            f"{self.folds}-fold cross-fitting on {self.events} sampled training events: each setting is "
-            f"trained on all folds but one and scored by {self.metric.upper()} on the left-out fold, in turn"
+            f"{self.folds} blocks in time of {self.events} sampled training events: each setting is trained on "
+            f"the blocks before each later block and scored by {self.metric.upper()} on it"
         )
         if self.gain is not None:
             verdict = "replaces" if self.chosen != self.trials[0].settings else "does not replace"
@@ -133,13 +135,15 @@ def search(
     clock: Clock = utcnow,
 ) -> SearchResult:
     """Score every candidate of ``experiment.training.search`` around ``start`` (and the
-    experiment's configured settings) by cross-fitting on ``sample``, and keep ``start`` unless
-    the highest estimate (the earlier candidate on ties) is better with confidence (below).
+    experiment's configured settings) on later events of ``sample`` (in time order), held out
+    in time, and keep ``start`` unless the highest estimate (the earlier candidate on ties) is
+    better with confidence (below).
 
-    Event ``i`` of ``sample`` is in fold ``i mod k``. Each candidate's greedy policy is
-    estimated by the promotion metric on one log of all the sampled events, where each event's
-    target pmf comes from the model trained without its fold, and so do DR's reward predictions
-    (a reward model per fold, shared by all candidates). Greedy, because the value of the
+    ``sample`` is cut into ``k = search.folds`` blocks of consecutive events. Each candidate's
+    greedy policy is estimated by the promotion metric on one log of the events of blocks 2 to
+    ``k``, where each event's target pmf comes from the model trained on the blocks before its
+    own, and so do DR's reward predictions (a reward model per block, shared by all
+    candidates). Greedy, because the value of the
     policy served with exploration ε is ``(1 − ε) · greedy + ε · uniform`` for IPS and DR: the
     same ranking for any ε < 1, and still a ranking when ε = 1. The sample is encoded once.
     The best candidate replaces ``start`` only if its paired gain over ``start`` (per-event
@@ -171,17 +175,20 @@ def search(
     if experiment.training.vw not in candidates:
         candidates.append(experiment.training.vw)
     encoded = list(rows(sample, arm_lines))  # once: every setting trains and predicts on these
-    parts = [encoded[fold::k] for fold in range(k)]
-    rests = [[r for i, r in enumerate(encoded) if i % k != fold] for fold in range(k)]
+    bounds = [len(encoded) * j // k for j in range(k + 1)]
     with ExitStack() as files:
-        folds = [(files.enter_context(data_file(rest, part)), part) for rest, part in zip(rests, parts)]
+        folds = [
+            (files.enter_context(data_file(encoded[: bounds[j]], part)), part)
+            for j in range(1, k)
+            if (part := encoded[bounds[j] : bounds[j + 1]])
+        ]
 
         def cross_fitted(candidate: LearningSettings) -> Predictions:
-            """Each sampled event's predicted rewards by the model of ``candidate`` trained
-            without its fold, in fold order."""
+            """The predicted rewards of each event of blocks 2 to ``k`` by the model of
+            ``candidate`` trained on the blocks before its own, in time order."""
             return Predictions.joined([fit_predict(path, len(part), candidate, seed=seed) for path, part in folds])
 
-        log = bandit_log([e for fold in range(k) for e in sample[fold::k]], cross_fitted(REWARD_MODEL))
+        log = bandit_log(sample[bounds[1] :], cross_fitted(REWARD_MODEL))
 
         def trial(candidate: LearningSettings, skippable: bool) -> Trial:
             if skippable and (clock() - started).total_seconds() > settings.budget_seconds:

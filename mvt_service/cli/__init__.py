@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
             search,
             "search an experiment's learning settings now, without promoting anything",
             "Score the learning settings the next training cycle would try (learning rate, cost estimator, "
-            "interactions, l2, clip_p, passes) by cross-fitted replay on the experiment's training data, and print "
-            "every setting with its estimate and interval.",
+            "interactions, l2, clip_p, passes) by replay on later events of the experiment's training data "
+            "(held out in time), and print every setting with its estimate and interval.",
         ),
     ]:
         p = commands.add_parser(

@@ -57,7 +57,7 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
                 "l2": [0.0, 1e-6],
                 "clip_p": [0.0, 0.1, 0.2],
                 "passes": [1, 3],
-                "folds": 2,
+                "folds": 3,
                 "max_events": 50_000,
                 "budget_seconds": 300.0,
             },

@@ -80,7 +80,7 @@ def test_search_now_returns_every_setting_tried_and_registers_nothing(client: Te
     response = client.post("/v1/experiments/exp/search")
     assert response.status_code == 200
     body = response.json()
-    assert (body["metric"], body["events"], body["folds"]) == ("dr", 600, 2)
+    assert (body["metric"], body["events"], body["folds"]) == ("dr", 600, 3)
     assert [t["learning"]["learning_rate"] for t in body["trials"]] == [0.05, 0.5]
     [chosen] = [t for t in body["trials"] if t["chosen"]]
     assert chosen["learning"] == body["chosen"] and chosen["status"] == "chosen"

@@ -59,10 +59,10 @@ def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.Cap
     factories.log_uniform_traffic(mongo, 1000, ts=RECENT())
     assert cli.main(["search", "--experiment", "exp"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("2-fold cross-fitting on 1000 sampled training events")
+    assert out[0].startswith("3 blocks in time of 1000 sampled training events")
     assert out[1].split() == ["settings", "passes", "dr", "interval", "seconds", "status"]
     rows = out[2:]
-    assert len(rows) == 1 + 1 + 2 + 1 + 1 + 1 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, clip_p, passes
+    assert len(rows) == 1 + 1 + 2 + 1 + 1 + 2 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, 2 clips, passes
     assert sum(row.startswith("*") for row in rows) == 1 and mongo.list_policies("exp") == []
 
 
@@ -70,7 +70,7 @@ def test_search_via_a_running_service(live_server: str, shared_db: Database, cap
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
     factories.log_uniform_traffic(Store(shared_db), 600, ts=RECENT())
     assert cli.main(["search", "--experiment", "exp", "--url", live_server]) == 0
-    assert "cross-fitting on 600 sampled training events" in capsys.readouterr().out
+    assert "3 blocks in time of 600 sampled training events" in capsys.readouterr().out
 
 
 def test_trainer_once_runs_due_cycles(mongo: Store) -> None:

@@ -1,4 +1,4 @@
-"""Policy search: the candidate settings, the sample, cross-fitting without leaks, the budget, and
+"""Policy search: the candidate settings, the sample, blocks held out in time, the budget, and
 the search inside a training cycle."""
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def pure_noise(n: int, seed: int = 0) -> list[Example]:
     ]
 
 
-def test_cross_fitting_never_scores_a_model_on_events_it_learned() -> None:
+def test_a_model_is_never_scored_on_events_it_learned() -> None:
     # A model that memorises each visitor would look far better than a coin on events it learned
     # (it would pick the arm logged with a click); on events it never saw it is worth the coin.
     memorise = LearningSettings(learning_rate=10.0, passes=3, clip_p=0.0)
@@ -144,8 +144,10 @@ def test_a_setting_better_with_confidence_replaces_the_start_and_every_trial_is_
     assert estimates[("UA",)] > 0.7 > 0.5 > estimates[()]  # the learned choice per device (0.8)
     assert result.chosen.interactions == ("UA",) and result.gain is not None and result.gain.low > 0
     doc = result.as_dict()
-    assert doc["events"] == 3000 and doc["folds"] == 2 and doc["metric"] == "dr"
-    assert doc["method"].startswith("2-fold cross-fitting on 3000 sampled training events")
+    assert doc["events"] == 3000 and doc["folds"] == 3 and doc["metric"] == "dr"
+    # blocks 2 and 3 are scored, each by models trained on the blocks before it
+    assert all(t.estimate is not None and t.estimate.n == 2000 for t in result.trials)
+    assert doc["method"].startswith("3 blocks in time of 3000 sampled training events")
     assert "the best other setting replaces the starting one" in doc["method"]
     assert [t["chosen"] for t in doc["trials"]].count(True) == 1
 
