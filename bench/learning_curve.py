@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--world", choices=sorted(WORLDS), default="shop")
     parser.add_argument("--settings", nargs="+", choices=[*SETTINGS, SEARCH], default=list(SETTINGS))
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--chart", help="write an SVG of the defaults, VW's generic settings and the serving policy")
+    parser.add_argument("--chart", help="write an SVG of the curves of the defaults and VW's generic settings")
     args = parser.parse_args()
     jobs = [(args.world, name, seed, args.epsilon) for name in args.settings for seed in args.seeds]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
@@ -130,8 +130,8 @@ def main() -> None:
 
 
 def chart(curves: list[dict[str, Any]], world: str, epsilon: float) -> str:
-    """Every seed's curve of the defaults and of VW's generic settings, with the serving policy
-    (the first model, which the learner continues), as a standalone SVG."""
+    """Every seed's curve of the defaults and of VW's generic settings as a standalone SVG; each
+    starts at the serving policy (the first model, which the learner continues)."""
     width, height, pad, left = 720, 360, 40, 70
     shown = [("defaults (-l 0.05, clip_p 0.2)", "#1f77b4"), (GENERIC, "#d62728")]
     values = [v for c in curves if c["setting"] in dict(shown) for v in c["values"]]
