@@ -102,6 +102,13 @@ def oracle_value(shop: Shop, visitors: Sequence[tuple[Context, float]]) -> float
     return total / sum(w for _, w in visitors)
 
 
+def learn(model: VWModel, shop: Shop, log: Sequence[Example]) -> None:
+    """Teach ``model`` the logged visits, one by one, in order."""
+    lines = list(arm_lines(shop).values())
+    for e in log:
+        model.learn(context_line(e.context), lines, e.chosen, e.probability, e.reward)
+
+
 def learning_curve(
     shop: Shop, settings: LearningSettings, *, seed: int, epsilon: float, steps: int = 10, step: int = 5000
 ) -> list[float]:
@@ -115,20 +122,14 @@ def learning_curve(
     """
     visitors = population(shop)
     oracle = oracle_value(shop, visitors)
-    lines = list(arm_lines(shop).values())
-
-    def learn(log: list[Example]) -> None:
-        for e in log:
-            learner.learn(context_line(e.context), lines, e.chosen, e.probability, e.reward)
-
     learner = VWModel.new(settings, seed=seed)
     try:
-        learn(uniform_log(shop, step, seed))
+        learn(learner, shop, uniform_log(shop, step, seed))
         serving = VWModel.from_bytes(learner.to_bytes())
         try:
             values = [true_value(shop, learner, visitors) / oracle]
             for k in range(1, steps):
-                learn(served_log(shop, serving, step, epsilon, seed * 1000 + k, first=k * step))
+                learn(learner, shop, served_log(shop, serving, step, epsilon, seed * 1000 + k, first=k * step))
                 values.append(true_value(shop, learner, visitors) / oracle)
         finally:
             serving.close()

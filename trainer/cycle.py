@@ -172,9 +172,7 @@ def run_cycle(
         guard = Evidence()
         if serving is not None:
             harm = Evidence.of(evaluated.serving - evaluated.uniform)
-            # it gathers over consecutive cycles that point to harm: a change of tastes is judged
-            # on its own events, not diluted by the good cycles before it
-            guard = promotion.tune(plan.guard + harm, experiment.promotion) if harm.mean < 0 else Evidence()
+            guard = promotion.gather_harm(plan.guard, harm, experiment.promotion)
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
         verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
         seconds = time.perf_counter() - started
@@ -279,18 +277,12 @@ def _lineage(record: PolicyRecord) -> int:
 
 
 def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:
-    """Retire a serving policy that its own evidence shows worse than uniform random (the upper
-    bound of serving − uniform below zero, on at least ``promotion.min_events`` events).
-
-    The guard's evidence runs over the current stretch of consecutive cycles in which serving −
-    uniform is negative (a cycle where it is not ends the stretch), so a policy that was good
-    before a change of tastes is judged on the events since. The price: its error rate holds per
-    such stretch, not over the experiment's life."""
+    """Retire a serving policy that its own evidence shows worse than uniform random
+    (:func:`trainer.promotion.retires`, on the evidence :func:`trainer.promotion.gather_harm`
+    gathers)."""
     settings = experiment.promotion
-    if experiment.active_policy is None or guard.n < settings.min_events:
-        return
-    low, high = guard.bounds(settings.confidence)
-    if high < 0:
+    if experiment.active_policy is not None and promotion.retires(guard, settings):
+        low, high = guard.bounds(settings.confidence)
         reason = (
             f"serving v{experiment.active_policy} − uniform random = {guard.mean:+.4g} [{low:+.4g}, {high:+.4g}] "
             f"(anytime-valid, {settings.confidence:.0%}) over {guard.n:,} events: worse than uniform random, "

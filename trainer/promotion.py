@@ -51,6 +51,21 @@ def tune(evidence: Evidence, settings: PromotionSettings) -> Evidence:
     return evidence.tuned(max(settings.min_events, evidence.n), settings.confidence)
 
 
+def gather_harm(guard: Evidence, harm: Evidence, settings: PromotionSettings) -> Evidence:
+    """The guard's evidence after a cycle whose serving − uniform random terms are ``harm``:
+    it gathers over consecutive cycles that point to harm (a negative mean) and starts anew
+    after one that does not, so that a change of tastes is judged on its own events, not
+    diluted by the good cycles before it. The price: the error rate holds per such stretch,
+    not over the experiment's life."""
+    return tune(guard + harm, settings) if harm.mean < 0 else Evidence()
+
+
+def retires(guard: Evidence, settings: PromotionSettings) -> bool:
+    """Whether the serving policy's own evidence shows it worse than uniform random: the upper
+    bound of serving − uniform below zero, on at least ``promotion.min_events`` events."""
+    return guard.n >= settings.min_events and guard.bounds(settings.confidence)[1] < 0
+
+
 def decide(evidence: Evidence, rule: Rule, serving_value: float, settings: PromotionSettings) -> Verdict:
     """Apply the rule (see the module) to the accumulated paired differences (learner −
     serving), tuned by :func:`tune`."""
