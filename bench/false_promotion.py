@@ -14,6 +14,7 @@ operator activated a poor version): the cycle after which the guard retired each
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import sys
 from dataclasses import asdict
@@ -38,7 +39,10 @@ def turn_job(job: tuple[str, int]) -> dict[str, Any]:
 
 
 def share(runs: list[dict[str, Any]], key: str) -> str:
-    return f"{sum(r[key] is not None for r in runs)} of {len(runs)}"
+    """How many runs the gate ``key`` promoted, and how many of those were truly no better."""
+    promoted = [r for r in runs if r[key] is not None]
+    worse = sum(r["true_gain"] <= 0 for r in promoted)
+    return f"{len(promoted)} of {len(runs)}" + (f" ({worse} truly no better)" if promoted else "")
 
 
 def main() -> None:
@@ -65,6 +69,9 @@ def main() -> None:
                 f"{share(mine, 'non_inferiority') if against == 'serving policy' else '–'} | "
                 f"{share(mine, 'point_estimate')} | {min(gains):+.3f} to {max(gains):+.3f} |"
             )
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "false_promotion.json").write_text(json.dumps({"learners": runs, "serving": turned}, indent=2))
     print("\nserving policies that became harmful: cycles until the guard retired them\n")
     print("| turn | retired after 1 / 2 / later or never | serving ÷ oracle | uniform ÷ oracle |")
     print("|---|---:|---:|---:|")
