@@ -114,7 +114,7 @@ def harmful_learner(
         for cycle in range(1, cycles + 1):
             events = served_log(shop, serving, step, traffic, seed * 1000 + cycle, first=cycle * step)
             learner, scored = score_and_learn(start, served, corrupt(events, harm, rng, poor), lines, exp.strategy)
-            start = learner.to_bytes()
+            learned = start = learner.to_bytes()
             learner.close()
             truth = replace(scored, log=replace(scored.log, reward=np.array([e.reward for e in events], dtype=float)))
             evaluated = evaluate_cycle(exp, truth, "learner", "serving")
@@ -122,17 +122,18 @@ def harmful_learner(
             serving_evidence = serving_evidence + Evidence.of(evaluated.serving)
             value = serving_evidence.mean
             for rule in RULES:
-                if (
-                    promoted[rule] is None
-                    and promotion.decide(evidence, rule, serving_evidence.mean, settings).promoted
-                ):
+                if promoted[rule] is None and promotion.decide(evidence, rule, value, settings).promoted:
                     promoted[rule] = cycle
+            # the point estimate alone, against the threshold of the rule that applies here
             lax = promotion.decide(evidence, "superiority" if against_uniform else "non-inferiority", value, settings)
-            loose = evidence.n >= settings.min_events and evidence.mean > lax.threshold
-            if promoted["point estimate"] is None and loose:
+            if (
+                promoted["point estimate"] is None
+                and evidence.n >= settings.min_events
+                and evidence.mean > lax.threshold
+            ):
                 promoted["point estimate"] = cycle
         visitors = population(shop)
-        learner = VWModel.from_bytes(start)  # type: ignore[arg-type]
+        learner = VWModel.from_bytes(learned)
         baseline = uniform_value(shop, visitors) if against_uniform else true_value(shop, serving, visitors)
         gain = (true_value(shop, learner, visitors) - baseline) / oracle_value(shop, visitors)
         learner.close()

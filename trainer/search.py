@@ -103,14 +103,14 @@ class SearchResult:
 
     def as_dict(self) -> dict[str, Any]:
         method = (
-            f"{self.folds} blocks in time of {self.events} sampled training events: each setting is trained on "
+            f"{self.folds} blocks in time of {self.events:,} sampled training events: each setting is trained on "
             f"the blocks before each later block and scored by {self.metric.upper()} on it"
         )
         if self.gain is not None:
             verdict = "replaces" if self.chosen != self.trials[0].settings else "does not replace"
             method += (
                 f"; the best other setting {verdict} the starting one: its paired gain "
-                f"{self.gain.value:+.4g} [{self.gain.low:+.4g}, {self.gain.high:+.4g}] "
+                f"{self.gain.value:+.3f} [{self.gain.low:+.3f}, {self.gain.high:+.3f}] "
                 f"({self.gain.level:.2%}, Bonferroni over {len(self.trials) - 1}) "
                 f"{'is' if self.gain.low > 0 else 'is not'} above zero"
             )

@@ -59,7 +59,7 @@ def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.Cap
     factories.log_uniform_traffic(mongo, 1000, ts=RECENT())
     assert cli.main(["search", "--experiment", "exp"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("3 blocks in time of 1000 sampled training events")
+    assert out[0].startswith("3 blocks in time of 1,000 sampled training events")
     assert out[1].split() == ["settings", "passes", "dr", "interval", "seconds", "status"]
     rows = out[2:]
     assert len(rows) == 1 + 1 + 2 + 1 + 1 + 2 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, 2 clips, passes

@@ -147,7 +147,7 @@ def test_a_setting_better_with_confidence_replaces_the_start_and_every_trial_is_
     assert doc["events"] == 3000 and doc["folds"] == 3 and doc["metric"] == "dr"
     # blocks 2 and 3 are scored, each by models trained on the blocks before it
     assert all(t.estimate is not None and t.estimate.n == 2000 for t in result.trials)
-    assert doc["method"].startswith("3 blocks in time of 3000 sampled training events")
+    assert doc["method"].startswith("3 blocks in time of 3,000 sampled training events")
     assert "the best other setting replaces the starting one" in doc["method"]
     assert [t["chosen"] for t in doc["trials"]].count(True) == 1
 
