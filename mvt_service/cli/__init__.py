@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the HTTP API. On the embedded store it seeds the demo experiment `home`.",
     )
     p.add_argument("--host", help="address to bind (default: MVT_HOST or 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port to listen on (default: MVT_PORT or 8000)")
+    p.add_argument("--port", type=port, help="port to listen on, 1 to 65535 (default: MVT_PORT or 8000)")
     p.add_argument(
         "--workers",
         type=int,
@@ -170,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p, visitors=20_000, search_events=3_000)
     p.set_defaults(run=simulate_command)
     return parser
+
+
+def port(value: str) -> int:
+    """A TCP port number, for argparse: anything else is a usage error naming what is allowed."""
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, got {value!r}")
+    return int(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

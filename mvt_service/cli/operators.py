@@ -33,13 +33,14 @@ def experiments(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not args.experiment:
         raise CommandError(f"`mvt experiments {args.action}` needs an experiment id")
+    epsilon = _epsilon(args.value) if args.action == "set-epsilon" else None
+    if args.action in ("pause", "resume", "show") and args.value is not None:
+        raise CommandError(f"`mvt experiments {args.action}` takes an experiment id only, got also {args.value!r}")
     base = f"/v1/experiments/{args.experiment}"
     current = call_api(url, "GET", base)
     revision = f'"{current["revision"]}"'  # the change applies only to what was just read
-    if args.action == "set-epsilon":
-        if args.value is None:
-            raise CommandError("give the new epsilon, e.g. `mvt experiments set-epsilon home 0.1`")
-        current = call_api(url, "PATCH", f"{base}/exploration", {"epsilon": float(args.value)}, if_match=revision)
+    if epsilon is not None:
+        current = call_api(url, "PATCH", f"{base}/exploration", {"epsilon": epsilon}, if_match=revision)
     elif args.action in ("pause", "resume"):
         current = call_api(url, "POST", f"{base}/{args.action}", if_match=revision)
     elif args.action in ("disable-arm", "enable-arm"):
@@ -57,6 +58,20 @@ def experiments(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print_experiment(current)
     return 0
+
+
+def _epsilon(value: str | None) -> float:
+    """The epsilon of `set-epsilon`, checked before anything is sent."""
+    try:
+        epsilon = float(value) if value is not None else None
+    except ValueError:
+        epsilon = None
+    if epsilon is None or not 0.0 <= epsilon <= 1.0:
+        got = "nothing" if value is None else repr(value)
+        raise CommandError(
+            f"epsilon must be a number from 0 to 1, e.g. `mvt experiments set-epsilon home 0.1`; got {got}"
+        )
+    return epsilon
 
 
 def print_experiment(e: dict[str, Any]) -> None:

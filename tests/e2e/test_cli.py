@@ -213,3 +213,34 @@ def test_operator_commands(keyed_server: str, capsys: pytest.CaptureFixture, mon
     monkeypatch.setenv("MVT_API_KEY", "client-key")
     assert cli.main(["experiments", "pause", "home", *url]) == 2
     assert "403 this needs the `operator` role" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["set-epsilon", "home", "abc"],
+            "epsilon must be a number from 0 to 1, e.g. `mvt experiments set-epsilon home 0.1`; got 'abc'",
+        ),
+        (["set-epsilon", "home", "1.5"], "epsilon must be a number from 0 to 1"),
+        (["set-epsilon", "home", "nan"], "epsilon must be a number from 0 to 1"),
+        (["set-epsilon", "home"], "got nothing"),
+        (["pause", "home", "extra"], "`mvt experiments pause` takes an experiment id only, got also 'extra'"),
+        (["resume", "home", "extra"], "`mvt experiments resume` takes an experiment id only"),
+    ],
+)
+def test_an_operator_mistake_is_one_line_and_status_2_before_anything_is_sent(
+    args: list[str], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    # port 9 answers nothing: the mistake must be found before any request
+    assert cli.main(["experiments", *args, "--url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["70000", "0", "abc", "-1"])
+def test_a_port_out_of_range_is_a_usage_error(value: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["serve", "--port", value])
+    assert exit.value.code == 2
+    assert f"argument --port: must be a port number from 1 to 65535, got {value!r}" in capsys.readouterr().err
