@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pymongo
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.database import Database
 
@@ -108,3 +108,13 @@ def open_database(settings: Settings) -> tuple[Client, Database[Any]]:
     else:
         client = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, retryWrites=True, serverSelectionTimeoutMS=5000)
     return client, client[settings.mongo_db]
+
+
+def environment_errors(error: ValidationError) -> str:
+    """The settings an environment got wrong, in one line: each variable, its value and what it
+    must be (``MVT_PORT='abc': Input should be a valid integer…``)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    return "; ".join(
+        f"{prefix}{str(e['loc'][0]).upper()}={e['input']!r}: {e['msg']}" if e["loc"] else e["msg"]
+        for e in error.errors()
+    )

@@ -8,13 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from mvt_service.cli.common import CommandError, call_api
 from mvt_service.cli.operators import experiments
 from mvt_service.cli.replaying import export, replay
 from mvt_service.cli.serving import check_binding, serve
 from mvt_service.cli.simulating import add_arguments, simulate_command
 from mvt_service.cli.training import search, train, trainer
-from mvt_service.settings import Settings
+from mvt_service.settings import Settings, environment_errors
 
 __all__ = ["CommandError", "build_parser", "call_api", "check_binding", "main"]
 
@@ -183,7 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        status: int = args.run(args, Settings())
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"mvt {args.command}: {environment_errors(exc)}", file=sys.stderr)
+        return 2
+    try:
+        status: int = args.run(args, settings)
         return status
     except CommandError as exc:
         print(f"mvt {args.command}: {exc}", file=sys.stderr)

@@ -244,3 +244,16 @@ def test_a_port_out_of_range_is_a_usage_error(value: str, capsys: pytest.Capture
         cli.main(["serve", "--port", value])
     assert exit.value.code == 2
     assert f"argument --port: must be a port number from 1 to 65535, got {value!r}" in capsys.readouterr().err
+
+
+def test_a_bad_setting_in_the_environment_is_one_line_and_status_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("MVT_PORT", "abc")
+    monkeypatch.setenv("MVT_RELOAD_SECONDS", "-1")
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "mvt serve: MVT_PORT='abc': Input should be a valid integer, unable to parse string as an integer; "
+        "MVT_RELOAD_SECONDS='-1': Input should be greater than 0"
+    ]
