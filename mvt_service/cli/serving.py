@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
+from pymongo.errors import PyMongoError
 
 from mvt_service.app import create_app
 from mvt_service.auth import KeyRing, is_loopback
 from mvt_service.cli.common import CommandError
 from mvt_service.http_server import GuardedHttpToolsProtocol, ServerLimits
-from mvt_service.settings import Settings
+from mvt_service.settings import Settings, open_database
 
 
 def check_binding(settings: Settings) -> None:
@@ -32,6 +36,49 @@ def check_binding(settings: Settings) -> None:
             f"refusing to serve on {settings.host} without API keys: anyone could change experiments. "
             "Set MVT_CLIENT_KEYS and MVT_OPERATOR_KEYS, or bind to 127.0.0.1."
         )
+
+
+def check_spool(settings: Settings) -> None:
+    """Refuse to serve when the spool directory cannot be made or written: the log writer
+    keeps there what the store cannot take, and would fail at start with a traceback.
+
+    Raises
+    ------
+    CommandError
+        Naming ``MVT_SPOOL_DIR`` and why it cannot be used.
+    """
+    path = Path(settings.spool_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        why = "it is a file" if path.exists() and not path.is_dir() else exc.strerror or str(exc)
+        raise CommandError(
+            f"MVT_SPOOL_DIR={str(path)!r} cannot be used ({why}): it must be a directory this process can "
+            "write (the log's spool)"
+        ) from exc
+
+
+def check_database(settings: Settings) -> None:
+    """Refuse to serve when ``MVT_MONGO_URI`` is set and MongoDB does not answer a ping within
+    the client's server selection timeout (5 s).
+
+    Raises
+    ------
+    CommandError
+        Naming the hosts tried and the driver's reason, in one line.
+    """
+    if settings.embedded:
+        return
+    client, _ = open_database(settings)
+    try:
+        client.admin.command("ping")
+    except PyMongoError as exc:
+        reason = re.split(r", Timeout:| \(configured timeouts", str(exc))[0].splitlines()[0]
+        raise CommandError(f"cannot reach MongoDB at MVT_MONGO_URI: {reason}") from exc
+    finally:
+        client.close()
 
 
 @contextlib.contextmanager
@@ -67,6 +114,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     """
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
     check_binding(settings)
+    check_spool(settings)
+    check_database(settings)
     limits = ServerLimits.of(settings)
     if args.workers == 1:
         options = limits.uvicorn_options()

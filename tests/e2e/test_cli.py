@@ -257,3 +257,24 @@ def test_a_bad_setting_in_the_environment_is_one_line_and_status_2(
         "mvt serve: MVT_PORT='abc': Input should be a valid integer, unable to parse string as an integer; "
         "MVT_RELOAD_SECONDS='-1': Input should be greater than 0"
     ]
+
+
+def test_a_spool_dir_that_is_a_file_is_one_line_before_serving(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "spool").write_text("")
+    monkeypatch.setenv("MVT_SPOOL_DIR", str(tmp_path / "spool"))
+    assert cli.main(["serve"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"mvt serve: MVT_SPOOL_DIR={str(tmp_path / 'spool')!r} cannot be used (it is a file): it must be a "
+        "directory this process can write (the log's spool)"
+    ]
+
+
+def test_an_unreachable_mongodb_is_one_line_before_serving(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("MVT_MONGO_URI", "mongodb://127.0.0.1:9")  # port 9 answers nothing
+    assert cli.main(["serve"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("mvt serve: cannot reach MongoDB at MVT_MONGO_URI: 127.0.0.1:9")
