@@ -97,7 +97,7 @@ def read_events(lines: Iterable[str]) -> LoggedEvents:
         if not line.strip():
             continue
         try:
-            arms, index, p, r, t = _event(json.loads(line))
+            arms, index, p, r, t = _event(json.loads(line.rstrip("\r\n")))  # a column past the end is the end
         except json.JSONDecodeError as exc:
             problems.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
             continue

@@ -77,6 +77,14 @@ def test_every_invalid_line_is_reported_by_number() -> None:
     ]
 
 
+def test_a_line_cut_short_names_the_column_where_it_ends() -> None:
+    """A file's lines keep their newline: the error is at the end of the line, not at column 1
+    of the next one."""
+    with pytest.raises(LogFileError) as error:
+        read_events(['{"action": "a"\n'])
+    assert error.value.problems == ["line 1: not valid JSON (Expecting ',' delimiter at column 15)"]
+
+
 def test_an_empty_file_is_an_error() -> None:
     with pytest.raises(LogFileError, match="no event"):
         read_events(["", "  "])
