@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -31,8 +32,18 @@ from policy.experiment import Experiment
 from policy.learning import LearningSettings
 from policy.model import VWModel
 from replay.sequence import Evidence
-from simulator.offline import arm_lines, learn, oracle_value, population, served_log, true_value, uniform_log
-from simulator.shop import Context, Shop
+from simulator.offline import (
+    arm_lines,
+    learn,
+    oracle_value,
+    population,
+    population_mean,
+    served_log,
+    true_value,
+    uniform_log,
+    uniform_value,
+)
+from simulator.shop import Shop
 from trainer import promotion
 from trainer.join import Example
 from trainer.progressive import score_and_learn
@@ -52,7 +63,7 @@ def experiment(shop: Shop, epsilon: float) -> Experiment:
 def poor_layout(shop: Shop) -> str:
     """The layout with the lowest mean true reward over the shop's visitors."""
     visitors = population(shop)
-    values = [sum(w * shop.expected_reward(c, i) for c, w in visitors) for i in range(len(shop.layouts))]
+    values = [population_mean(visitors, partial(shop.expected_reward, layout=i)) for i in range(len(shop.layouts))]
     return shop.layout_ids[values.index(min(values))]
 
 
@@ -188,10 +199,3 @@ def harmful_serving(
     finally:
         policy.close()
     return TurnRun(turn, seed, retired, value, uniform_value(world, visitors) / oracle)
-
-
-def uniform_value(shop: Shop, visitors: Sequence[tuple[Context, float]]) -> float:
-    """The exact expected reward per visitor of uniform random."""
-    k = len(shop.layouts)
-    total = sum(w * sum(shop.expected_reward(c, i) for i in range(k)) / k for c, w in visitors)
-    return total / sum(w for _, w in visitors)

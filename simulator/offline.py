@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from policy.exploration import EpsilonGreedy, sample
@@ -85,21 +85,32 @@ def population(shop: Shop) -> list[tuple[Context, float]]:
     return out
 
 
+def population_mean(visitors: Sequence[tuple[Context, float]], value: Callable[[Context], float]) -> float:
+    """The exact mean of ``value`` over a :func:`population`, weighted by each context's probability."""
+    return sum(w * value(c) for c, w in visitors) / sum(w for _, w in visitors)
+
+
 def true_value(shop: Shop, model: VWModel, visitors: Sequence[tuple[Context, float]]) -> float:
     """The exact expected reward per visitor of the greedy policy of ``model`` over a
     :func:`population` (ties go to the first layout)."""
     lines = list(arm_lines(shop).values())
-    total = 0.0
-    for context, weight in visitors:
+
+    def greedy(context: Context) -> float:
         scores = model.score(context_line(context), lines)
-        total += weight * shop.expected_reward(context, scores.index(max(scores)))
-    return total / sum(w for _, w in visitors)
+        return shop.expected_reward(context, scores.index(max(scores)))
+
+    return population_mean(visitors, greedy)
 
 
 def oracle_value(shop: Shop, visitors: Sequence[tuple[Context, float]]) -> float:
     """The exact expected reward per visitor of the best layout for each."""
-    total = sum(w * max(shop.expected_reward(c, i) for i in range(len(shop.layouts))) for c, w in visitors)
-    return total / sum(w for _, w in visitors)
+    return population_mean(visitors, lambda c: max(shop.expected_reward(c, i) for i in range(len(shop.layouts))))
+
+
+def uniform_value(shop: Shop, visitors: Sequence[tuple[Context, float]]) -> float:
+    """The exact expected reward per visitor of uniform random."""
+    k = len(shop.layouts)
+    return population_mean(visitors, lambda c: sum(shop.expected_reward(c, i) for i in range(k)) / k)
 
 
 def learn(model: VWModel, shop: Shop, log: Sequence[Example]) -> None:
