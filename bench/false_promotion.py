@@ -1,14 +1,16 @@
 """How often the promotion gate lets a harmful learner through, and how long a serving policy
 that became harmful keeps serving (offline, through the cycle's own code: simulator/gate.py).
 
-    python bench/false_promotion.py [--seeds 20] [--cycles 10] [--jobs 2]
+    python bench/false_promotion.py [--seeds 20] [--cycles 10] [--candidate-share S] [--jobs 2]
 
 Three harmful learners (trained on permuted rewards, on inverted rewards, on rewards that favour
 the poorest layout), each over ``--cycles`` cycles of 5,000 events and looked at after every
 one: against a good serving policy (ε 0.1), by both rules, and against uniform random before
 any policy serves (superiority). Beside each, what a gate that took the point estimate alone
 would have done. Then two serving policies that became harmful (the shop's tastes changed; an
-operator activated a poor version): the cycle after which the guard retired each.
+operator activated a poor version): the cycle after which the guard retired each. With
+``--candidate-share``, that share of the exploration budget serves each learner's choice while it
+is the candidate (simulator/gate.py).
 """
 
 from __future__ import annotations
@@ -27,15 +29,15 @@ from simulator.gate import HARMS, TURNS, harmful_learner, harmful_serving
 from simulator.shop import Shop
 
 
-def learner_job(job: tuple[str, int, int, bool]) -> dict[str, Any]:
-    harm, seed, cycles, against_uniform = job
-    run = harmful_learner(Shop(), harm, seed, cycles=cycles, against_uniform=against_uniform)
+def learner_job(job: tuple[str, int, int, bool, float]) -> dict[str, Any]:
+    harm, seed, cycles, against_uniform, candidate_share = job
+    run = harmful_learner(Shop(), harm, seed, cycles=cycles, against_uniform=against_uniform, share=candidate_share)
     return {**asdict(run), "against": "uniform random" if against_uniform else "serving policy"}
 
 
-def turn_job(job: tuple[str, int]) -> dict[str, Any]:
-    turn, seed = job
-    return asdict(harmful_serving(Shop(), turn, seed))
+def turn_job(job: tuple[str, int, float]) -> dict[str, Any]:
+    turn, seed, candidate_share = job
+    return asdict(harmful_serving(Shop(), turn, seed, share=candidate_share))
 
 
 def share(runs: list[dict[str, Any]], key: str) -> str:
@@ -49,15 +51,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--cycles", type=int, default=10)
+    parser.add_argument("--candidate-share", type=float, default=0.0)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    seeds = range(1, args.seeds + 1)
-    learners = [(h, s, args.cycles, u) for u in (False, True) for h in HARMS for s in seeds]
-    turns = [(t, s) for t in TURNS for s in seeds]
+    seeds, share = range(1, args.seeds + 1), args.candidate_share
+    learners = [(h, s, args.cycles, u, share) for u in (False, True) for h in HARMS for s in seeds]
+    turns = [(t, s, share) for t in TURNS for s in seeds]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         runs = pool.map(learner_job, learners, chunksize=1)
         turned = pool.map(turn_job, turns, chunksize=1)
-    print(f"harmful learners, {args.cycles} cycles of 5,000 events, looked at after each; promoted in:\n")
+    print(
+        f"harmful learners, {args.cycles} cycles of 5,000 events, looked at after each, candidate share "
+        f"{share:g}; promoted in:\n"
+    )
     print("| learner | against | superiority | non-inferiority | point estimate alone | true gain ÷ oracle |")
     print("|---|---|---:|---:|---:|---:|")
     for against in ("serving policy", "uniform random"):
@@ -71,7 +77,8 @@ def main() -> None:
             )
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "false_promotion.json").write_text(json.dumps({"learners": runs, "serving": turned}, indent=2))
+    name = "false_promotion" if share == 0 else f"false_promotion-share-{share:g}"
+    (out / f"{name}.json").write_text(json.dumps({"learners": runs, "serving": turned}, indent=2))
     print("\nserving policies that became harmful: cycles until the guard retired them\n")
     print("| turn | retired after 1 / 2 / later or never | serving ÷ oracle | uniform ÷ oracle |")
     print("|---|---:|---:|---:|")

@@ -1,15 +1,16 @@
 """The learning table: how well the service learns on the simulated shop, seed by seed.
 
-    python bench/learning.py [--visitors 50000] [--epsilon 0.1] [--jobs 2]
+    python bench/learning.py [--visitors 50000] [--epsilon 0.1] [--candidate-share S] [--jobs 2]
 
 Runs ``mvt simulate --visitors 50000 --epsilon 0.1 --seed S`` for seeds 1–5, and seed 6 with
 ``--drift-at 25000`` (the visitors' tastes change half way), each on its own embedded service
 on simulated time, so every figure is fixed by the seed (only the run times depend on the
 machine): ``--jobs`` runs side by side change nothing but the time. Prints one row per run:
 the final greedy policy's share of the oracle, the visitors served's share of the oracle
-(after the change of tastes, for the drift run), the first promotion, learners promoted and
-rejected, and replay honesty (cycles whose replay interval held the served policy's true
-value). Writes every run's figures to ``bench/results/learning.json``.
+(after the change of tastes, for the drift run), the visitors after which a learner was
+promoted, learners promoted and rejected, and replay honesty (cycles whose replay interval held
+the served policy's true value). ``--candidate-share`` sets the experiment's (default: the
+service's). Writes every run's figures to ``bench/results/learning[-share-S].json``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ RUNS: list[tuple[int, int | None]] = [(1, None), (2, None), (3, None), (4, None)
 """(seed, visitor at which tastes change) of each row."""
 
 
-def run(job: tuple[int, int | None, int, float, int]) -> dict[str, Any]:
+def run(job: tuple[int, int | None, int, float, float | None, int]) -> dict[str, Any]:
     """One simulation on an embedded service, as ``mvt simulate`` runs it."""
-    seed, drift_at, visitors, epsilon, train_every = job
+    seed, drift_at, visitors, epsilon, candidate_share, train_every = job
     with service(None, Settings(), seed) as (api, timeline):
         result = simulate(
             api,
@@ -43,6 +44,7 @@ def run(job: tuple[int, int | None, int, float, int]) -> dict[str, Any]:
             visitors=visitors,
             train_every=train_every,
             epsilon=epsilon,
+            candidate_share=candidate_share,
             seed=seed,
             drift_at=drift_at,
             timeline=timeline,
@@ -56,17 +58,17 @@ def row(seed: int, result: SimulationResult) -> str:
     served = f"{result.served_share:.1%}"
     if result.served_share_after_drift is not None:
         served += f" ({result.served_share_after_drift:.1%} after the change)"
-    first = result.first_promotion
+    promoted_at = ", ".join(f"{v:,}" for v in result.promoted_at) or "never"
     return (
         f"| {seed}{f' (tastes change at {result.drift_at:,})' if result.drift_at else ''} "
         f"| {result.final['fraction_of_oracle']:.1%} | {served} "
-        f"| {f'visitor {first:,}' if first else 'never'} | {promoted} / {rejected} "
+        f"| {promoted_at} | {promoted} / {rejected} "
         f"| {covered} of {checked} | {result.seconds:.0f} s |"
     )
 
 
 HEADER = (
-    "| seed | final greedy ÷ oracle | served ÷ oracle | first promotion | promoted / rejected "
+    "| seed | final greedy ÷ oracle | served ÷ oracle | promoted after visitor | promoted / rejected "
     "| replay held the truth | run |\n|---|---:|---:|---:|---:|---:|---:|"
 )
 
@@ -75,22 +77,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visitors", type=int, default=50_000)
     parser.add_argument("--epsilon", type=float, default=0.1)
+    parser.add_argument("--candidate-share", type=float, default=None)
     parser.add_argument("--train-every", type=int, default=5000)
     parser.add_argument("--jobs", type=int, default=2, help="simulations run side by side")
     args = parser.parse_args()
-    jobs = [(seed, drift, args.visitors, args.epsilon, args.train_every) for seed, drift in RUNS]
+    share = args.candidate_share
+    jobs = [(seed, drift, args.visitors, args.epsilon, share, args.train_every) for seed, drift in RUNS]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         results = pool.map(run, jobs, chunksize=1)
     print(
         f"{date.today().isoformat()}: `mvt simulate --visitors {args.visitors} --epsilon {args.epsilon:g} "
-        f"--train-every {args.train_every} --seed S` (seed 6 with --drift-at 25000)\n"
+        + ("" if share is None else f"--candidate-share {share:g} ")
+        + f"--train-every {args.train_every} --seed S` (seed 6 with --drift-at 25000)\n"
     )
     print(HEADER)
     for r in results:
         print(r.pop("row"))
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "learning.json").write_text(json.dumps(results, indent=2))
+    name = "learning" if share is None else f"learning-share-{share:g}"
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

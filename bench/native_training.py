@@ -26,12 +26,12 @@ from collections.abc import Callable
 
 import vowpalwabbit
 
+from policy.exploration import GREEDY
 from policy.learning import LearningSettings
 from policy.model import VWModel
 from simulator.offline import arm_lines, uniform_log
 from simulator.shop import Shop
 from trainer.progressive import score_and_learn
-from trainer.scoring import GREEDY
 from trainer.train import data_file, learn, rows
 
 

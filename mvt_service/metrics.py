@@ -73,4 +73,14 @@ def count_training_failure(experiment_id: str, reason: str) -> None:
 
 
 ACTIVE_POLICY = Gauge("mvt_active_policy_version", "Policy version this worker serves (0: none)", ["experiment"])
+CANDIDATE_POLICY = Gauge(
+    "mvt_candidate_policy_version",
+    "Candidate version taking part in this worker's decisions (0: none, or exploration.candidate_share is 0)",
+    ["experiment"],
+)
+CANDIDATE_DECISIONS = Counter(
+    "mvt_candidate_decisions",
+    "Decisions whose arm the candidate's share of the exploration budget drew (its greedy choice)",
+    ["experiment"],
+)
 EPSILON = Gauge("mvt_exploration_epsilon", "Exploration rate of the experiment", ["experiment"])

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from mvt_service.log_writer import LogWriter
 from mvt_service.store import Store
 from policy.decision import choose_action, fixed_choice, score_arms
 from policy.experiment import Experiment
-from policy.exploration import EpsilonGreedy
+from policy.exploration import GREEDY
 from policy.features import FeatureValue, context_line
 from policy.model import VWModel
 from policy.records import GROUPS, Decision, Group
@@ -32,7 +33,6 @@ from policy.records import GROUPS, Decision, Group
 log = logging.getLogger(__name__)
 
 NO_POLICY = 0
-GREEDY = EpsilonGreedy(0.0)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class ServedExperiment:
     counted: Mapping[Group, Counter]
     fallbacks: Counter
     sticky_answers: Counter
+    candidate_answers: Counter
 
     @classmethod
     def of(cls, experiment: Experiment) -> ServedExperiment:
@@ -59,6 +60,7 @@ class ServedExperiment:
             counted,
             metrics.POLICY_FALLBACKS.labels(experiment.id),
             metrics.STICKY_ANSWERS.labels(experiment.id),
+            metrics.CANDIDATE_DECISIONS.labels(experiment.id),
         )
 
 
@@ -68,16 +70,22 @@ class ServedPolicy:
     model: VWModel
 
 
+Role = Literal["active", "candidate"]
+"""Why a worker serves a policy: it is the experiment's active policy, or its candidate (which
+takes part in decisions with ``exploration.candidate_share`` of the exploration budget)."""
+
+
 class Runtime:
-    """Experiments and active policies of one worker, and the decisions made with them."""
+    """Experiments, their active and candidate policies in one worker, and the decisions made
+    with them."""
 
     def __init__(self, store: Store, writer: LogWriter, rng: random.Random) -> None:
         self._store = store
         self._writer = writer
         self._rng = rng
         self._experiments: dict[str, ServedExperiment] = {}
-        self._policies: dict[str, ServedPolicy] = {}
-        self.policy_errors: dict[str, tuple[int, str]] = {}
+        self._served: dict[Role, dict[str, ServedPolicy]] = {"active": {}, "candidate": {}}
+        self.errors: dict[Role, dict[str, tuple[int, str]]] = {"active": {}, "candidate": {}}
 
     # cache -----------------------------------------------------------------------------------
 
@@ -111,28 +119,34 @@ class Runtime:
         self._serve(experiment)
 
     async def refresh(self) -> None:
-        """Reload experiments whose revision changed and policies whose active version changed;
-        an experiment whose policy was retired without a successor goes back to uniform random."""
+        """Reload experiments whose revision changed, and policies whose active version or
+        candidate changed: an experiment whose policy was retired without a successor goes back
+        to uniform random; a candidate is loaded only while the experiment gives it a share."""
         states = await run_in_threadpool(self._store.experiment_states)
-        for experiment_id, (revision, active_policy) in states.items():
+        for experiment_id, state in states.items():
             current = self._experiments.get(experiment_id)
-            if current is None or current.experiment.revision != revision:
+            if current is None or current.experiment.revision != state.revision:
                 experiment = await run_in_threadpool(self._store.get_experiment, experiment_id)
                 if experiment is not None:
-                    self._serve(experiment)
-            served = self._policies.get(experiment_id)
-            if active_policy is None and served is not None:
-                del self._policies[experiment_id]
-                served.model.close()
-                metrics.ACTIVE_POLICY.labels(experiment_id).set(NO_POLICY)
-                log.info("experiment %s now serves no policy (uniform random)", experiment_id)
-            elif active_policy is not None and (served is None or served.version != active_policy):
-                await self._load_policy(experiment_id, active_policy)
+                    current = self._serve(experiment)
+            share = current.experiment.candidate_share if current is not None else 0.0
+            await self._sync("active", experiment_id, state.active_policy)
+            await self._sync("candidate", experiment_id, state.candidate_policy if share > 0.0 else None)
 
-    async def _load_policy(self, experiment_id: str, version: int) -> None:
-        """Serve ``version``; if it cannot be loaded keep the current policy and record why
-        (once per version: a broken version is not retried until another is activated)."""
-        if self.policy_errors.get(experiment_id, (None,))[0] == version:
+    async def _sync(self, role: Role, experiment_id: str, version: int | None) -> None:
+        """Serve ``version`` in ``role`` (None: none); if it cannot be loaded keep the current
+        one and record why (once per version: a broken version is not retried until another is
+        wanted)."""
+        served, errors = self._served[role], self.errors[role]
+        current = served.get(experiment_id)
+        if version is None:
+            if current is not None:
+                del served[experiment_id]
+                current.model.close()
+                self._announce(role, experiment_id, None)
+            errors.pop(experiment_id, None)
+            return
+        if (current is not None and current.version == version) or errors.get(experiment_id, (None,))[0] == version:
             return
         data = await run_in_threadpool(self._store.policy_model, experiment_id, version)
         try:
@@ -140,16 +154,30 @@ class Runtime:
                 raise ValueError("its model is missing from the store")
             model = await run_in_threadpool(VWModel.from_bytes, data)
         except ValueError as exc:
-            log.error("policy %s v%d cannot be served, keeping the previous one: %s", experiment_id, version, exc)
-            self.policy_errors[experiment_id] = (version, str(exc))
+            log.error(
+                "%s policy %s v%d cannot be served, keeping the previous one: %s", role, experiment_id, version, exc
+            )
+            errors[experiment_id] = (version, str(exc))
             return
-        self.policy_errors.pop(experiment_id, None)
-        previous = self._policies.get(experiment_id)
-        self._policies[experiment_id] = ServedPolicy(version, model)
-        metrics.ACTIVE_POLICY.labels(experiment_id).set(version)
-        if previous is not None:
-            previous.model.close()
-        log.info("experiment %s now serves policy v%d", experiment_id, version)
+        errors.pop(experiment_id, None)
+        served[experiment_id] = ServedPolicy(version, model)
+        if current is not None:
+            current.model.close()
+        self._announce(role, experiment_id, version)
+
+    @staticmethod
+    def _announce(role: Role, experiment_id: str, version: int | None) -> None:
+        gauge = metrics.ACTIVE_POLICY if role == "active" else metrics.CANDIDATE_POLICY
+        gauge.labels(experiment_id).set(version or NO_POLICY)
+        if role == "active":
+            served = "no policy (uniform random)" if version is None else f"policy v{version}"
+            log.info("experiment %s now serves %s", experiment_id, served)
+        else:
+            log.info(
+                "experiment %s now has %s",
+                experiment_id,
+                "no candidate" if version is None else f"candidate v{version}",
+            )
 
     async def poll(self, every_seconds: float) -> None:
         """Refresh forever, and keep the log writer running; a failed refresh is logged and
@@ -162,14 +190,15 @@ class Runtime:
             except Exception:
                 log.exception("refreshing experiments and policies failed")
 
-    def served_policies(self) -> dict[str, int]:
-        """Experiment id -> version of the policy this worker serves."""
-        return {experiment_id: p.version for experiment_id, p in self._policies.items()}
+    def served_policies(self, role: Role = "active") -> dict[str, int]:
+        """Experiment id -> version of the policy this worker serves in ``role``."""
+        return {experiment_id: p.version for experiment_id, p in self._served[role].items()}
 
     def close(self) -> None:
-        for served in self._policies.values():
-            served.model.close()
-        self._policies.clear()
+        for served in self._served.values():
+            for policy in served.values():
+                policy.model.close()
+            served.clear()
 
     # deciding --------------------------------------------------------------------------------
 
@@ -218,19 +247,26 @@ class Runtime:
         if held is not None and held.until > self._store.clock() and held.decision.action in eligible:
             served.sticky_answers.inc()
             return held.decision
-        policy = self._policies.get(experiment_id)
+        policy = self._served["active"].get(experiment_id)
         strategy = experiment.strategy if explore else GREEDY
         default = eligible.index(experiment.default_arm) if experiment.default_arm in eligible else None
         group: Group
+        candidate: tuple[int, list[float]] | None = None
         if experiment.paused:
             choice, group = fixed_choice(default or 0, len(eligible)), "paused"
         else:
-            scores, fell_back = score_arms(policy.model if policy else None, context_line(context), lines)
+            line = context_line(context)
+            scores, fell_back = score_arms(policy.model if policy else None, line, lines)
             if fell_back:
                 served.fallbacks.inc()
+            share = experiment.candidate_share
+            candidate = self._candidate(experiment_id, strategy.epsilon * share, line, lines)
             holdout = experiment.holdout if explore else 0.0
-            choice = choose_action(scores, strategy, self._rng, default, holdout)
+            candidate_scores = candidate[1] if candidate else None
+            choice = choose_action(scores, strategy, self._rng, default, holdout, candidate_scores, share)
             group = "holdout" if choice.held_out else "bandit"
+            if choice.by_candidate:
+                served.candidate_answers.inc()
         decision = Decision(
             event_id=event_id or uuid.uuid4().hex,
             experiment=experiment_id,
@@ -245,6 +281,7 @@ class Runtime:
             explored=choice.explored,
             deferred=defer_activation,
             group=group,
+            candidate_version=candidate[0] if candidate else None,
         )
         if sticky and visitor:
             until = decision.ts + timedelta(seconds=experiment.sticky_seconds)
@@ -260,6 +297,18 @@ class Runtime:
         if stored.experiment != experiment_id:
             raise Conflict(f"`event_id` {event_id!r} was already used for experiment `{stored.experiment}`")
         return stored
+
+    def _candidate(
+        self, experiment_id: str, weight: float, line: str, lines: Sequence[str]
+    ) -> tuple[int, list[float]] | None:
+        """The candidate's version and scores, if it takes part in a decision that gives it
+        ``weight`` (ε × share) of the traffic: the weight is positive, this worker serves a
+        candidate, and its scores are finite (else the decision is made as if there were none)."""
+        candidate = self._served["candidate"].get(experiment_id)
+        if candidate is None or weight <= 0.0:
+            return None
+        scores, fell_back = score_arms(candidate.model, line, lines)
+        return None if fell_back else (candidate.version, scores)
 
     @staticmethod
     def _eligible(served: ServedExperiment, actions: Sequence[str]) -> tuple[str, ...]:

@@ -9,7 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from policy.arms import ARM_ID_PATTERN, MAX_ARM_ID_CHARS
-from policy.experiment import MAX_STICKY_SECONDS, MAX_WINDOW_SECONDS, Aggregate, Experiment, TrainingSettings
+from policy.experiment import (
+    CANDIDATE_SHARE,
+    MAX_STICKY_SECONDS,
+    MAX_WINDOW_SECONDS,
+    Aggregate,
+    Experiment,
+    TrainingSettings,
+)
 from policy.features import MAX_NAME_CHARS, FeatureValue, check_features, json_type
 from policy.learning import CbType
 from policy.records import MAX_ABS_REWARD, PolicyRecord
@@ -57,8 +64,18 @@ class ArmStateBody(Request):
     enabled: bool = Field(description="false: the arm is never returned (its decisions stay in the log)")
 
 
-class EpsilonBody(Request):
-    epsilon: float = Field(ge=0.0, le=1.0, description="share of traffic spread uniformly over all arms")
+EPSILON_MEANS = "the exploration budget: the share of traffic not given to the serving policy's choice"
+CANDIDATE_SHARE_MEANS = (
+    "the share of the exploration budget that serves the candidate's choice (the learner the next training cycle "
+    "judges); the rest of it is spread uniformly over all arms. 0: all of it is uniform"
+)
+
+
+class ExplorationChange(Request):
+    """A change of the exploration settings: the ones given change, the others stay."""
+
+    epsilon: float | None = Field(None, ge=0.0, le=1.0, description=EPSILON_MEANS)
+    candidate_share: float | None = Field(None, ge=0.0, le=1.0, description=CANDIDATE_SHARE_MEANS)
 
 
 class HoldoutBody(Request):
@@ -68,7 +85,8 @@ class HoldoutBody(Request):
 
 
 class ExplorationBody(Request):
-    epsilon: float = Field(0.2, ge=0.0, le=1.0, description="share of traffic spread uniformly over all arms")
+    epsilon: float = Field(0.2, ge=0.0, le=1.0, description=EPSILON_MEANS)
+    candidate_share: float = Field(CANDIDATE_SHARE, ge=0.0, le=1.0, description=CANDIDATE_SHARE_MEANS)
 
 
 class RewardBody(Request):
@@ -217,6 +235,9 @@ class ExperimentOut(BaseModel):
     holdout: HoldoutBody = Field(description="the control group")
     sticky_seconds: float = Field(description="how long a visitor keeps a decision (0: off)")
     active_policy: int | None = Field(description="the version of the serving policy (null: none, uniform random)")
+    candidate_policy: int | None = Field(
+        description="the learner that gets `exploration.candidate_share` of the exploration budget (null: none)"
+    )
     paused: bool = Field(description="true: every visitor gets the default arm")
 
     @classmethod
@@ -228,13 +249,14 @@ class ExperimentOut(BaseModel):
             factors=None if e.factors is None else {k: list(v) for k, v in e.factors.items()},
             exclude=[dict(x) for x in e.exclude],
             default_arm=e.default_arm,
-            exploration=ExplorationBody(epsilon=e.epsilon),
+            exploration=ExplorationBody(epsilon=e.epsilon, candidate_share=e.candidate_share),
             reward=RewardBody.model_validate(asdict(e.reward)),
             training=TrainingBody.model_validate(e.training.to_dict()),
             promotion=PromotionBody.model_validate(asdict(e.promotion)),
             holdout=HoldoutBody(fraction=e.holdout),
             sticky_seconds=e.sticky_seconds,
             active_policy=e.active_policy,
+            candidate_policy=e.candidate_policy,
             paused=e.paused,
         )
 

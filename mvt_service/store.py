@@ -202,10 +202,12 @@ class Store:
     def list_experiments(self) -> list[Experiment]:
         return [_experiment(doc) for doc in self.experiments.find().sort("_id", ASCENDING)]
 
-    def experiment_states(self) -> dict[str, tuple[int, int | None]]:
-        """Each experiment's ``(revision, active_policy)``: a cheap poll for changes."""
-        cursor = self.experiments.find({}, {"revision": 1, "active_policy": 1})
-        return {d["_id"]: (d["revision"], d.get("active_policy")) for d in cursor}
+    def experiment_states(self) -> dict[str, ExperimentState]:
+        """Each experiment's revision, serving policy and candidate: a cheap poll for changes."""
+        cursor = self.experiments.find({}, {"revision": 1, "active_policy": 1, "candidate_policy": 1})
+        return {
+            d["_id"]: ExperimentState(d["revision"], d.get("active_policy"), d.get("candidate_policy")) for d in cursor
+        }
 
     # decisions -------------------------------------------------------------------------------
 
@@ -449,11 +451,13 @@ class Store:
         self._switch_active(experiment_id, None, reason)
 
     def _switch_active(self, experiment_id: str, version: int | None, retired_because: str) -> None:
-        """Point the experiment at ``version`` (None: no policy) in one atomic update, and retire
-        the version it served before (if another) with ``retired_because``."""
+        """Point the experiment at ``version`` (None: no policy) in one atomic update that also
+        ends the candidate's share (the learners registered before this switch are candidates no
+        more: :meth:`offer_candidate`), and retire the version it served before (if another) with
+        ``retired_because``."""
         before = self.experiments.find_one_and_update(
             {"_id": experiment_id},
-            {"$set": {"active_policy": version}},
+            {"$set": {"active_policy": version, "candidate_policy": None}},
             {"active_policy": 1},
             return_document=ReturnDocument.BEFORE,
         )
@@ -463,6 +467,21 @@ class Store:
                 {"experiment": experiment_id, "version": previous},
                 {"$set": {"status": "retired", "reason": retired_because, "retired_at": self.clock()}},
             )
+
+    def offer_candidate(self, experiment_id: str, version: int | None, serving: int | None) -> bool:
+        """Make ``version`` the experiment's candidate (None: no candidate), the learner whose
+        greedy choice gets ``exploration.candidate_share`` of the exploration budget, if
+        ``serving`` is still the active policy; return whether it was set.
+
+        The condition keeps the rule that only a learner registered after the serving policy was
+        activated is a candidate: a switch of the active policy (a promotion, a rollback, a
+        retirement) in the meantime clears the candidate (:meth:`_switch_active`) and this offer
+        fails, so a version rolled back from is never one.
+        """
+        result = self.experiments.update_one(
+            {"_id": experiment_id, "active_policy": serving}, {"$set": {"candidate_policy": version}}
+        )
+        return bool(result.matched_count)
 
     def reject_policy(self, experiment_id: str, version: int, reason: str) -> None:
         """Mark a candidate as rejected by the promotion gate, with the gate's reason."""
@@ -576,7 +595,7 @@ def _experiment_fields(e: Experiment) -> dict[str, Any]:
         "factors": None if e.factors is None else _pairs({k: list(v) for k, v in e.factors.items()}),
         "exclude": [_pairs(x) for x in e.exclude],
         "default_arm": e.default_arm,
-        "exploration": {"epsilon": e.epsilon},
+        "exploration": {"epsilon": e.epsilon, "candidate_share": e.candidate_share},
         "reward": asdict(e.reward),
         "training": e.training.to_dict(),
         "promotion": asdict(e.promotion),
@@ -589,6 +608,7 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
         arms=tuple(Arm(a["id"], _mapping(a["features"]), a["enabled"]) for a in doc["arms"]),
         default_arm=doc["default_arm"],
         epsilon=doc["exploration"]["epsilon"],
+        candidate_share=doc["exploration"].get("candidate_share", 0.0),
         reward=RewardSettings(**doc["reward"]),
         factors=None if doc["factors"] is None else _mapping(doc["factors"]),
         exclude=tuple(_mapping(x) for x in doc["exclude"]),
@@ -596,6 +616,7 @@ def _experiment(doc: Mapping[str, Any]) -> Experiment:
         promotion=PromotionSettings(**doc["promotion"]),
         revision=doc["revision"],
         active_policy=doc.get("active_policy"),
+        candidate_policy=doc.get("candidate_policy"),
         paused=doc["paused"],
         holdout=doc["holdout"],
         sticky_seconds=doc.get("sticky_seconds", 0.0),
@@ -653,6 +674,16 @@ def _read(
         return record
 
     return read
+
+
+@dataclass(frozen=True)
+class ExperimentState:
+    """What a worker polls for (:meth:`Store.experiment_states`): the experiment's revision, its
+    serving policy and its candidate (None: none)."""
+
+    revision: int
+    active_policy: int | None
+    candidate_policy: int | None
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
-from policy.exploration import ExplorationStrategy, greedy_set, sample
+from policy.exploration import GREEDY, EpsilonGreedy, greedy_set, sample
 from policy.model import Predictions, VWModel
 
 
@@ -19,7 +20,8 @@ class Choice:
 
     ``probability == pmf[index]`` is the exact probability with which ``index`` was drawn;
     ``explored`` is true when the drawn arm is not one of the model's top-scoring arms;
-    ``held_out`` when the visitor was sent to the control group.
+    ``held_out`` when the visitor was sent to the control group; ``by_candidate`` when the
+    candidate's share of the exploration budget drew it (:func:`choose_action`).
     """
 
     index: int
@@ -27,6 +29,7 @@ class Choice:
     pmf: list[float]
     explored: bool
     held_out: bool = False
+    by_candidate: bool = False
 
 
 def score_arms(model: VWModel | None, context: str, arm_lines: Sequence[str]) -> tuple[list[float], bool]:
@@ -59,32 +62,95 @@ def usable_predictions(predicted: Predictions) -> Predictions:
     return Predictions(np.where(np.repeat(bad, np.diff(predicted.offsets)), 0.0, predicted.values), predicted.offsets)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of a decision's mixture: drawn with probability ``weight``, it draws an arm
+    from its own ``pmf`` over the eligible arms."""
+
+    source: Source
+    weight: float
+    pmf: list[float]
+
+
+Source = Literal["policy", "candidate", "holdout"]
+"""What drew a decision's arm: the serving policy with its exploration, the candidate's
+greedy choice (its share of the exploration budget), or the holdout group."""
+
+
+def mixture(parts: Sequence[Part]) -> list[float]:
+    r"""The marginal pmf of drawing a part by its weight, then an arm from the part's pmf:
+    :math:`p(a) = \sum_i w_i\,p_i(a)`, the exact probability each arm is drawn with."""
+    return [math.fsum(part.weight * part.pmf[a] for part in parts) for a in range(len(parts[0].pmf))]
+
+
+def draw(parts: Sequence[Part], rng: random.Random) -> tuple[Source, int]:
+    """Draw a part by its weight (no draw when there is only one), then an arm from its pmf;
+    return the part's source and the arm's index."""
+    part = parts[0]
+    if len(parts) > 1:
+        u, cumulative = rng.random(), 0.0
+        for part in parts:
+            cumulative += part.weight
+            if u < cumulative:
+                break
+    return part.source, sample(part.pmf, rng)[0]
+
+
 def choose_action(
     scores: Sequence[float],
-    strategy: ExplorationStrategy,
+    strategy: EpsilonGreedy,
     rng: random.Random,
     holdout_arm: int | None = None,
     holdout: float = 0.0,
+    candidate: Sequence[float] | None = None,
+    share: float = 0.0,
 ) -> Choice:
-    r"""Turn scores into a pmf with ``strategy`` and draw one arm from it.
+    r"""Draw one arm for the serving policy's ``scores`` with ``strategy``'s exploration, a
+    ``candidate`` policy's scores given ``share`` of the exploration budget, and a holdout.
 
-    With a ``holdout`` share, a visitor is first sent to the control arm ``holdout_arm`` with
-    probability ``holdout``, else served by the policy. The logged pmf is then the mixture
+    With :math:`K` arms, exploration rate :math:`\epsilon`, candidate share :math:`s`, and
+    :math:`g`, :math:`g_c` the greedy pmfs of the serving policy and of the candidate (tied
+    arms share their mass), the policy serves
 
-    .. math:: p(a) = h\,\mathbb{1}[a = a_0] + (1 - h)\,\pi(a),
+    .. math:: \beta(a) = (1 - \epsilon)\,g(a) + \epsilon s\,g_c(a) + \frac{\epsilon (1 - s)}{K}
 
-    the exact marginal probability of each arm, so off-policy estimates stay valid on all
-    traffic.
+    (:class:`EpsilonGreedy` when :math:`s = 0` or there is no candidate): the candidate's
+    choice takes at most :math:`\epsilon s` of the traffic, and the serving policy keeps its
+    :math:`1 - \epsilon`. With a ``holdout`` share :math:`h`, a visitor is first sent to the
+    control arm ``holdout_arm`` :math:`a_0` with probability :math:`h`, so the logged pmf is
+
+    .. math:: p(a) = h\,\mathbb{1}[a = a_0] + (1 - h)\,\beta(a),
+
+    the exact marginal probability of each arm (:func:`mixture` of the parts :func:`draw`
+    draws from), so off-policy estimates stay valid on all traffic.
     """
-    pmf = strategy.pmf(scores)
-    if holdout_arm is None or holdout <= 0.0:
-        index, probability = sample(pmf, rng)
-        return Choice(index, probability, pmf, index not in greedy_set(scores))
-    mixture = [(1.0 - holdout) * p for p in pmf]
-    mixture[holdout_arm] += holdout
-    held_out = rng.random() < holdout
-    index = holdout_arm if held_out else sample(pmf, rng)[0]
-    return Choice(index, mixture[index], mixture, not held_out and index not in greedy_set(scores), held_out)
+    parts = _parts(scores, strategy, candidate, share)
+    if holdout_arm is not None and holdout > 0.0:
+        control = [0.0] * len(scores)
+        control[holdout_arm] = 1.0
+        parts = [Part("holdout", holdout, control)] + [replace(p, weight=(1.0 - holdout) * p.weight) for p in parts]
+    pmf = mixture(parts) if len(parts) > 1 else parts[0].pmf
+    source, index = draw(parts, rng)
+    explored = source != "holdout" and index not in greedy_set(scores)
+    return Choice(index, pmf[index], pmf, explored, source == "holdout", source == "candidate")
+
+
+def _parts(
+    scores: Sequence[float], strategy: EpsilonGreedy, candidate: Sequence[float] | None, share: float
+) -> list[Part]:
+    """The policy's parts (see :func:`choose_action`): its ε-greedy pmf alone, or the
+    candidate's greedy pmf with weight εs beside the rest of β, renormalised."""
+    weight = strategy.epsilon * share
+    if candidate is None or weight <= 0.0:
+        return [Part("policy", 1.0, strategy.pmf(scores))]
+    if len(candidate) != len(scores):
+        raise ValueError(f"`candidate` must score the {len(scores)} arms, got {len(candidate)} scores")
+    chosen = Part("candidate", weight, GREEDY.pmf(candidate))
+    if weight >= 1.0:
+        return [chosen]
+    serving, floor = GREEDY.pmf(scores), strategy.epsilon * (1.0 - share) / len(scores)
+    rest = [((1.0 - strategy.epsilon) * g + floor) / (1.0 - weight) for g in serving]
+    return [chosen, Part("policy", 1.0 - weight, rest)]
 
 
 def fixed_choice(index: int, arms: int) -> Choice:

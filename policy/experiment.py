@@ -138,6 +138,9 @@ class PromotionSettings:
         check_range("promotion.margin", self.margin, 0.0, 0.5)
 
 
+CANDIDATE_SHARE = 0.5
+"""The default share of the exploration budget that serves the candidate's greedy choice."""
+
 MAX_STICKY_SECONDS = 30 * 86_400.0
 """The longest a visitor keeps a decision: 30 days."""
 
@@ -147,11 +150,14 @@ class Experiment:
     """A validated experiment definition.
 
     Either ``arms`` are listed, or ``factors`` (with optional ``exclude``) declare them as all
-    combinations of factor levels; :meth:`create` takes care of the expansion. ``holdout`` is
-    the share of visitors sent to the default arm as a control group. ``revision`` counts changes
-    of the definition; ``active_policy`` is the version of the policy serving it (None before the
-    first is trained); ``paused`` sends every visitor to the default arm. The last three are
-    operator state, not set by the definition's author. With ``sticky_seconds`` a decision that
+    combinations of factor levels; :meth:`create` takes care of the expansion. ``epsilon`` is
+    the exploration budget, ``candidate_share`` the share of it that serves the candidate's
+    greedy choice (:func:`policy.decision.choose_action`). ``holdout`` is the share of visitors
+    sent to the default arm as a control group. ``revision`` counts changes of the definition;
+    ``active_policy`` is the version of the policy serving it (None before the first is
+    trained); ``candidate_policy`` the learner that gets ``candidate_share`` (None: none, see
+    ``Store.offer_candidate``); ``paused`` sends every visitor to the default arm. The last four
+    are operator and trainer state, not set by the definition's author. With ``sticky_seconds`` a decision that
     names a visitor is that visitor's for so long: the same visitor gets it back (see
     ``Runtime.decide``); 0 turns stickiness off.
     """
@@ -170,6 +176,8 @@ class Experiment:
     paused: bool = False
     holdout: float = 0.0
     sticky_seconds: float = 0.0
+    candidate_share: float = CANDIDATE_SHARE
+    candidate_policy: int | None = None
 
     def __post_init__(self) -> None:
         if not EXPERIMENT_ID.match(self.id):
@@ -188,6 +196,7 @@ class Experiment:
         check_range("holdout.fraction", self.holdout, 0.0, 0.5)
         check_range("sticky_seconds", self.sticky_seconds, 0.0, MAX_STICKY_SECONDS)
         EpsilonGreedy(self.epsilon)  # validates epsilon
+        check_range("exploration.candidate_share", self.candidate_share, 0.0, 1.0)
         if self.factors is not None:
             object.__setattr__(self, "factors", MappingProxyType({k: tuple(v) for k, v in self.factors.items()}))
         object.__setattr__(self, "exclude", tuple(MappingProxyType(dict(e)) for e in self.exclude))
@@ -202,6 +211,7 @@ class Experiment:
         exclude: Sequence[Mapping[str, str]] = (),
         default_arm: str | None = None,
         epsilon: float = 0.2,
+        candidate_share: float = CANDIDATE_SHARE,
         reward: RewardSettings | None = None,
         training: TrainingSettings | None = None,
         promotion: PromotionSettings | None = None,
@@ -234,6 +244,7 @@ class Experiment:
             arms=expanded,
             default_arm=default_arm if default_arm is not None else expanded[0].id,
             epsilon=epsilon,
+            candidate_share=candidate_share,
             reward=reward or RewardSettings(),
             training=training or TrainingSettings(),
             promotion=promotion or PromotionSettings(),

@@ -77,6 +77,10 @@ class EpsilonGreedy(ExplorationStrategy):
         return result
 
 
+GREEDY = EpsilonGreedy(0.0)
+"""The greedy policy: all mass on the top-scoring arms, shared by ties."""
+
+
 def greedy_set(scores: Sequence[float]) -> set[int]:
     """Indices of the highest-scoring arms."""
     best = max(scores)

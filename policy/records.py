@@ -46,7 +46,9 @@ class Decision:
     ``policy_version`` 0 means no trained policy (uniform scores). A ``deferred`` decision counts
     as shown only once it has been activated. ``group`` is ``bandit`` for the policy's traffic,
     ``holdout`` for the control group sent to the default arm, ``paused`` while the experiment is
-    paused; ``probability`` is exact in every group.
+    paused; ``probability`` is exact in every group. ``candidate_version`` is the candidate
+    policy whose greedy choice had its share of the exploration budget in ``pmf`` (None: no
+    candidate took part; see :func:`policy.decision.choose_action`).
     """
 
     event_id: str
@@ -62,6 +64,7 @@ class Decision:
     explored: bool
     deferred: bool = False
     group: Group = "bandit"
+    candidate_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ class Unreadable:
 def check_decision(d: Decision) -> None:
     """Raise ``ValueError`` unless ``d`` keeps the invariants training and replay rely on: a
     valid context, distinct eligible arms holding the chosen one, a pmf over them that sums to 1
-    and gives the chosen arm exactly its logged probability in (0, 1]."""
+    and gives the chosen arm exactly its logged probability in (0, 1], and a candidate version
+    that is a policy version (or none)."""
     check_features(d.context, "context")
     if not d.actions or len(set(d.actions)) != len(d.actions) or d.action not in d.actions:
         raise ValueError("`actions` must list distinct arms, the chosen `action` among them")
@@ -126,6 +130,8 @@ def check_decision(d: Decision) -> None:
             raise ValueError("`pmf` must sum to 1 and give the chosen arm its `probability`")
     if d.group not in GROUPS:
         raise ValueError(f"`group` must be one of {', '.join(GROUPS)}, got {d.group!r}")
+    if d.candidate_version is not None and (type(d.candidate_version) is not int or d.candidate_version < 1):
+        raise ValueError(f"`candidate_version` must be a policy version (1 or more), got {d.candidate_version!r}")
 
 
 def check_reward(r: Reward) -> None:

@@ -16,6 +16,10 @@ simulated shop produces with exact propensities: a good serving policy (the defa
   before (``drift``), or an operator activates a poor version (``poor_version``). Each cycle
   the guard's evidence (serving − uniform random) is gathered as a cycle gathers it, and
   :func:`trainer.promotion.retires` says when it is retired.
+
+With a ``share`` of the exploration budget for the candidate, each cycle's learner is the
+candidate of the next cycle's traffic, as a cycle offers it: unless its own evidence (learner −
+uniform random, gathered as the guard's) shows it worse than uniform random.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from policy.experiment import Experiment
+from policy.experiment import Experiment, PromotionSettings
 from policy.learning import LearningSettings
 from policy.model import VWModel
 from replay.sequence import Evidence
@@ -81,8 +85,8 @@ def corrupt(events: Sequence[Example], harm: Harm, rng: random.Random, poor: str
 @dataclass(frozen=True)
 class LearnerRun:
     """One harmful learner over ``cycles`` cycles: the first cycle after which each gate
-    promoted it (None: never), and its true greedy value minus the serving policy's, as a
-    share of the oracle, at the end."""
+    promoted it (None: never), its true greedy value minus the serving policy's, as a share of
+    the oracle, at the end, and the cycles whose traffic gave it a candidate's share."""
 
     harm: Harm
     seed: int
@@ -90,6 +94,7 @@ class LearnerRun:
     non_inferiority: int | None
     point_estimate: int | None
     true_gain: float
+    shared: int = 0
 
 
 def serving_model(shop: Shop, seed: int, step: int) -> VWModel:
@@ -108,27 +113,44 @@ def harmful_learner(
     step: int = 5000,
     epsilon: float = 0.1,
     against_uniform: bool = False,
+    share: float = 0.0,
 ) -> LearnerRun:
     """Run a harmful learner of kind ``harm`` against a good serving policy (see the module),
-    or, ``against_uniform``, against uniform random before any policy serves (traffic uniform:
-    the first cycles of an experiment, judged by superiority)."""
+    or, ``against_uniform``, against uniform random before any policy serves (the first cycles
+    of an experiment, judged by superiority); ``share`` of the exploration budget serves the
+    learner's choice while it is the candidate."""
     exp = experiment(shop, epsilon)
     settings, lines, poor = exp.promotion, arm_lines(shop), poor_layout(shop)
     rng = random.Random(f"{seed}/{harm}")
     serving = serving_model(shop, seed, step)
     served = None if against_uniform else serving.to_bytes()
-    traffic = 1.0 if against_uniform else epsilon
     start: LearningSettings | bytes = LearningSettings()
-    evidence, serving_evidence = Evidence(), Evidence()
+    evidence, serving_evidence, candidate_guard = Evidence(), Evidence(), Evidence()
+    candidate: VWModel | None = None
+    shared = 0
     promoted: dict[str, int | None] = {"superiority": None, "non-inferiority": None, "point estimate": None}
     try:
         for cycle in range(1, cycles + 1):
-            events = served_log(shop, serving, step, traffic, seed * 1000 + cycle, first=cycle * step)
+            shared += candidate is not None
+            events = served_log(
+                shop,
+                None if against_uniform else serving,
+                step,
+                epsilon,
+                seed * 1000 + cycle,
+                first=cycle * step,
+                candidate=candidate,
+                share=share,
+            )
             learner, scored = score_and_learn(start, served, corrupt(events, harm, rng, poor), lines, exp.strategy)
             learned = start = learner.to_bytes()
             learner.close()
             truth = replace(scored, log=replace(scored.log, reward=np.array([e.reward for e in events], dtype=float)))
             evaluated = evaluate_cycle(exp, truth, "learner", "serving")
+            candidate_guard = promotion.gather_harm(
+                candidate_guard, Evidence.of(evaluated.learner - evaluated.uniform), settings
+            )
+            candidate = _offered(candidate, learned, candidate_guard, settings, share)
             evidence = promotion.tune(evidence + Evidence.of(evaluated.difference), settings)
             serving_evidence = serving_evidence + Evidence.of(evaluated.serving)
             value = serving_evidence.mean
@@ -150,9 +172,23 @@ def harmful_learner(
         learner.close()
     finally:
         serving.close()
+        if candidate is not None:
+            candidate.close()
     return LearnerRun(
-        harm, seed, promoted["superiority"], promoted["non-inferiority"], promoted["point estimate"], gain
+        harm, seed, promoted["superiority"], promoted["non-inferiority"], promoted["point estimate"], gain, shared
     )
+
+
+def _offered(
+    current: VWModel | None, learned: bytes, guard: Evidence, settings: PromotionSettings, share: float
+) -> VWModel | None:
+    """The next cycle's candidate (closing ``current``): the learner just trained, unless there is
+    no share or its own evidence shows it worse than uniform random (as a cycle offers it)."""
+    if current is not None:
+        current.close()
+    if share <= 0.0 or promotion.retires(guard, settings):
+        return None
+    return VWModel.from_bytes(learned)
 
 
 @dataclass(frozen=True)
@@ -169,11 +205,13 @@ class TurnRun:
 
 
 def harmful_serving(
-    shop: Shop, turn: Turn, seed: int, *, cycles: int = 6, step: int = 5000, epsilon: float = 0.1
+    shop: Shop, turn: Turn, seed: int, *, cycles: int = 6, step: int = 5000, epsilon: float = 0.1, share: float = 0.0
 ) -> TurnRun:
     """Serve a policy that ``drift`` made harmful (trained before the shop's tastes changed) or
     that an operator activated (``poor_version``: taught that only the poorest layout earns),
-    and run the guard of every cycle on what it serves (see the module)."""
+    and run the guard of every cycle on what it serves (see the module); ``share`` of the
+    exploration budget serves each cycle's learner's choice in the next, while it is the
+    candidate."""
     exp = experiment(shop, epsilon)
     if turn == "drift":
         policy, world = serving_model(shop, seed, step), shop.drifted()
@@ -185,17 +223,25 @@ def harmful_serving(
     oracle = oracle_value(world, visitors)
     served, lines = policy.to_bytes(), arm_lines(world)
     guard, retired = Evidence(), None
+    candidate: VWModel | None = None
     try:
         value = true_value(world, policy, visitors) / oracle
         for cycle in range(1, cycles + 1):
-            events = served_log(world, policy, step, epsilon, seed * 1000 + cycle, first=cycle * step)
+            seed_of_cycle, first = seed * 1000 + cycle, cycle * step
+            events = served_log(world, policy, step, epsilon, seed_of_cycle, first, candidate, share)
             learner, scored = score_and_learn(LearningSettings(), served, events, lines, exp.strategy)
+            learned = learner.to_bytes()
             learner.close()
             evaluated = evaluate_cycle(exp, scored, "learner", "serving")
             guard = promotion.gather_harm(guard, Evidence.of(evaluated.serving - evaluated.uniform), exp.promotion)
+            # each cycle's learner is new here, so its evidence is its own cycle's
+            own = promotion.gather_harm(Evidence(), Evidence.of(evaluated.learner - evaluated.uniform), exp.promotion)
+            candidate = _offered(candidate, learned, own, exp.promotion, share)
             if promotion.retires(guard, exp.promotion):
                 retired = cycle
                 break
     finally:
         policy.close()
+        if candidate is not None:
+            candidate.close()
     return TurnRun(turn, seed, retired, value, uniform_value(world, visitors) / oracle)

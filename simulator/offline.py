@@ -8,7 +8,8 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from policy.exploration import EpsilonGreedy, sample
+from policy.decision import choose_action
+from policy.exploration import EpsilonGreedy
 from policy.features import arm_line, context_line
 from policy.learning import LearningSettings
 from policy.model import VWModel
@@ -55,19 +56,40 @@ def greedy_value(shop: Shop, model: VWModel, visitors: Sequence[Context]) -> flo
     return total / len(visitors)
 
 
-def served_log(shop: Shop, model: VWModel, n: int, epsilon: float, seed: int, first: int = 0) -> list[Example]:
-    """``n`` visits (numbered from ``first``, one second apart) served by ``model`` with
-    epsilon-greedy exploration, as the service serves them: each logged with the exact
-    probability its layout was drawn with."""
+def served_log(
+    shop: Shop,
+    model: VWModel | None,
+    n: int,
+    epsilon: float,
+    seed: int,
+    first: int = 0,
+    candidate: VWModel | None = None,
+    share: float = 0.0,
+) -> list[Example]:
+    """``n`` visits (numbered from ``first``, one second apart) served by ``model`` (None: no
+    policy, uniform scores) with epsilon-greedy exploration, ``share`` of it serving the
+    ``candidate``'s greedy choice (:func:`policy.decision.choose_action`), as the service serves
+    them: each logged with the exact probability its layout was drawn with."""
     rng, strategy = random.Random(seed), EpsilonGreedy(epsilon)
     ids, lines = shop.layout_ids, list(arm_lines(shop).values())
     log = []
     for i in range(first, first + n):
         context = shop.visitor(rng)
-        shown, probability = sample(strategy.pmf(model.score(context_line(context), lines)), rng)
-        reward = shop.draw_reward(context, shown, rng)
+        line = context_line(context)
+        scores = model.score(line, lines) if model is not None else [0.0] * len(lines)
+        candidate_scores = candidate.score(line, lines) if candidate is not None else None
+        choice = choose_action(scores, strategy, rng, candidate=candidate_scores, share=share)
+        reward = shop.draw_reward(context, choice.index, rng)
         log.append(
-            Example(f"e{i:08d}", START + timedelta(seconds=i), context, tuple(ids), ids[shown], probability, reward)
+            Example(
+                f"e{i:08d}",
+                START + timedelta(seconds=i),
+                context,
+                tuple(ids),
+                ids[choice.index],
+                choice.probability,
+                reward,
+            )
         )
     return log
 

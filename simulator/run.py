@@ -80,6 +80,11 @@ class SimulationResult:
         return next((c.visitors for c in self.cycles if c.status == "active"), None)
 
     @property
+    def promoted_at(self) -> list[int]:
+        """The visitors after which a cycle promoted a policy."""
+        return [c.visitors for c in self.cycles if c.status == "active"]
+
+    @property
     def promotions(self) -> tuple[int, int]:
         """(learners promoted, learners rejected) over the run."""
         statuses = [p["status"] for p in self.policies]
@@ -104,6 +109,7 @@ class SimulationResult:
             "replay_checked": checked,
             "visitors_to_90_percent_of_oracle": self.visitors_to_90,
             "first_promotion": self.first_promotion,
+            "promoted_at": self.promoted_at,
             "promoted": self.promotions[0],
             "rejected": self.promotions[1],
         }
@@ -116,6 +122,7 @@ def simulate(
     visitors: int,
     train_every: int,
     epsilon: float = 0.2,
+    candidate_share: float | None = None,
     seed: int = 0,
     experiment_id: str = "shop",
     bucket: int = 1000,
@@ -155,6 +162,7 @@ def simulate(
         f"/v1/experiments/{experiment_id}",
         shop.experiment(
             epsilon,
+            candidate_share,
             training={"min_events": 200, "interval_seconds": 10**7, "search": {"max_events": search_events}},
             promotion={"min_events": 200},
         ),

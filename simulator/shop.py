@@ -163,11 +163,17 @@ class Shop:
 
         return Shop(replace(self.config, effects=tuple(moved(e) for e in self.config.effects)))
 
-    def experiment(self, epsilon: float = 0.2, **extra: object) -> dict[str, object]:
-        """The experiment definition (PUT body) of this shop's page."""
+    def experiment(
+        self, epsilon: float = 0.2, candidate_share: float | None = None, **extra: object
+    ) -> dict[str, object]:
+        """The experiment definition (PUT body) of this shop's page (``candidate_share`` None:
+        the service's default)."""
+        exploration: dict[str, float] = {"epsilon": epsilon}
+        if candidate_share is not None:
+            exploration["candidate_share"] = candidate_share
         return {
             "factors": {k: list(v) for k, v in self.config.factors.items()},
-            "exploration": {"epsilon": epsilon},
+            "exploration": exploration,
             "reward": {"window_seconds": self.config.window_seconds, "default": 0.0, "aggregate": "sum"},
             **extra,
         }

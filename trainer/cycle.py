@@ -14,8 +14,12 @@ learn → evaluate → decide → record.
   promotion rule (:mod:`trainer.promotion`) reads its anytime-valid confidence sequence.
 - **record**: the learner is registered as a new version, ``active`` if promoted, else
   ``rejected`` (the next cycle continues it either way), with its data window, evidence and
-  reason, and a replay report is stored. If the serving policy's own evidence shows it worse
-  than uniform random, it is retired and uniform random serves (recorded like a promotion).
+  reason, and a replay report is stored. A rejected learner becomes the *candidate*, whose
+  greedy choice gets ``exploration.candidate_share`` of the exploration budget, so that the
+  next cycle, which judges its continuation, has events where it differs from the serving
+  policy; not while its own evidence shows it worse than uniform random (the guard's rule,
+  on learner − uniform random). If the serving policy's own evidence shows it worse than
+  uniform random, it is retired and uniform random serves (recorded like a promotion).
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class Plan:
     evidence: Evidence
     serving_evidence: Evidence
     guard: Evidence
+    candidate_guard: Evidence
     why: str
 
     @property
@@ -96,15 +101,18 @@ def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Pl
     guard = _evidence(metrics.get("guard")) if same_serving else Evidence()
     fresh_start = end - timedelta(seconds=experiment.training.lookback_seconds)
     if latest is None:
-        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, "no learner yet")
+        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, Evidence(), "no learner yet")
     if metrics.get("configured") != experiment.training.vw.as_dict() or latest.data_to is None:
-        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, "training.vw changed")
+        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, Evidence(), "training.vw changed")
     # evidence is about one comparison: it starts anew once the learner is promoted (compared with
     # itself from then on) or when something else serves than it was gathered against
     fresh = latest.status in ("active", "retired") or not same_serving
     evidence = Evidence() if fresh else _evidence(metrics.get("evidence"))
     serving_evidence = Evidence() if fresh else _evidence(metrics.get("serving_evidence"))
-    return Plan(latest.data_to, end, latest, evidence, serving_evidence, guard, f"continues v{latest.version}")
+    candidate_guard = _evidence(metrics.get("candidate_guard"))
+    return Plan(
+        latest.data_to, end, latest, evidence, serving_evidence, guard, candidate_guard, f"continues v{latest.version}"
+    )
 
 
 def _evidence(doc: Any) -> Evidence:
@@ -173,6 +181,8 @@ def run_cycle(
         if serving is not None:
             harm = Evidence.of(evaluated.serving - evaluated.uniform)
             guard = promotion.gather_harm(plan.guard, harm, experiment.promotion)
+        own_harm = Evidence.of(evaluated.learner - evaluated.uniform)
+        candidate_guard = promotion.gather_harm(plan.candidate_guard, own_harm, experiment.promotion)
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
         verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
         seconds = time.perf_counter() - started
@@ -200,6 +210,7 @@ def run_cycle(
                 "evidence": evidence.as_dict(),
                 "serving_evidence": serving_evidence.as_dict(),
                 "guard": guard.as_dict(),
+                "candidate_guard": candidate_guard.as_dict(),
                 "serving_version": experiment.active_policy,
                 "comparison": {
                     "low": verdict.low,
@@ -232,6 +243,7 @@ def run_cycle(
         store.activate_policy(experiment.id, version, verdict.reason)
     else:
         store.reject_policy(experiment.id, version, verdict.reason)
+        _offer(store, experiment, version, candidate_guard)
         _guard(store, experiment, guard)
     log.info("experiment %s: learner v%d (%s) %s: %s", experiment.id, version, plan.mode, status, verdict.reason)
     return CycleSummary(
@@ -274,6 +286,25 @@ def _same_lineage(store: TrainerStore, experiment: Experiment, plan: Plan) -> bo
 def _lineage(record: PolicyRecord) -> int:
     """The version that started a learner's lineage."""
     return int((record.metrics or {}).get("lineage", record.version))
+
+
+def _offer(store: TrainerStore, experiment: Experiment, version: int, candidate_guard: Evidence) -> None:
+    """Make the rejected learner ``version`` the candidate, unless its own evidence shows it
+    worse than uniform random (:func:`trainer.promotion.retires`): then there is none."""
+    harmful = promotion.retires(candidate_guard, experiment.promotion)
+    if harmful:
+        low, high = candidate_guard.bounds(experiment.promotion.confidence)
+        log.warning(
+            "experiment %s: learner v%d − uniform random = %+.4g [%+.4g, %+.4g] over %d events: "
+            "worse than uniform random, so it is no candidate",
+            experiment.id,
+            version,
+            candidate_guard.mean,
+            low,
+            high,
+            candidate_guard.n,
+        )
+    store.offer_candidate(experiment.id, None if harmful else version, experiment.active_policy)
 
 
 def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from policy.exploration import ExplorationStrategy
+from policy.exploration import GREEDY, ExplorationStrategy
 from policy.learning import LearningSettings
 from policy.model import Predictions, VWModel
 from replay.log import BanditLog
 from trainer.join import Example
-from trainer.scoring import GREEDY, bandit_log, pmf_targets
+from trainer.scoring import bandit_log, pmf_targets
 from trainer.train import Progress, data_file, in_parallel, rows
 
 

@@ -22,11 +22,12 @@ REWARD_MODEL = "the learner's own scores, made before it learned each event"
 @dataclass(frozen=True)
 class Evaluated:
     """Every policy's evaluation on a cycle's events, and the per-event terms (by the promotion
-    metric) that join the evidence: learner − serving, serving, uniform random."""
+    metric) that join the evidence: learner − serving, the learner, serving, uniform random."""
 
     entries: list[tuple[str, str, PolicyEvaluation]]
     observed: Any
     difference: np.ndarray
+    learner: np.ndarray
     serving: np.ndarray
     uniform: np.ndarray
     learner_name: str
@@ -55,6 +56,7 @@ def evaluate_cycle(experiment: Experiment, scored: Scored, learner_name: str, se
         entries,
         on_policy(log, level),
         learner.terms[metric] - serving.terms[metric],
+        learner.terms[metric],
         serving.terms[metric],
         uniform.terms[metric],
         f"{learner_name} ({eps})",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from policy.decision import usable_predictions
-from policy.exploration import EpsilonGreedy, ExplorationStrategy
+from policy.exploration import ExplorationStrategy
 from policy.learning import LearningSettings
 from policy.model import Predictions
 from replay.estimate import Estimate
@@ -21,8 +21,6 @@ REWARD_MODEL = LearningSettings(cb_type="mtr", interactions=("UA",))
 """The policy search's DR reward model: a VW regression trained on the earlier blocks, like the
 settings it scores (never on the block it corrects), shared by every setting so that they are
 compared on one model."""
-
-GREEDY = EpsilonGreedy(0.0)
 
 
 def bandit_log(examples: Sequence[Example], predicted: Predictions) -> BanditLog:

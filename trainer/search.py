@@ -21,13 +21,14 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from policy.experiment import Experiment
+from policy.exploration import GREEDY
 from policy.learning import LearningSettings
 from policy.model import Predictions
 from policy.records import Clock, utcnow
 from replay.estimate import Estimate
 from replay.evaluation import PolicyEvaluation, compare, evaluate
 from trainer.join import Example
-from trainer.scoring import GREEDY, REWARD_MODEL, bandit_log, pmf_targets
+from trainer.scoring import REWARD_MODEL, bandit_log, pmf_targets
 from trainer.train import data_file, fit_predict, in_parallel, rows
 
 T = TypeVar("T")

@@ -71,6 +71,9 @@ class TrainerStore(Protocol):
 
     def reject_policy(self, experiment_id: str, version: int, reason: str) -> None: ...
 
+    def offer_candidate(self, experiment_id: str, version: int | None, serving: int | None) -> bool:
+        """Make ``version`` the candidate (None: none) if ``serving`` is still active."""
+
     def acquire_lease(self, name: str, owner: str, now: datetime, seconds: float) -> Lease | None:
         """Take the lease ``name`` until ``now + seconds`` unless another owner holds an
         unexpired one (then None)."""

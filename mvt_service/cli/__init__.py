@@ -138,16 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
         "http://127.0.0.1:8000) with an operator key (MVT_API_KEY). Every change is "
         "conditional on the revision just read, so a concurrent edit is never overwritten.",
         epilog="examples:\n  mvt experiments list\n  mvt experiments show home\n"
-        "  mvt experiments set-epsilon home 0.05\n  mvt experiments pause home\n"
+        "  mvt experiments set-epsilon home 0.05\n  mvt experiments set-candidate-share home 0.5\n"
+        "  mvt experiments pause home\n"
         "  mvt experiments disable-arm home 'hero=small,cta=blue,headline=value'\n"
         "  mvt experiments activate home 3",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "action", choices=["list", "show", "set-epsilon", "pause", "resume", "disable-arm", "enable-arm", "activate"]
+        "action",
+        choices=[
+            "list",
+            "show",
+            "set-epsilon",
+            "set-candidate-share",
+            "pause",
+            "resume",
+            "disable-arm",
+            "enable-arm",
+            "activate",
+        ],
     )
     p.add_argument("experiment", nargs="?", help="experiment id")
-    p.add_argument("value", nargs="?", help="epsilon, arm id or policy version")
+    p.add_argument("value", nargs="?", help="epsilon, candidate share, arm id or policy version")
     add_url(p)
     p.set_defaults(run=experiments)
 

@@ -16,15 +16,27 @@ def experiments(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "list":
         rows = call_api(url, "GET", "/v1/experiments")
         print_table(
-            ["experiment", "arms", "epsilon", "holdout", "paused", "policy", "revision"],
+            [
+                "experiment",
+                "arms",
+                "epsilon",
+                "candidate share",
+                "holdout",
+                "paused",
+                "policy",
+                "candidate",
+                "revision",
+            ],
             [
                 [
                     e["id"],
                     f"{sum(a['enabled'] for a in e['arms'])}/{len(e['arms'])}",
                     e["exploration"]["epsilon"],
+                    e["exploration"]["candidate_share"],
                     e["holdout"]["fraction"],
                     "yes" if e["paused"] else "no",
                     f"v{e['active_policy']}" if e["active_policy"] else "-",
+                    f"v{e['candidate_policy']}" if e["candidate_policy"] else "-",
                     e["revision"],
                 ]
                 for e in rows
@@ -33,14 +45,14 @@ def experiments(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not args.experiment:
         raise CommandError(f"`mvt experiments {args.action}` needs an experiment id")
-    epsilon = _epsilon(args.value) if args.action == "set-epsilon" else None
+    exploration = _exploration(args.action, args.value)
     if args.action in ("pause", "resume", "show") and args.value is not None:
         raise CommandError(f"`mvt experiments {args.action}` takes an experiment id only, got also {args.value!r}")
     base = f"/v1/experiments/{args.experiment}"
     current = call_api(url, "GET", base)
     revision = f'"{current["revision"]}"'  # the change applies only to what was just read
-    if epsilon is not None:
-        current = call_api(url, "PATCH", f"{base}/exploration", {"epsilon": epsilon}, if_match=revision)
+    if exploration is not None:
+        current = call_api(url, "PATCH", f"{base}/exploration", exploration, if_match=revision)
     elif args.action in ("pause", "resume"):
         current = call_api(url, "POST", f"{base}/{args.action}", if_match=revision)
     elif args.action in ("disable-arm", "enable-arm"):
@@ -60,25 +72,40 @@ def experiments(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _epsilon(value: str | None) -> float:
-    """The epsilon of `set-epsilon`, checked before anything is sent."""
+EXPLORATION = {"set-epsilon": ("epsilon", "0.1"), "set-candidate-share": ("candidate_share", "0.5")}
+"""The exploration setting each action changes, and an example value."""
+
+
+def _exploration(action: str, value: str | None) -> dict[str, float] | None:
+    """The exploration change of `set-epsilon` or `set-candidate-share` (None for another
+    action), checked before anything is sent."""
+    if action not in EXPLORATION:
+        return None
+    name, example = EXPLORATION[action]
     try:
-        epsilon = float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except ValueError:
-        epsilon = None
-    if epsilon is None or not 0.0 <= epsilon <= 1.0:
+        number = None
+    if number is None or not 0.0 <= number <= 1.0:
         got = "nothing" if value is None else repr(value)
+        what = name.replace("_", " ")
         raise CommandError(
-            f"epsilon must be a number from 0 to 1, e.g. `mvt experiments set-epsilon home 0.1`; got {got}"
+            f"{what} must be a number from 0 to 1, e.g. `mvt experiments {action} home {example}`; got {got}"
         )
-    return epsilon
+    return {name: number}
 
 
 def print_experiment(e: dict[str, Any]) -> None:
     print(f"experiment  {e['id']} (revision {e['revision']})")
     print(f"state       {'PAUSED: every visitor gets the default arm' if e['paused'] else 'running'}")
-    print(f"policy      {'v' + str(e['active_policy']) if e['active_policy'] else 'none yet (uniform)'}")
-    print(f"exploration epsilon {e['exploration']['epsilon']}, holdout {e['holdout']['fraction']}")
+    policy = f"v{e['active_policy']}" if e["active_policy"] else "none yet (uniform)"
+    candidate = f", candidate v{e['candidate_policy']}" if e["candidate_policy"] else ""
+    print(f"policy      {policy}{candidate}")
+    exploration = e["exploration"]
+    print(
+        f"exploration epsilon {exploration['epsilon']} (candidate share {exploration['candidate_share']}), "
+        f"holdout {e['holdout']['fraction']}"
+    )
     reward = e["reward"]
     print(f"reward      {reward['aggregate']} within {reward['window_seconds']} s, default {reward['default']}")
     print()

@@ -13,6 +13,7 @@ from mvt_service.cli.common import ApiClient, CommandError
 from mvt_service.cli.serving import serving
 from mvt_service.cli.status import StatusLine
 from mvt_service.settings import Settings
+from policy.experiment import CANDIDATE_SHARE
 from replay.html import render_report
 from simulator.chart import render_simulation
 from simulator.run import Api, SimulationResult, simulate
@@ -71,6 +72,7 @@ def run_simulation(args: argparse.Namespace, settings: Settings) -> tuple[Simula
             visitors=args.visitors,
             train_every=args.train_every,
             epsilon=args.epsilon,
+            candidate_share=args.candidate_share,
             seed=args.seed,
             search_events=args.search_events,
             progress=progress,
@@ -146,6 +148,12 @@ def add_arguments(p: argparse.ArgumentParser, visitors: int, search_events: int)
         f"(default {search_events:,})",
     )
     p.add_argument("--epsilon", type=float, default=0.2, help="exploration rate of the experiment")
+    p.add_argument(
+        "--candidate-share",
+        type=float,
+        default=None,
+        help=f"the share of epsilon that serves the candidate's choice (default: the service's, {CANDIDATE_SHARE:g})",
+    )
     p.add_argument("--reward", choices=["click", "order"], default="click", help="clicks or order values")
     p.add_argument(
         "--seed",

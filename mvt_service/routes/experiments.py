@@ -18,7 +18,7 @@ from mvt_service.deps import RuntimeDep, StoreDep
 from mvt_service.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from mvt_service.routing import ApiRoute
 from mvt_service.runtime import Runtime
-from mvt_service.schemas import ArmStateBody, EpsilonBody, ExperimentBody, ExperimentOut, HoldoutBody
+from mvt_service.schemas import ArmStateBody, ExperimentBody, ExperimentOut, ExplorationChange, HoldoutBody
 from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
@@ -41,6 +41,7 @@ def to_experiment(experiment_id: str, body: ExperimentBody) -> Experiment:
             exclude=body.exclude,
             default_arm=body.default_arm,
             epsilon=body.exploration.epsilon,
+            candidate_share=body.exploration.candidate_share,
             reward=RewardSettings(**body.reward.model_dump()),
             training=TrainingSettings.from_dict(body.training.model_dump()),
             promotion=PromotionSettings(**body.promotion.model_dump()),
@@ -227,9 +228,15 @@ def get_experiment(store: StoreDep, response: Response, experiment_id: str = Exp
 
 
 @router.patch("/{experiment_id}/exploration", response_model=ExperimentOut)
-async def set_exploration(body: EpsilonBody, edit: EditDep) -> ExperimentOut:
-    """Change the exploration rate; decisions use it at once, with no retraining."""
-    return await edit.change("set_exploration", {"exploration": body.model_dump()}, lambda e: {"epsilon": e.epsilon})
+async def set_exploration(body: ExplorationChange, edit: EditDep) -> ExperimentOut:
+    """Change the exploration budget, the candidate's share of it, or both; decisions use them at
+    once, with no retraining."""
+    changed = {f"exploration.{name}": value for name, value in body.model_dump(exclude_none=True).items()}
+    if not changed:
+        raise Invalid("give `epsilon`, `candidate_share` or both")
+    return await edit.change(
+        "set_exploration", changed, lambda e: {"epsilon": e.epsilon, "candidate_share": e.candidate_share}
+    )
 
 
 @router.patch("/{experiment_id}/holdout", response_model=ExperimentOut)

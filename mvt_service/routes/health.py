@@ -26,8 +26,8 @@ async def healthz() -> dict[str, str]:
 async def readyz(services: ServicesDep) -> JSONResponse:
     """Ready when the store answers and the decision log is written (its writer runs, its
     backlog is within ``MVT_LOG_READY_BACKLOG``); 503 otherwise. Also reports the log's backlog
-    and spool, the policy version this worker serves per experiment, and any active policy it
-    could not load."""
+    and spool, the policy version and the candidate this worker serves per experiment, and any
+    it could not load."""
     runtime, writer = services.runtime, services.writer
     log_healthy, writer_state = writer.healthy, "running" if writer.alive else "down"
     writer.ensure_running()  # a dead writer is reported as found, and started again
@@ -38,8 +38,10 @@ async def readyz(services: ServicesDep) -> JSONResponse:
             "pending": writer.pending,
             "spool_bytes": writer.spool_bytes,
         },
-        "policies": runtime.served_policies(),
-        "policy_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.policy_errors.items()},
+        "policies": runtime.served_policies("active"),
+        "candidates": runtime.served_policies("candidate"),
+        "policy_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.errors["active"].items()},
+        "candidate_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.errors["candidate"].items()},
     }
     try:
         await run_in_threadpool(services.store.ping)

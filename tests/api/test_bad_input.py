@@ -78,6 +78,10 @@ EXPERIMENT_CASES = [
     (experiment_body(exploration={"epsilon": 1.5}), "exploration.epsilon: Input should be less than or equal to 1"),
     (experiment_body(exploration={"epsilon": -0.1}), "exploration.epsilon: Input should be greater than or equal to 0"),
     (experiment_body(exploration={"epsilon": "0.2"}), "exploration.epsilon: Input should be a valid number"),
+    (
+        experiment_body(exploration={"candidate_share": 2}),
+        "exploration.candidate_share: Input should be less than or equal to 1",
+    ),
     (experiment_body(default_arm="z"), "`default_arm` must be one of the arms"),
     (experiment_body(arms=[{"id": "a"}, {"id": "a"}]), "`arms` lists an arm id twice"),
     (experiment_body(arms=[{"id": ""}]), "arms.0.id: String should have at least 1 character"),

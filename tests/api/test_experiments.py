@@ -33,7 +33,7 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
         "factors": None,
         "exclude": [],
         "default_arm": "a",
-        "exploration": {"epsilon": 0.2},
+        "exploration": {"epsilon": 0.2, "candidate_share": 0.5},
         "reward": {"window_seconds": 86400, "default": 0.0, "aggregate": "sum"},
         "training": {
             "interval_seconds": 3600,
@@ -72,6 +72,7 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
         "holdout": {"fraction": 0.0},
         "sticky_seconds": 0.0,
         "active_policy": None,
+        "candidate_policy": None,
         "paused": False,
     }
     replaced = client.put(

@@ -22,7 +22,9 @@ def test_readyz_reports_the_store_and_the_log(client: TestClient) -> None:
         "store": "ok",
         "log": {"writer": "running", "pending": 0, "spool_bytes": 0},
         "policies": {},
+        "candidates": {},
         "policy_errors": {},
+        "candidate_errors": {},
     }
 
 

@@ -109,7 +109,8 @@ def test_epsilon_change_reaches_a_second_worker(shared_db: Database, settings: S
         one.put("/v1/experiments/abc", json=ABC)
         two.post("/v1/decisions", json={"experiment": "abc"})  # two now serves revision 1
         assert one.patch("/v1/experiments/abc/exploration", json={"epsilon": 0.9}).json()["exploration"] == {
-            "epsilon": 0.9
+            "epsilon": 0.9,
+            "candidate_share": 0.5,
         }
         store = Store(shared_db)
         counter = iter(range(10_000))
@@ -158,6 +159,31 @@ def test_arm_errors(client: TestClient) -> None:
     assert client.patch("/v1/experiments/abc/exploration", json={"epsilon": 2}).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({}, "give `epsilon`, `candidate_share` or both"),
+        ({"epsilon": None, "candidate_share": None}, "give `epsilon`, `candidate_share` or both"),
+        ({"candidate_share": 1.5}, "candidate_share: Input should be less than or equal to 1"),
+        ({"candidate_share": -0.1}, "candidate_share: Input should be greater than or equal to 0"),
+        ({"candidate_share": "0.5"}, "candidate_share: Input should be a valid number"),
+    ],
+)
+def test_exploration_changes_are_checked(client: TestClient, body: dict[str, object], detail: str) -> None:
+    client.put("/v1/experiments/abc", json=ABC)
+    response = client.patch("/v1/experiments/abc/exploration", json=body)
+    assert response.status_code == 422 and response.json()["detail"].startswith(detail)
+
+
+def test_exploration_changes_only_the_settings_given(client: TestClient) -> None:
+    client.put("/v1/experiments/abc", json=ABC)
+    shared = client.patch("/v1/experiments/abc/exploration", json={"candidate_share": 0.25}).json()
+    assert shared["exploration"] == {"epsilon": 0.2, "candidate_share": 0.25}
+    narrowed = client.patch("/v1/experiments/abc/exploration", json={"epsilon": 0.1}).json()
+    assert narrowed["exploration"] == {"epsilon": 0.1, "candidate_share": 0.25}
+    assert narrowed["revision"] == 3
+
+
 def test_holdout_sends_a_share_to_the_default_arm_with_exact_probabilities(client: TestClient) -> None:
     client.put("/v1/experiments/abc", json={**ABC, "holdout": {"fraction": 0.5}})
     for i in range(400):
@@ -182,7 +208,8 @@ def test_every_change_is_audited_by_key_id(keyed: TestClient) -> None:
     assert [e["action"] for e in entries] == ["disable_arm", "resume", "pause", "set_exploration", "create"]
     assert {e["key_id"] for e in entries} == {key_id(OPERATOR)}
     assert OPERATOR not in str(entries)
-    assert entries[3]["before"] == {"epsilon": 0.2} and entries[3]["after"] == {"epsilon": 0.05}
+    assert entries[3]["before"] == {"epsilon": 0.2, "candidate_share": 0.5}
+    assert entries[3]["after"] == {"epsilon": 0.05, "candidate_share": 0.5}
     assert entries[0]["after"] == {"arm": "c", "enabled": False}
     assert entries[4]["before"] is None and entries[4]["after"]["id"] == "abc"
 

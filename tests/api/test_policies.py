@@ -125,7 +125,7 @@ def test_a_policy_whose_scores_are_not_finite_serves_uniform_random_logged_and_c
     client.put("/v1/experiments/exp", json=EXPERIMENT)
     factories.log_uniform_traffic(services_of(client).store, 600)
     assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
-    served = services_of(client).runtime._policies["exp"].model
+    served = services_of(client).runtime._served["active"]["exp"].model
     monkeypatch.setattr(served, "score", lambda context, lines: [float("nan")] * len(lines))
     before = REGISTRY.get_sample_value("mvt_policy_fallbacks_total", {"experiment": "exp"}) or 0.0
     answer = client.post(

@@ -192,11 +192,14 @@ def test_operator_commands(keyed_server: str, capsys: pytest.CaptureFixture, mon
     url = ["--url", keyed_server]
     assert cli.main(["experiments", "list", *url]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["experiment", "arms", "epsilon", "holdout", "paused", "policy", "revision"]
-    assert out.splitlines()[1].split() == ["home", "12/12", "0.2", "0.0", "no", "-", "1"]
+    header = ["experiment", "arms", "epsilon", "candidate", "share", "holdout", "paused", "policy", "candidate"]
+    assert out.splitlines()[0].split() == [*header, "revision"]
+    assert out.splitlines()[1].split() == ["home", "12/12", "0.2", "0.5", "0.0", "no", "-", "-", "1"]
 
     assert cli.main(["experiments", "set-epsilon", "home", "0.05", *url]) == 0
-    assert "exploration epsilon 0.05" in capsys.readouterr().out
+    assert "exploration epsilon 0.05 (candidate share 0.5)" in capsys.readouterr().out
+    assert cli.main(["experiments", "set-candidate-share", "home", "0.25", *url]) == 0
+    assert "exploration epsilon 0.05 (candidate share 0.25)" in capsys.readouterr().out
     assert cli.main(["experiments", "pause", "home", *url]) == 0
     assert "PAUSED" in capsys.readouterr().out
     assert cli.main(["experiments", "resume", "home", *url]) == 0
@@ -206,7 +209,7 @@ def test_operator_commands(keyed_server: str, capsys: pytest.CaptureFixture, mon
     assert any(line.split()[:2] == [arm, "no"] for line in shown.splitlines())
     assert cli.main(["experiments", "enable-arm", "home", arm, *url]) == 0
     assert cli.main(["experiments", "show", "home", *url]) == 0
-    assert "revision 6" in capsys.readouterr().out
+    assert "revision 7" in capsys.readouterr().out
 
     assert cli.main(["experiments", "activate", "home", "3", *url]) == 2
     assert "policy v3 of experiment `home` does not exist" in capsys.readouterr().err
@@ -225,6 +228,11 @@ def test_operator_commands(keyed_server: str, capsys: pytest.CaptureFixture, mon
         (["set-epsilon", "home", "1.5"], "epsilon must be a number from 0 to 1"),
         (["set-epsilon", "home", "nan"], "epsilon must be a number from 0 to 1"),
         (["set-epsilon", "home"], "got nothing"),
+        (
+            ["set-candidate-share", "home", "2"],
+            "candidate share must be a number from 0 to 1, e.g. "
+            "`mvt experiments set-candidate-share home 0.5`; got '2'",
+        ),
         (["pause", "home", "extra"], "`mvt experiments pause` takes an experiment id only, got also 'extra'"),
         (["resume", "home", "extra"], "`mvt experiments resume` takes an experiment id only"),
     ],

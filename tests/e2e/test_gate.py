@@ -29,3 +29,15 @@ def test_a_serving_policy_that_became_harmful_is_retired_within_two_cycles(turn:
     for seed in (1, 2):
         run = harmful_serving(Shop(), turn, seed, cycles=2)
         assert run.serving < run.uniform and run.retired is not None, run
+
+
+@pytest.mark.parametrize("harm", ["inverted", "poor_layout"])
+def test_a_harmful_candidate_given_its_share_is_neither_promoted_nor_kept_as_candidate(harm: str) -> None:
+    """With half the exploration budget serving its choice while it is the candidate, a learner
+    taught harm is still never promoted over a good serving policy by either rule, and its own
+    evidence shows it worse than uniform random after its first cycle, which ends its share
+    (three cycles: the second and third would have served it)."""
+    for seed in (1, 2):
+        run = harmful_learner(Shop(), harm, seed, cycles=3, share=0.5)
+        assert run.true_gain < 0 and run.superiority is None and run.non_inferiority is None, run
+        assert run.shared == 0, run

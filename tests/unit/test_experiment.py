@@ -80,6 +80,10 @@ def test_invalid_reward_settings_are_rejected(kwargs: dict, message: str) -> Non
         (lambda: PromotionSettings(confidence=1.0), r"`promotion.confidence` must be in \[0.5, 0.999\]"),
         (lambda: PromotionSettings(margin=0.6), "`promotion.margin` must be in"),
         (lambda: Experiment.create("e", arms=[Arm("a")], holdout=0.6), r"`holdout.fraction` must be in \[0, 0.5\]"),
+        (
+            lambda: Experiment.create("e", arms=[Arm("a")], candidate_share=1.5),
+            r"`exploration.candidate_share` must be in \[0, 1\]",
+        ),
     ],
 )
 def test_every_operator_field_is_bounded(make: Callable[[], object], message: str) -> None:

@@ -41,6 +41,28 @@ def test_a_served_log_holds_the_exact_probability_each_layout_was_drawn_with() -
         model.close()
 
 
+def test_a_served_log_with_a_candidate_holds_the_exact_mixture() -> None:
+    """A candidate's share of the exploration budget: each logged probability is the mixture's
+    (policy.decision.choose_action): the untrained serving policy ties every layout, so each
+    gets 0.8 / 12 + 0.1 / 12, and the candidate's choice 0.1 more."""
+    serving, candidate = VWModel.new(LearningSettings()), VWModel.new(LearningSettings())
+    lines = list(arm_lines(SHOP).values())
+    try:
+        for e in served_log(SHOP, serving, 300, 1.0, seed=0):  # the candidate learns a little
+            candidate.learn(context_line(e.context), lines, e.chosen, e.probability, e.reward)
+        log = served_log(SHOP, serving, 300, 0.2, seed=1, candidate=candidate, share=0.5)
+        for e in log:
+            scores = candidate.score(context_line(e.context), lines)
+            best = max(scores)
+            top = [i for i, s in enumerate(scores) if s == best]
+            expected = 0.8 / 12 + 0.1 * (e.chosen in top) / len(top) + 0.1 / 12
+            assert math.isclose(e.probability, expected, rel_tol=1e-12)
+        assert {round(e.probability, 12) for e in log} == {0.075, 0.175}
+    finally:
+        serving.close()
+        candidate.close()
+
+
 def test_an_untrained_model_is_worth_its_first_layout_and_the_oracle_more() -> None:
     visitors = population(SHOP)
     model = VWModel.new(LearningSettings())  # every score ties: the first layout for everyone

@@ -26,7 +26,11 @@ def names(record: type) -> set[str]:
         (PolicyOut, PolicyRecord, set()),
         (CycleOut, CycleSummary, set()),
         # a decision's answer leaves out what the page has no use for
-        (DecisionOut, Decision, {"ts", "context", "actions", "pmf", "epsilon", "deferred", "group"}),
+        (
+            DecisionOut,
+            Decision,
+            {"ts", "context", "actions", "pmf", "epsilon", "deferred", "group", "candidate_version"},
+        ),
     ],
 )
 def test_http_answers_carry_the_record_fields(schema: type[BaseModel], record: type, left_out: set[str]) -> None:
@@ -34,7 +38,7 @@ def test_http_answers_carry_the_record_fields(schema: type[BaseModel], record: t
 
 
 def test_documents_and_spool_lines_round_trip_every_field() -> None:
-    decision = factories.decision(context={"utm.source": "x", "$weird": 1})
+    decision = factories.decision(context={"utm.source": "x", "$weird": 1}, candidate_version=3)
     reward = factories.reward("e1", "order", 2.5)
     policy = factories.policy_record()
     assert _decision(_decision_doc(decision)) == decision

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from pymongo.errors import AutoReconnect
 
-from mvt_service.store import StaleRevision, Store, _decision_doc
+from mvt_service.store import ExperimentState, StaleRevision, Store, _decision_doc
 from policy.arms import Arm
 from policy.experiment import Experiment
 from tests import factories
@@ -41,7 +41,7 @@ def test_put_experiment_creates_then_replaces_with_a_new_revision(store: Store) 
     again, created = store.put_experiment(factories.experiment(epsilon=0.3))
     assert not created and again.revision == 2 and again.epsilon == 0.3
     assert store.get_experiment("exp") == again
-    assert store.experiment_states() == {"exp": (2, None)}
+    assert store.experiment_states() == {"exp": ExperimentState(2, None, None)}
 
 
 def test_experiment_round_trip_keeps_awkward_feature_names(store: Store) -> None:
@@ -118,7 +118,7 @@ def test_activation_switches_the_experiment_and_retires_the_previous_policy(stor
     for version in (1, 2):
         store.insert_policy(factories.policy_record(version=version), b"m")
     assert store.activate_policy("exp", 1, "first").status == "active"
-    assert store.experiment_states() == {"exp": (1, 1)}
+    assert store.experiment_states() == {"exp": ExperimentState(1, 1, None)}
     second = store.activate_policy("exp", 2, "better")
     assert (second.status, second.reason) == ("active", "better")
     retired = store.get_policy("exp", 1)
@@ -126,6 +126,29 @@ def test_activation_switches_the_experiment_and_retires_the_previous_policy(stor
     assert store.get_experiment("exp").active_policy == 2
     assert store.activate_policy("exp", 9, "missing") is None
     assert store.get_experiment("exp").revision == 1  # activation is not an edit of the definition
+
+
+def test_a_candidate_is_offered_only_while_the_serving_policy_it_was_trained_against_serves(store: Store) -> None:
+    store.put_experiment(factories.experiment(candidate_share=0.5))
+    for version in (1, 2, 3):
+        store.insert_policy(factories.policy_record(version=version), b"m")
+    assert store.offer_candidate("exp", 1, None)  # before any policy serves
+    assert store.experiment_states() == {"exp": ExperimentState(1, None, 1)}
+    store.activate_policy("exp", 1, "first")  # a promotion ends the candidate's share
+    assert store.get_experiment("exp").candidate_policy is None
+    assert not store.offer_candidate("exp", 2, None)  # trained against uniform random: too late
+    assert store.offer_candidate("exp", 2, 1)
+    assert store.get_experiment("exp").candidate_policy == 2
+    store.activate_policy("exp", 3, "an operator's choice")
+    assert not store.offer_candidate("exp", 2, 1)  # the serving policy it was judged against is gone
+    assert store.experiment_states()["exp"].candidate_policy is None
+    assert store.offer_candidate("exp", 4, 3) and store.offer_candidate("exp", None, 3)
+    assert store.get_experiment("exp").candidate_policy is None
+    store.offer_candidate("exp", 4, 3)
+    store.deactivate_policy("exp", "worse than uniform random")  # a retirement ends it too
+    assert store.get_experiment("exp").candidate_policy is None
+    replaced, _ = store.put_experiment(factories.experiment(candidate_share=0.25))
+    assert (replaced.candidate_share, replaced.revision) == (0.25, 2)
 
 
 def test_experiment_replacement_keeps_the_active_policy(store: Store) -> None:

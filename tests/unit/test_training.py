@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -332,6 +333,7 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
             raw_decision("bad-number", context=[["x", 1e39]]),
             {"_id": "half", "experiment": "exp", "ts": T0},
             raw_decision("bad-pmf", pmf=[0.9, 0.9]),
+            raw_decision("bad-candidate", candidate_version="v2"),
         ]
     )
     store.rewards.insert_one(
@@ -346,7 +348,7 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
         }
     )
     summary = run_cycle(store, store.get_experiment("exp"), NOW)
-    assert summary.status in ("active", "rejected") and summary.join["unreadable"] == 3
+    assert summary.status in ("active", "rejected") and summary.join["unreadable"] == 4
     assert summary.join["rewards_unreadable"] == 1 and summary.join["examples"] == 300
 
 
@@ -358,3 +360,38 @@ def test_a_policy_good_until_tastes_change_is_retired_on_the_events_since(store:
     factories.log_uniform_traffic(store, 1500, experiment_id="noise", seed=1, ts=NOW, best=INVERTED)
     run_cycle(store, store.get_experiment("noise"), LATER)
     assert store.get_experiment("noise").active_policy is None
+
+
+def test_a_rejected_learner_is_the_candidate_until_its_evidence_shows_it_worse_than_uniform_random(
+    store: Store,
+) -> None:
+    """The learner is held back (min_improvement out of reach); after each rejection it is the
+    candidate, the learner whose greedy choice gets ``exploration.candidate_share`` of the
+    exploration budget, until its own evidence (learner − uniform random, as the guard's) shows
+    it worse than uniform random: tastes turned against what it learned."""
+    base = experiment()
+    held_back = PromotionSettings(min_events=50, min_improvement=10.0)
+    exp = factories.experiment(reward=base.reward, training=base.training, promotion=held_back, candidate_share=0.5)
+    store.put_experiment(exp)
+    factories.log_uniform_traffic(store, 3000, best=INVERTED)
+    assert run_cycle(store, store.get_experiment("exp"), NOW).status == "rejected"
+    assert store.get_experiment("exp").candidate_policy == 1
+    factories.log_uniform_traffic(store, 600, seed=1, ts=NOW, best=factories.BEST_ARM)
+    assert run_cycle(store, store.get_experiment("exp"), LATER).status == "rejected"
+    assert store.get_experiment("exp").candidate_policy is None
+    guard = store.get_policy("exp", 2).metrics["candidate_guard"]
+    assert guard["n"] == 600
+
+
+def test_a_promotion_ends_the_candidates_share(store: Store) -> None:
+    base = experiment()
+    held_back = PromotionSettings(min_events=50, min_improvement=10.0)
+    exp = factories.experiment(reward=base.reward, training=base.training, promotion=held_back, candidate_share=1)
+    store.put_experiment(exp)
+    factories.log_uniform_traffic(store, 3000)
+    assert run_cycle(store, store.get_experiment("exp"), NOW).status == "rejected"
+    assert store.get_experiment("exp").candidate_policy == 1
+    store.put_experiment(replace(exp, promotion=base.promotion))  # no longer held back
+    factories.log_uniform_traffic(store, 1000, seed=1, ts=NOW)
+    assert run_cycle(store, store.get_experiment("exp"), LATER).status == "active"
+    assert store.get_experiment("exp").candidate_policy is None  # v2 serves; the next rejection offers one
