@@ -40,7 +40,7 @@ def turn_job(job: tuple[str, int, float]) -> dict[str, Any]:
     return asdict(harmful_serving(Shop(), turn, seed, share=candidate_share))
 
 
-def share(runs: list[dict[str, Any]], key: str) -> str:
+def promoted_in(runs: list[dict[str, Any]], key: str) -> str:
     """How many runs the gate ``key`` promoted, and how many of those were truly no better."""
     promoted = [r for r in runs if r[key] is not None]
     worse = sum(r["true_gain"] <= 0 for r in promoted)
@@ -71,9 +71,9 @@ def main() -> None:
             mine = [r for r in runs if r["harm"] == harm and r["against"] == against]
             gains = [r["true_gain"] for r in mine]
             print(
-                f"| {harm} | {against} | {share(mine, 'superiority')} | "
-                f"{share(mine, 'non_inferiority') if against == 'serving policy' else '–'} | "
-                f"{share(mine, 'point_estimate')} | {min(gains):+.3f} to {max(gains):+.3f} |"
+                f"| {harm} | {against} | {promoted_in(mine, 'superiority')} | "
+                f"{promoted_in(mine, 'non_inferiority') if against == 'serving policy' else '–'} | "
+                f"{promoted_in(mine, 'point_estimate')} | {min(gains):+.3f} to {max(gains):+.3f} |"
             )
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)

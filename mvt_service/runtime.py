@@ -86,6 +86,7 @@ class Runtime:
         self._experiments: dict[str, ServedExperiment] = {}
         self._served: dict[Role, dict[str, ServedPolicy]] = {"active": {}, "candidate": {}}
         self.errors: dict[Role, dict[str, tuple[int, str]]] = {"active": {}, "candidate": {}}
+        self._refreshing = asyncio.Lock()
 
     # cache -----------------------------------------------------------------------------------
 
@@ -121,7 +122,14 @@ class Runtime:
     async def refresh(self) -> None:
         """Reload experiments whose revision changed, and policies whose active version or
         candidate changed: an experiment whose policy was retired without a successor goes back
-        to uniform random; a candidate is loaded only while the experiment gives it a share."""
+        to uniform random; a candidate is loaded only while the experiment gives it a share.
+
+        One refresh at a time: one that read the states before another applied newer ones would
+        otherwise apply its stale ones after (unloading a policy just activated)."""
+        async with self._refreshing:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         states = await run_in_threadpool(self._store.experiment_states)
         for experiment_id, state in states.items():
             current = self._experiments.get(experiment_id)

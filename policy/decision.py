@@ -62,6 +62,11 @@ def usable_predictions(predicted: Predictions) -> Predictions:
     return Predictions(np.where(np.repeat(bad, np.diff(predicted.offsets)), 0.0, predicted.values), predicted.offsets)
 
 
+Source = Literal["policy", "candidate", "holdout"]
+"""What drew a decision's arm: the serving policy with its exploration, the candidate's
+greedy choice (its share of the exploration budget), or the holdout group."""
+
+
 @dataclass(frozen=True)
 class Part:
     """One part of a decision's mixture: drawn with probability ``weight``, it draws an arm
@@ -70,11 +75,6 @@ class Part:
     source: Source
     weight: float
     pmf: list[float]
-
-
-Source = Literal["policy", "candidate", "holdout"]
-"""What drew a decision's arm: the serving policy with its exploration, the candidate's
-greedy choice (its share of the exploration budget), or the holdout group."""
 
 
 def mixture(parts: Sequence[Part]) -> list[float]:
