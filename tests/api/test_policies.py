@@ -149,3 +149,44 @@ def test_a_retired_policy_without_a_successor_stops_serving_on_every_worker(clie
         message="the retired policy kept serving",
     )
     assert client.get("/readyz").json()["policies"] == {}
+
+
+def test_a_refresh_that_read_older_states_never_unloads_a_policy_a_later_one_loaded(client: TestClient) -> None:
+    """A worker's refreshes run one at a time: one that read the states before a policy was
+    activated finishes before the next reads them, so it cannot apply its stale "no policy"
+    after the next loaded the new one."""
+    import asyncio
+    import threading
+
+    services = services_of(client)
+    client.put("/v1/experiments/exp", json=EXPERIMENT)
+    factories.log_uniform_traffic(services.store, 600)
+    assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
+    runtime, store = services.runtime, services.store
+    store.deactivate_policy("exp", "for the test")
+    client.portal.call(runtime.refresh)  # on the app's own event loop, as its poll runs
+    assert runtime.served_policies() == {}
+    stale = store.experiment_states()  # read before v1 is active again
+    release = threading.Event()
+    reads = iter([stale])
+
+    def states() -> object:
+        state = next(reads, None)
+        if state is not None:
+            release.wait(5)  # the first refresh is held here, stale states in hand
+            return state
+        return type(store).experiment_states(store)
+
+    store.experiment_states = states  # type: ignore[method-assign]
+    store.activate_policy("exp", 1, "again")
+
+    async def both() -> None:
+        first = asyncio.create_task(runtime.refresh())
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(runtime.refresh())
+        await asyncio.sleep(0.05)
+        release.set()
+        await asyncio.gather(first, second)
+
+    client.portal.call(both)
+    assert runtime.served_policies() == {"exp": 1}
