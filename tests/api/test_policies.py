@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
+from mvt_service.store import ExperimentState
 from tests import factories
 from tests.helpers import TickingClock, eventually, services_of
 
@@ -151,7 +152,9 @@ def test_a_retired_policy_without_a_successor_stops_serving_on_every_worker(clie
     assert client.get("/readyz").json()["policies"] == {}
 
 
-def test_a_refresh_that_read_older_states_never_unloads_a_policy_a_later_one_loaded(client: TestClient) -> None:
+def test_a_refresh_that_read_older_states_never_unloads_a_policy_a_later_one_loaded(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A worker's refreshes run one at a time: one that read the states before a policy was
     activated finishes before the next reads them, so it cannot apply its stale "no policy"
     after the next loaded the new one."""
@@ -170,14 +173,14 @@ def test_a_refresh_that_read_older_states_never_unloads_a_policy_a_later_one_loa
     release = threading.Event()
     reads = iter([stale])
 
-    def states() -> object:
+    def states() -> dict[str, ExperimentState]:
         state = next(reads, None)
         if state is not None:
             release.wait(5)  # the first refresh is held here, stale states in hand
             return state
         return type(store).experiment_states(store)
 
-    store.experiment_states = states  # type: ignore[method-assign]
+    monkeypatch.setattr(store, "experiment_states", states)
     store.activate_policy("exp", 1, "again")
 
     async def both() -> None:
