@@ -80,7 +80,10 @@ class Part:
 def mixture(parts: Sequence[Part]) -> list[float]:
     r"""The marginal pmf of drawing a part by its weight, then an arm from the part's pmf:
     :math:`p(a) = \sum_i w_i\,p_i(a)`, the exact probability each arm is drawn with."""
-    return [math.fsum(part.weight * part.pmf[a] for part in parts) for a in range(len(parts[0].pmf))]
+    pmf = [parts[0].weight * p for p in parts[0].pmf]
+    for part in parts[1:]:
+        pmf = [m + part.weight * p for m, p in zip(pmf, part.pmf)]
+    return pmf
 
 
 def draw(parts: Sequence[Part], rng: random.Random) -> tuple[Source, int]:
