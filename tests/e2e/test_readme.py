@@ -4,6 +4,7 @@ the Command line section's worked example."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -80,3 +81,15 @@ def test_the_quickstart_examples_answer_as_shown(live_server: str) -> None:
         assert decision[field] == shown[0][field], field
     assert decision["event_id"] and decision["action"].count(",") == 2
     assert reward == shown[1] == {"accepted": 1}
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_to_a_section_names_a_heading() -> None:
+    text = README.read_text()
+    headings = {anchor(h) for h in re.findall(r"^#{2,4} (.+)$", text, flags=re.MULTILINE)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", text))
+    assert links and links <= headings, links - headings
