@@ -73,16 +73,25 @@ RULES = {
 
 def comparison_sentence(report: dict[str, Any]) -> str:
     """The gate's comparison once, in words: the estimated difference, its interval, and what
-    the rule asks of it."""
+    the rule asks of it; and, when the gate read more events than this cycle's (a learner judged
+    over several cycles), which events the table below holds and the difference on them."""
     c = report["comparison"]
     d = c["difference"]
     level = f"{report['confidence']:.0%}"
     rule = RULES.get(c["rule"], "{threshold}").format(threshold=numbers.difference(c.get("threshold", 0.0)))
-    return (
+    events, cycle = c.get("events", 0), c.get("cycle")
+    text = (
         f"{c['candidate']} − {c['active']}: {numbers.difference(d['value'])} per visitor ({level} anytime-valid "
         f"interval {numbers.difference(d['low'])} to {numbers.difference(d['high'])}), estimated by "
-        f"{c['metric'].upper()} over {c.get('events', 0):,} events. The rule is {c['rule']}: {rule}."
+        f"{c['metric'].upper()} over {events:,} events. The rule is {c['rule']}: {rule}."
     )
+    if cycle and cycle["events"] != events:
+        text += (
+            f" Those {events:,} events are every one this learner has been judged on, cycle after cycle; "
+            f"the table holds this cycle's {cycle['events']:,} alone, on which the difference is "
+            f"{numbers.difference(cycle['value'])} per visitor."
+        )
+    return text
 
 
 def _search_section(search: dict[str, Any] | None, level: str) -> str:

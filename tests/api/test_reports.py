@@ -48,6 +48,26 @@ def test_latest_report_as_json(trained: TestClient) -> None:
     assert report["comparison"]["metric"] == "dr" and report["comparison"]["rule"] == "superiority"
 
 
+def test_a_continued_learners_report_says_which_events_the_gate_read_and_which_the_table_holds(
+    trained: TestClient, clock: TickingClock
+) -> None:
+    """The gate reads the learner's evidence over all its cycles; the table is this cycle's. The
+    report says so, with the difference on this cycle's events, where the two differ."""
+    held = {**EXPERIMENT, "promotion": {"min_events": 5000}}  # the learner is judged, never promoted
+    assert trained.put("/v1/experiments/exp", json=held).status_code == 200
+    for seed, events in ((1, 400), (2, 300)):
+        factories.log_uniform_traffic(services_of(trained).store, events, seed=seed, ts=clock())
+        clock.advance(3600)
+        assert trained.post("/v1/experiments/exp/train").json()["status"] == "rejected"
+    report = trained.get("/v1/experiments/exp/reports/latest").json()
+    comparison = report["comparison"]
+    assert comparison["cycle"]["events"] == report["split"]["events"] == 300
+    assert comparison["events"] == 700
+    page = trained.get("/v1/experiments/exp/reports/latest?format=html").text
+    assert f"Those {comparison['events']:,} events are every one this learner has been judged on" in page
+    assert "the table holds this cycle&#x27;s 300 alone, on which the difference is" in page
+
+
 def test_report_list(trained: TestClient, clock: TickingClock) -> None:
     factories.log_uniform_traffic(services_of(trained).store, 200, seed=1, ts=clock(), shuffle_rewards=True)
     clock.advance(3600)
