@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,27 +28,17 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.http_bench import CONTEXT, EXPERIMENTS, TRAINING_DECISIONS
-from bench.request_path import call, http_scope
+from bench.request_path import call, in_process_settings, request
 from mvt_service.app import create_app
-from mvt_service.settings import Settings
 from policy.records import PolicyRecord
 
 
 async def answer(app: Any, method: str, path: str, body: Any = None) -> Any:
     """One request through the app; its decoded JSON answer."""
-    sent: list[dict[str, Any]] = []
-    data = b"" if body is None else orjson.dumps(body)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": data, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(http_scope(method, path, data), receive, send)
-    if sent[0]["status"] >= 300:
-        raise SystemExit(f"{method} {path}: {sent[0]['status']} {sent[1].get('body', b'')!r}")
-    return orjson.loads(sent[1]["body"]) if sent[1].get("body") else None
+    status, data = await request(app, method, path, b"" if body is None else orjson.dumps(body))
+    if status >= 300:
+        raise SystemExit(f"{method} {path}: {status} {data!r}")
+    return orjson.loads(data) if data else None
 
 
 async def timed(app: Any, method: str, path: str, body: bytes, count: int) -> float:
@@ -62,15 +51,7 @@ async def timed(app: Any, method: str, path: str, body: bytes, count: int) -> fl
 
 
 async def measure(requests: int, rounds: int) -> list[dict[str, float]]:
-    settings = Settings(
-        _env_file=None,
-        mongo_uri=None,
-        train_in_process=False,
-        demo=False,
-        spool_dir=tempfile.mkdtemp(),
-        log_flush_seconds=0.05,
-    )
-    app = create_app(settings)
+    app = create_app(in_process_settings(log_flush_seconds=0.05))
     async with app.router.lifespan_context(app):
         services = app.state.services
         await answer(app, "PUT", "/v1/experiments/bench12", EXPERIMENTS["bench12"])

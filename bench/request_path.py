@@ -56,8 +56,8 @@ def http_scope(method: str, path: str, body: bytes = b"") -> dict[str, Any]:
     }
 
 
-async def call(app: Any, method: str, path: str, body: bytes = b"") -> int:
-    """One request; returns its status."""
+async def request(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    """One request; returns its status and body."""
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -67,16 +67,29 @@ async def call(app: Any, method: str, path: str, body: bytes = b"") -> int:
         sent.append(message)
 
     await app(http_scope(method, path, body), receive, send)
-    return int(sent[0]["status"])
+    return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def measure(fast_path: bool, requests: int) -> dict[str, float]:
-    settings = Settings(
+async def call(app: Any, method: str, path: str, body: bytes = b"") -> int:
+    """One request; returns its status."""
+    return (await request(app, method, path, body))[0]
+
+
+def in_process_settings(**overrides: Any) -> Settings:
+    """Settings of an app called in this process: the embedded store without the demo, no
+    training schedule, a spool of its own."""
+    return Settings(
         _env_file=None,
         mongo_uri=None,
         train_in_process=False,
         demo=False,
         spool_dir=tempfile.mkdtemp(),
+        **overrides,
+    )
+
+
+async def measure(fast_path: bool, requests: int) -> dict[str, float]:
+    settings = in_process_settings(
         log_flush_seconds=3600,
         log_batch_size=10 * requests + 10_000,
         log_queue_max=10 * requests + 10_000,
