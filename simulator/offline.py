@@ -26,23 +26,18 @@ def arm_lines(shop: Shop) -> dict[str, str]:
 
 def uniform_log(shop: Shop, n: int, seed: int) -> list[Example]:
     """``n`` visits, one second apart, each shown a layout drawn uniformly at random."""
-    rng = random.Random(seed)
-    ids, k = shop.layout_ids, len(shop.layout_ids)
+    rng, k = random.Random(seed), len(shop.layout_ids)
     log = []
     for i in range(n):
         context, shown = shop.visitor(rng), rng.randrange(k)
-        log.append(
-            Example(
-                f"e{i:08d}",
-                START + timedelta(seconds=i),
-                context,
-                tuple(ids),
-                ids[shown],
-                1 / k,
-                shop.draw_reward(context, shown, rng),
-            )
-        )
+        log.append(_logged(shop, i, context, shown, 1 / k, shop.draw_reward(context, shown, rng)))
     return log
+
+
+def _logged(shop: Shop, i: int, context: Context, shown: int, probability: float, reward: float) -> Example:
+    """Visit ``i`` (``i`` seconds after ``START``), shown layout ``shown``, as the log holds it."""
+    ids = shop.layout_ids
+    return Example(f"e{i:08d}", START + timedelta(seconds=i), context, tuple(ids), ids[shown], probability, reward)
 
 
 def greedy_value(shop: Shop, model: VWModel, visitors: Sequence[Context]) -> float:
@@ -71,7 +66,7 @@ def served_log(
     ``candidate``'s greedy choice (:func:`policy.decision.choose_action`), as the service serves
     them: each logged with the exact probability its layout was drawn with."""
     rng, strategy = random.Random(seed), EpsilonGreedy(epsilon)
-    ids, lines = shop.layout_ids, list(arm_lines(shop).values())
+    lines = list(arm_lines(shop).values())
     log = []
     for i in range(first, first + n):
         context = shop.visitor(rng)
@@ -80,17 +75,7 @@ def served_log(
         candidate_scores = candidate.score(line, lines) if candidate is not None else None
         choice = choose_action(scores, strategy, rng, candidate=candidate_scores, share=share)
         reward = shop.draw_reward(context, choice.index, rng)
-        log.append(
-            Example(
-                f"e{i:08d}",
-                START + timedelta(seconds=i),
-                context,
-                tuple(ids),
-                ids[choice.index],
-                choice.probability,
-                reward,
-            )
-        )
+        log.append(_logged(shop, i, context, choice.index, choice.probability, reward))
     return log
 
 
