@@ -18,13 +18,19 @@ MISSING = "–"
 
 
 def value(x: float | None) -> str:
-    return f"{x:.3f}".replace("-", "−") if x is not None and math.isfinite(x) else MISSING
+    return _signed(f"{x:.3f}") if x is not None and math.isfinite(x) else MISSING
 
 
 def difference(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return MISSING
-    return "0.000" if x == 0 else f"{x:+.3f}".replace("-", "−")
+    return _signed(f"{x:+.3f}") if x is not None and math.isfinite(x) else MISSING
+
+
+def _signed(text: str) -> str:
+    """``text`` with a true minus sign, and none at all on a number that rounds to zero (never
+    ``−0.000`` or ``+0.000``)."""
+    if text.lstrip("+-").strip("0.") == "":
+        return "0.000"
+    return text.replace("-", "−")
 
 
 def interval(low: float | None, high: float | None) -> str:

@@ -15,6 +15,9 @@ from replay import numbers
 def test_each_kind_of_number_has_one_format() -> None:
     assert numbers.value(0.06904) == "0.069" and numbers.value(float("-inf")) == "–"
     assert numbers.difference(-0.0028) == "−0.003" and numbers.difference(0.0121) == "+0.012"
+    # a number that rounds to zero has no sign (the report showed "−0.000 to +0.000")
+    assert numbers.difference(-0.0004) == numbers.difference(0.0004) == numbers.difference(0.0) == "0.000"
+    assert numbers.value(-0.0004) == numbers.value(-0.0) == "0.000" and numbers.value(-0.0005) == "−0.001"
     assert numbers.count(209.35) == "209" and numbers.count(12345) == "12,345"
     assert numbers.weight(108.333) == "108.3" and numbers.share(0.8204) == "82.0%"
     assert numbers.interval(0.1699, 0.2697) == "0.170 to 0.270"
