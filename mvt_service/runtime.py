@@ -202,6 +202,10 @@ class Runtime:
         """Experiment id -> version of the policy this worker serves in ``role``."""
         return {experiment_id: p.version for experiment_id, p in self._served[role].items()}
 
+    def load_errors(self, role: Role = "active") -> dict[str, dict[str, object]]:
+        """Experiment id -> the version this worker could not load in ``role``, and why."""
+        return {e: {"version": v, "error": msg} for e, (v, msg) in self.errors[role].items()}
+
     def close(self) -> None:
         for served in self._served.values():
             for policy in served.values():

@@ -40,8 +40,8 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         },
         "policies": runtime.served_policies("active"),
         "candidates": runtime.served_policies("candidate"),
-        "policy_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.errors["active"].items()},
-        "candidate_errors": {e: {"version": v, "error": msg} for e, (v, msg) in runtime.errors["candidate"].items()},
+        "policy_errors": runtime.load_errors("active"),
+        "candidate_errors": runtime.load_errors("candidate"),
     }
     try:
         await run_in_threadpool(services.store.ping)
