@@ -164,7 +164,8 @@ class PromotionBody(Request):
 
     metric: Metric = Field("dr", description="estimator of each event's paired difference: ips, snips or dr")
     confidence: float = Field(
-        0.95, description="level of the anytime-valid confidence sequence of learner − serving, in [0.5, 0.999]"
+        0.95,
+        description="level of the interval of learner − serving, valid however many cycles look at it, in [0.5, 0.999]",
     )
     min_improvement: float = Field(
         0.0, description="superiority: the lower bound of learner − serving must exceed this for new settings"

@@ -117,7 +117,7 @@ class PromotionSettings:
     :mod:`trainer.promotion`).
 
     ``metric`` estimates each event's paired difference (learner − serving); ``confidence`` is
-    the level of the anytime-valid confidence sequence of their running mean. A learner of new
+    the level of the interval of their running mean, valid however many cycles look at it. A learner of new
     settings must show that mean above ``min_improvement`` (superiority); the serving policy's
     own lineage, continued on newer data, must not be worse than ``margin`` times the serving
     value (non-inferiority). Either needs ``min_events`` scored events.

@@ -81,8 +81,9 @@ def comparison_sentence(report: dict[str, Any]) -> str:
     rule = RULES.get(c["rule"], "{threshold}").format(threshold=numbers.difference(c.get("threshold", 0.0)))
     events, cycle = c.get("events", 0), c.get("cycle")
     text = (
-        f"{c['candidate']} − {c['active']}: {numbers.difference(d['value'])} per visitor ({level} anytime-valid "
-        f"interval {numbers.difference(d['low'])} to {numbers.difference(d['high'])}), estimated by "
+        f"{c['candidate']} − {c['active']}: {numbers.difference(d['value'])} per visitor ({level} interval "
+        f"{numbers.difference(d['low'])} to {numbers.difference(d['high'])}, valid however many cycles look at it), "
+        f"estimated by "
         f"{c['metric'].upper()} over {events:,} events. The rule is {c['rule']}: {rule}."
     )
     if cycle and cycle["events"] != events:

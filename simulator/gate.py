@@ -11,7 +11,7 @@ simulated shop produces with exact propensities: a good serving policy (the defa
   the true ones, its evidence accumulating over the cycles as a lineage's does. It is looked at
   after every cycle by both rules: superiority (a new lineage) and non-inferiority (a
   continuing update of the serving lineage), and by a *point-estimate* gate (the mean alone
-  above the threshold) that shows what the confidence sequence adds.
+  above the threshold) that shows what the interval adds.
 - **A serving policy that becomes harmful**: the shop's tastes change under a policy trained
   before (``drift``), or an operator activates a poor version (``poor_version``). Each cycle
   the guard's evidence (serving − uniform random) is gathered as a cycle gathers it, and
@@ -147,11 +147,9 @@ def harmful_learner(
             learner.close()
             truth = replace(scored, log=replace(scored.log, reward=np.array([e.reward for e in events], dtype=float)))
             evaluated = evaluate_cycle(exp, truth, "learner", "serving")
-            candidate_guard = promotion.gather_harm(
-                candidate_guard, Evidence.of(evaluated.learner - evaluated.uniform), settings
-            )
+            candidate_guard = promotion.gather_harm(candidate_guard, Evidence.of(evaluated.learner - evaluated.uniform))
             candidate = _offered(candidate, learned, candidate_guard, settings, share)
-            evidence = promotion.tune(evidence + Evidence.of(evaluated.difference), settings)
+            evidence = (evidence + Evidence.of(evaluated.difference)).looked()
             serving_evidence = serving_evidence + Evidence.of(evaluated.serving)
             value = serving_evidence.mean
             for rule in RULES:
@@ -233,9 +231,9 @@ def harmful_serving(
             learned = learner.to_bytes()
             learner.close()
             evaluated = evaluate_cycle(exp, scored, "learner", "serving")
-            guard = promotion.gather_harm(guard, Evidence.of(evaluated.serving - evaluated.uniform), exp.promotion)
+            guard = promotion.gather_harm(guard, Evidence.of(evaluated.serving - evaluated.uniform))
             # each cycle's learner is new here, so its evidence is its own cycle's
-            own = promotion.gather_harm(Evidence(), Evidence.of(evaluated.learner - evaluated.uniform), exp.promotion)
+            own = promotion.gather_harm(Evidence(), Evidence.of(evaluated.learner - evaluated.uniform))
             candidate = _offered(candidate, learned, own, exp.promotion, share)
             if promotion.retires(guard, exp.promotion):
                 retired = cycle

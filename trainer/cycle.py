@@ -11,7 +11,7 @@ learn → evaluate → decide → record.
 - **score and learn**: every event is scored by the learner (before it learns it) and by the
   serving policy, then learned (:mod:`trainer.progressive`).
 - **evaluate** and **decide**: the paired differences join the lineage's evidence, and the
-  promotion rule (:mod:`trainer.promotion`) reads its anytime-valid confidence sequence.
+  promotion rule (:mod:`trainer.promotion`) reads them, each cycle one look.
 - **record**: the learner is registered as a new version, ``active`` if promoted, else
   ``rejected`` (the next cycle continues it either way), with its data window, evidence and
   reason, and a replay report is stored. A rejected learner becomes the *candidate*, whose
@@ -175,14 +175,14 @@ def run_cycle(
         serving = experiment.active_policy
         serving_name = "no policy (uniform)" if serving is None else f"serving v{serving}"
         evaluated = evaluate_cycle(experiment, scored, f"learner v{version}", serving_name)
-        evidence = promotion.tune(plan.evidence + Evidence.of(evaluated.difference), experiment.promotion)
+        evidence = (plan.evidence + Evidence.of(evaluated.difference)).looked()
         serving_evidence = plan.serving_evidence + Evidence.of(evaluated.serving)
         guard = Evidence()
         if serving is not None:
             harm = Evidence.of(evaluated.serving - evaluated.uniform)
-            guard = promotion.gather_harm(plan.guard, harm, experiment.promotion)
+            guard = promotion.gather_harm(plan.guard, harm)
         own_harm = Evidence.of(evaluated.learner - evaluated.uniform)
-        candidate_guard = promotion.gather_harm(plan.candidate_guard, own_harm, experiment.promotion)
+        candidate_guard = promotion.gather_harm(plan.candidate_guard, own_harm)
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
         verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
         seconds = time.perf_counter() - started
@@ -316,8 +316,8 @@ def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None
         low, high = guard.bounds(settings.confidence)
         reason = (
             f"serving v{experiment.active_policy} − uniform random = {guard.mean:+.4g} [{low:+.4g}, {high:+.4g}] "
-            f"(anytime-valid, {settings.confidence:.0%}) over {guard.n:,} events: worse than uniform random, "
-            "which serves instead"
+            f"({settings.confidence:.0%}, look {guard.looks}, valid however many cycles look) over {guard.n:,} events: "
+            "worse than uniform random, which serves instead"
         )
         store.deactivate_policy(experiment.id, reason)
         log.warning("experiment %s: %s", experiment.id, reason)

@@ -4,11 +4,11 @@ Every event a cycle trains on is first scored by the learner and by the serving 
 with the experiment's exploration), then learned (progressive validation), so every event both
 trains and tests. The paired per-event difference :math:`d_i` of their estimated rewards (by
 ``promotion.metric``) accumulates, cycle after cycle, in :class:`replay.sequence.Evidence`, and
-the rule reads the anytime-valid confidence sequence (CS) of its running mean
-:math:`\bar d`:
+each cycle is one *look* at its running mean :math:`\bar d`, with an interval whose error
+budget is spent over the looks (:mod:`replay.sequence`: half at the first look):
 
 - **Superiority** (a learner of new settings, or the first policy against uniform random):
-  promoted once the CS's lower bound exceeds ``promotion.min_improvement``.
+  promoted once the look's lower bound exceeds ``promotion.min_improvement``.
 - **Non-inferiority** (the serving policy's own lineage, continued on newer data): promoted once
   the lower bound exceeds :math:`-m\,|\hat V|`, with ``m = promotion.margin`` and
   :math:`\hat V` the serving policy's estimated value on the same events: it is not worse by
@@ -16,12 +16,19 @@ the rule reads the anytime-valid confidence sequence (CS) of its running mean
 
 Either way at least ``promotion.min_events`` events must have been scored.
 
-**Guarantee.** If the true running mean of :math:`d` stays below the threshold (a worse
+**The candidate as it is now.** A comparison's evidence starts anew when a learner is promoted
+(it is then compared with itself), when a new lineage starts, or when something else serves
+than it was gathered against; so the first look at a learner reads only events it was scored on
+since. Within a cycle, the learner's scores before it learned each event dilute nothing that
+can be measured in the simulated shop: judging each half of a new learner's first 5,000 events
+by a learner trained on the other half (cross-fitting) moved the estimate by −0.029 to +0.009
+per visitor over five seeds, against a difference of +0.056 to +0.115.
+
+**Guarantee.** If the running mean of :math:`d` stays below the threshold at every look (a worse
 learner), the probability that it is *ever* promoted, however many cycles look at the evidence,
-is at most :math:`(1 - c)/2` (one side of the two-sided CS at confidence :math:`c`),
-asymptotically in the number of events (the CS is the time-uniform analogue of the normal
-interval). The evidence starts anew when a learner is promoted (it is then compared with
-itself) or a new lineage starts.
+is at most :math:`(1 - c)/2` at ``promotion.confidence`` :math:`c` (the union bound over the
+looks' levels, each normal, so asymptotically in the number of events). It holds per
+comparison: the evidence starts anew, with a fresh budget, in the cases above.
 """
 
 from __future__ import annotations
@@ -45,19 +52,13 @@ class Verdict:
     threshold: float
 
 
-def tune(evidence: Evidence, settings: PromotionSettings) -> Evidence:
-    """Fix the CS's tuning, once per sequence, from its first terms: tightest after
-    ``promotion.min_events`` events (or as many as the first cycle scored, if more)."""
-    return evidence.tuned(max(settings.min_events, evidence.n), settings.confidence)
-
-
-def gather_harm(guard: Evidence, harm: Evidence, settings: PromotionSettings) -> Evidence:
+def gather_harm(guard: Evidence, harm: Evidence) -> Evidence:
     """The guard's evidence after a cycle whose serving − uniform random terms are ``harm``:
     it gathers over consecutive cycles that point to harm (a negative mean) and starts anew
     after one that does not, so that a change of tastes is judged on its own events, not
-    diluted by the good cycles before it. The price: the error rate holds per such stretch,
-    not over the experiment's life."""
-    return tune(guard + harm, settings) if harm.mean < 0 else Evidence()
+    diluted by the good cycles before it. Each cycle is a look. The price: the error rate holds
+    per such stretch, not over the experiment's life."""
+    return (guard + harm).looked() if harm.mean < 0 else Evidence()
 
 
 def retires(guard: Evidence, settings: PromotionSettings) -> bool:
@@ -68,7 +69,7 @@ def retires(guard: Evidence, settings: PromotionSettings) -> bool:
 
 def decide(evidence: Evidence, rule: Rule, serving_value: float, settings: PromotionSettings) -> Verdict:
     """Apply the rule (see the module) to the accumulated paired differences (learner −
-    serving), tuned by :func:`tune`."""
+    serving), at their latest look (:meth:`replay.sequence.Evidence.looked`)."""
     low, high = evidence.bounds(settings.confidence)
     if rule == "superiority":
         threshold = settings.min_improvement
@@ -78,7 +79,7 @@ def decide(evidence: Evidence, rule: Rule, serving_value: float, settings: Promo
         wanted = f"the lower bound exceeds −{settings.margin:g} × the serving value ({threshold:+.4g})"
     interval = (
         f"learner − serving = {evidence.mean:+.4g} [{low:+.4g}, {high:+.4g}] by {settings.metric.upper()} at "
-        f"{settings.confidence:.0%} (anytime-valid) over {evidence.n:,} events"
+        f"{settings.confidence:.0%} (look {evidence.looks}, valid however many cycles look) over {evidence.n:,} events"
     )
     if evidence.n < settings.min_events:
         reason = f"{rule}: only {evidence.n:,} events scored so far; promotion.min_events is {settings.min_events:,}"

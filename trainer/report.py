@@ -99,6 +99,7 @@ def report_document(
             "cycle": {"value": float(evaluated.difference.mean()), "events": events},
             "difference": {"value": evidence.mean, "low": verdict.low, "high": verdict.high},
             "events": evidence.n,
+            "looks": evidence.looks,
             "threshold": verdict.threshold,
         },
         "verdict": {"promoted": verdict.promoted, "reason": verdict.reason},

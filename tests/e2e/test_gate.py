@@ -15,7 +15,7 @@ from noise is as often better as worse: seeds 1-12 gave -0.063 to +0.087 of the 
 
 
 def test_a_learner_worse_than_uniform_random_is_never_promoted_over_it() -> None:
-    """Looked at after each of two cycles, the confidence sequence never lets a learner of
+    """Looked at after each of two cycles, the gate's interval never lets a learner of
     permuted rewards through when it is truly worse than uniform random, where a gate that took
     the point estimate alone would have (so loosening the gate to that fails this test)."""
     runs = [harmful_learner(Shop(), "permuted", seed, cycles=2, against_uniform=True) for seed in HARMFUL_SEEDS]

@@ -10,14 +10,14 @@ import pytest
 
 from policy.experiment import PromotionSettings
 from replay.sequence import Evidence
-from trainer.promotion import decide, tune
+from trainer.promotion import decide
 
 SETTINGS = PromotionSettings(min_events=100, margin=0.02, min_improvement=0.0)
 
 
 def evidence(mean: float, sd: float, n: int, seed: int = 0) -> Evidence:
     terms = np.random.default_rng(seed).normal(mean, sd, n)
-    return tune(Evidence.of(terms), SETTINGS)
+    return Evidence.of(terms).looked()
 
 
 def test_superiority_needs_the_lower_bound_above_min_improvement() -> None:
@@ -49,7 +49,7 @@ def test_a_worse_learner_is_never_promoted_however_often_the_evidence_is_read(ru
     for seed in range(runs):
         rng, total = np.random.default_rng(seed), Evidence()
         for _ in range(50):
-            total = tune(total + Evidence.of(rng.normal(threshold, 1.0, 100)), SETTINGS)
+            total = (total + Evidence.of(rng.normal(threshold, 1.0, 100))).looked()
             if decide(total, rule, serving_value, SETTINGS).promoted:
                 promoted += 1
                 break

@@ -1,5 +1,5 @@
-"""Evidence that accumulates and its anytime-valid confidence sequence: hand-computed values,
-exact merging, and coverage uniformly over time across seeds."""
+"""Evidence that accumulates over looks and its interval: hand-computed values, exact merging,
+and coverage at every look at once across seeds."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay.sequence import Evidence, cs_radius, rho_for
+from replay.sequence import Evidence, critical_value, spent
 
 
 def test_evidence_of_hand_computed_terms() -> None:
@@ -18,18 +18,27 @@ def test_evidence_of_hand_computed_terms() -> None:
     assert (e.n, e.mean, e.m2) == (4, 2.5, 5.0) and e.variance == pytest.approx(5 / 3)
 
 
-def test_the_radius_is_the_formula_worked_by_hand() -> None:
-    # v = n σ² ρ² + 1 = 4 · 5/3 · 0.25 + 1 = 8/3; sqrt(2v / (n² ρ²) · log(sqrt(v) / α))
-    assert cs_radius(4, 5 / 3, 0.05, 0.5) == pytest.approx(2.155967501319645)
-    assert cs_radius(1, 1.0, 0.05, 0.5) == math.inf
+def test_the_looks_spend_the_budget_as_the_module_says() -> None:
+    # α_k = α / (k (k + 1)): 0.025, 0.05/6, 0.05/12 … ; they add up to α
+    assert [spent(k, 0.95) for k in (1, 2, 3)] == pytest.approx([0.025, 0.05 / 6, 0.05 / 12])
+    assert sum(spent(k, 0.95) for k in range(1, 100_001)) == pytest.approx(0.05, rel=1e-4)
+    # z at the first look: the 98.75% normal quantile (a one-off 95% interval uses 1.96)
+    assert critical_value(1, 0.95) == pytest.approx(2.241402727604945)
+    with pytest.raises(ValueError):
+        spent(0, 0.95)
 
 
-def test_rho_is_tightest_where_asked() -> None:
-    # ρ² = (-2 log α + log(-2 log α + 1)) / (n* σ²), α = 0.05, n* = 100, σ² = 1
-    assert rho_for(100, 0.05) == pytest.approx(0.28171181376963167)
-    assert rho_for(100, 0.05, variance=4.0) == pytest.approx(0.28171181376963167 / 2)
-    radii = {n: cs_radius(n, 1.0, 0.05, rho_for(1000, 0.05)) * math.sqrt(n) for n in (100, 1000, 10_000)}
-    assert radii[1000] < radii[100] and radii[1000] < radii[10_000]  # narrowest, scaled, at n*
+def test_the_bounds_are_the_formula_worked_by_hand() -> None:
+    # terms 1, 2, 3, 4: mean 2.5, variance 5/3, SE sqrt(5/12); at the first look z = 2.2414
+    e = Evidence.of(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert e.bounds(0.95) == (-math.inf, math.inf)  # not looked at: nothing is claimed
+    low, high = e.looked().bounds(0.95)
+    assert (low, high) == pytest.approx(
+        (2.5 - 2.241402727604945 * math.sqrt(5 / 12), 2.5 + 2.241402727604945 * math.sqrt(5 / 12))
+    )
+    second = e.looked().looked().bounds(0.95)
+    assert second[0] < low and second[1] > high  # a later look spends less, so it is wider
+    assert Evidence.of(np.array([1.0])).looked().bounds(0.95) == (-math.inf, math.inf)
 
 
 @given(
@@ -44,13 +53,13 @@ def test_merging_is_exactly_adding_the_terms(a: list[float], b: list[float]) -> 
     assert merged.m2 == pytest.approx(whole.m2, rel=1e-9, abs=1e-6)
 
 
-def test_tuning_is_fixed_once_and_kept_by_adding() -> None:
-    first = Evidence.of(np.array([0.0, 2.0])).tuned(100, 0.95)
-    assert first.rho == pytest.approx(rho_for(100, 0.05, variance=2.0))
-    later = (first + Evidence.of(np.array([10.0, -10.0]))).tuned(100, 0.95)
-    assert later.rho == first.rho
-    assert Evidence().bounds(0.95) == (-math.inf, math.inf)  # untuned: nothing is claimed
+def test_looks_add_up_and_are_stored() -> None:
+    first = Evidence.of(np.array([0.0, 2.0])).looked()
+    later = (first + Evidence.of(np.array([10.0, -10.0]))).looked()
+    assert (first.looks, later.looks) == (1, 2)
     assert Evidence.from_dict(later.as_dict()) == later
+    # evidence stored before looks were counted counts as read once
+    assert Evidence.from_dict({"n": 2, "mean": 1.0, "m2": 2.0, "rho": 0.3}).looks == 1
 
 
 @pytest.mark.parametrize(
@@ -59,7 +68,8 @@ def test_tuning_is_fixed_once_and_kept_by_adding() -> None:
         {"n": -1, "mean": 0, "m2": 0},
         {"n": 2, "mean": float("nan"), "m2": 0},
         {"n": 2, "mean": 0, "m2": -1},
-        {"n": 2, "mean": 0, "m2": 1, "rho": 0},
+        {"n": 2, "mean": 0, "m2": 1, "looks": -1},
+        {"n": 2, "mean": 0, "m2": 1, "looks": 1.5},
     ],
 )
 def test_stored_evidence_that_is_not_evidence_is_refused(doc: dict) -> None:
@@ -67,20 +77,24 @@ def test_stored_evidence_that_is_not_evidence_is_refused(doc: dict) -> None:
         Evidence.from_dict(doc)
 
 
-def test_the_sequence_holds_the_mean_at_every_look_in_at_least_95_percent_of_runs() -> None:
-    """400 seeded runs of 3,000 skewed terms (exponential, mean 1: heavier-tailed than DR terms
-    usually are), the CS looked at after every 50 terms. The CS claims that the probability of
-    *ever* missing the mean is at most 5%; the margin is three binomial standard deviations."""
-    runs, n, every, confidence = 400, 3000, 50, 0.95
+def test_the_intervals_hold_the_mean_at_every_look_in_at_least_95_percent_of_runs() -> None:
+    """400 seeded runs of 10,000 skewed terms (exponential, mean 1), looked at after every 500
+    (``promotion.min_events``, before which no rule reads the bounds): 20 looks. The claim: the
+    probability that *any* look misses the mean is at most 5%, and at most 2.5% on either side;
+    the margin is three binomial standard deviations. (The normal approximation is what the
+    levels rest on: looked at after every 50 such terms, the upper bound missed in 5.4% of
+    2,000 runs, the lower in 0.7%; after every 500, 3.1% and 0.8%.)"""
+    runs, n, every, confidence = 400, 10_000, 500, 0.95
     rng = np.random.default_rng(20261201)
-    misses = 0
+    low_misses = high_misses = 0
     for _ in range(runs):
         terms = rng.exponential(1.0, n)
-        evidence, missed = Evidence(), False
+        evidence, below, above = Evidence(), False, False
         for start in range(0, n, every):
-            evidence = (evidence + Evidence.of(terms[start : start + every])).tuned(500, confidence)
+            evidence = (evidence + Evidence.of(terms[start : start + every])).looked()
             low, high = evidence.bounds(confidence)
-            missed = missed or not low <= 1.0 <= high
-        misses += missed
-    alpha = 1 - confidence
-    assert misses <= runs * alpha + 3 * math.sqrt(runs * alpha * (1 - alpha)), misses
+            below, above = below or low > 1.0, above or high < 1.0
+        low_misses += below
+        high_misses += above
+    for misses, alpha in ((low_misses + high_misses, 0.05), (low_misses, 0.025), (high_misses, 0.025)):
+        assert misses <= runs * alpha + 3 * math.sqrt(runs * alpha * (1 - alpha)), (low_misses, high_misses)
