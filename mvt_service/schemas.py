@@ -354,7 +354,9 @@ class CycleOut(BaseModel):
     join: dict[str, Any] = Field(description="counts of what the join of decisions and rewards saw")
     train_seconds: float = Field(description="seconds the cycle took")
     mode: Literal["continued", "new"] | None = Field(description="continued the learner, or started a new one")
-    events: int = Field(description="decisions learned, each scored first (progressive validation)")
+    events: int = Field(
+        description="decisions learned, each scored by a learner that had not learned it (trainer/progressive.py)"
+    )
 
     @classmethod
     def of(cls, c: CycleSummary) -> CycleOut:

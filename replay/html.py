@@ -174,7 +174,8 @@ td:first-child, th:first-child {{ text-align: left; }}
 </style></head><body>
 <h1>Replay report: {escape(report["experiment"])}</h1>
 <p class="note">{numbers.moment(report["created_at"])} · learner v{report["candidate_version"]} ·
-{escape(str(report.get("mode", "new")))} on {split["events"]:,} events, each scored before it was learned ·
+{escape(str(report.get("mode", "new")))} on {split["events"]:,} events, each scored by a learner that had not
+learned it ·
 exploration ε = {report["epsilon"]:g}</p>
 <p class="verdict">{escape(verdict_sentence(report))}</p>
 {difference}

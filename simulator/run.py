@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from simulator.offline import oracle_value, population
 from simulator.shop import Shop
 from simulator.timeline import Timeline, WallTime
 
@@ -38,7 +39,7 @@ class Curve:
 @dataclass
 class CycleCheck:
     """A training cycle seen from outside: what serves after it, that policy's true greedy value
-    on fresh visitors, and the cycle's replay estimate of it (None when nothing but uniform
+    (exact, over every context the shop draws), and the cycle's replay estimate of it (None when nothing but uniform
     random serves, which the report does not estimate greedily). Replay estimates the reward
     that arrives within the attribution window, so ``covered`` checks its interval against
     ``attributed_value``, the true value times the shop's attributed share."""
@@ -127,7 +128,6 @@ def simulate(
     experiment_id: str = "shop",
     bucket: int = 1000,
     probes: int = 2000,
-    cycle_probes: int = 500,
     search_events: int = 10_000,
     drift_at: int | None = None,
     progress: Progress | None = None,
@@ -140,8 +140,9 @@ def simulate(
     policy search samples at most ``search_events`` examples). The learning curve records the
     *true* expected reward of what each visitor was shown, next to what uniform random, the best
     fixed layout and the oracle would have earned for the same visitors. After each cycle
-    ``cycle_probes`` fresh visitors measure the served greedy policy against the cycle's replay
-    estimate of it; at the end, ``probes`` fresh visitors measure the final greedy policy.
+    the served greedy policy's exact value over every context the shop draws (weighted by its
+    probability) is set against the cycle's replay estimate of it; at the end, ``probes`` fresh
+    visitors measure the final greedy policy.
     Probes ask for decisions with deferred activation and never activate them, so they are
     logged but never trained or replayed on. With ``drift_at``, the visitors' tastes change
     (:meth:`Shop.drifted`) from that visitor on; the truth, the oracle and the best fixed layout
@@ -227,8 +228,7 @@ def simulate(
             began = time.monotonic()
             cycle = api("POST", f"/v1/experiments/{experiment_id}/train")
             cycle["seconds"] = time.monotonic() - began
-            probed = _probe(api, shop, experiment_id, cycle_probes, best_fixed, probe_rng)
-            cycles.append(_check(api, shop, experiment_id, n, cycle, probed))
+            cycles.append(_check(api, shop, experiment_id, n, cycle, _exact(api, shop, experiment_id)))
         if progress is not None:
             progress(n, visitors, "")
     timeline.wait_until(max((due for due, _, _, _ in pending), default=0.0))  # let the last rewards arrive
@@ -280,6 +280,25 @@ def _written(api: Api, timeout: float = 60.0) -> None:
         time.sleep(0.005)
 
 
+def _exact(api: Api, shop: Shop, experiment_id: str) -> dict[str, float]:
+    """The service's greedy policy's exact value and the oracle's, over every context the shop
+    draws (:func:`simulator.offline.population`), asked with deferred activation."""
+    visitors = population(shop)
+    version, greedy = 0, []
+    for context, _ in visitors:
+        answer = api(
+            "POST",
+            "/v1/decisions",
+            {"experiment": experiment_id, "context": context, "explore": False, "defer_activation": True},
+        )
+        version = answer["policy_version"]
+        greedy.append(shop.expected_reward(context, shop.layout_ids.index(answer["action"])))
+    weights = [w for _, w in visitors]
+    value = sum(w * g for w, g in zip(weights, greedy)) / sum(weights)
+    oracle = oracle_value(shop, visitors)
+    return {"policy_version": version, "greedy": value, "fraction_of_oracle": value / oracle}
+
+
 def _probe(
     api: Api, shop: Shop, experiment_id: str, probes: int, best_fixed: int, rng: random.Random
 ) -> dict[str, float]:
@@ -322,18 +341,18 @@ def _paired_se(a: list[float], b: list[float]) -> float:
 
 
 def _check(
-    api: Api, shop: Shop, experiment_id: str, visitors: int, cycle: dict[str, Any], probed: dict[str, float]
+    api: Api, shop: Shop, experiment_id: str, visitors: int, cycle: dict[str, Any], truth: dict[str, float]
 ) -> CycleCheck:
-    """Set the cycle's replay estimate of the served policy's greedy value beside its probed
-    true value."""
-    served = int(probed["policy_version"])
+    """Set the cycle's replay estimate of the served policy's greedy value beside its true
+    value (:func:`_exact`)."""
+    served = int(truth["policy_version"])
     estimate = None
     if cycle["status"] != "skipped" and served:
         report = api("GET", f"/v1/experiments/{experiment_id}/reports/latest")
         role = "learner" if served == report["candidate_version"] else "serving"
         entry = next((p for p in report["policies"] if p["name"] == f"{role} v{served} (greedy)"), None)
         estimate = None if entry is None else entry["estimates"][report["comparison"]["metric"]]
-    attributed = probed["greedy"] * shop.attributed_share
+    attributed = truth["greedy"] * shop.attributed_share
     covered = None if estimate is None else estimate["low"] <= attributed <= estimate["high"]
     return CycleCheck(
         visitors,
@@ -342,8 +361,8 @@ def _check(
         cycle.get("events", 0),
         round(cycle.get("seconds", 0.0), 2),
         served,
-        probed["greedy"],
-        probed["fraction_of_oracle"],
+        truth["greedy"],
+        truth["fraction_of_oracle"],
         attributed,
         estimate,
         covered,

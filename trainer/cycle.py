@@ -8,8 +8,9 @@ learn → evaluate → decide → record.
   decisions.
 - **settings**: a continued learner keeps its settings; a new one takes the configured ones,
   or the policy search's choice (:mod:`trainer.search`).
-- **score and learn**: every event is scored by the learner (before it learns it) and by the
-  serving policy, then learned (:mod:`trainer.progressive`).
+- **score and learn**: every event is learned, and scored by the learner as it is judged
+  (before it learns it; a new learner cross-fitted) and by the serving policy
+  (:mod:`trainer.progressive`).
 - **evaluate** and **decide**: the paired differences join the lineage's evidence, and the
   promotion rule (:mod:`trainer.promotion`) reads them, each cycle one look.
 - **record**: the learner is registered as a new version, ``active`` if promoted, else
@@ -55,7 +56,7 @@ Mode = Literal["continued", "new"]
 class CycleSummary:
     """What a cycle did: ``status`` is the learner's (``active`` when promoted, else
     ``rejected``) or ``skipped`` when nothing was trained; ``mode`` whether it continued the
-    learner or started a new one; ``events`` how many it learned (each scored first);
+    learner or started a new one; ``events`` how many it learned (each scored too: :mod:`trainer.progressive`);
     ``reason`` says why, in words."""
 
     experiment: str

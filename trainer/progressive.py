@@ -1,15 +1,26 @@
-"""Progressive validation: each event is scored by the learner before the learner learns it, and
-by the serving policy, so that every event both trains and tests.
+"""Every event a cycle learns is also scored, by the learner as it would be judged and by the
+serving policy, so that every event both trains and tests.
 
-The learner's own scores, made before it saw the event, are DR's reward model for that event:
-never fitted on it, and shared by every policy evaluated on it, so paired differences use one
-model.
+- **A continued learner** (progressive validation): each event is scored by the learner before
+  it learns it, so the learner is judged as it stood at every event, having learned all the
+  events before it.
+- **A new learner** (cross-fitting): a learner that starts from nothing would be judged, on its
+  first events, as it stood before it had learned anything, which understates what it is once
+  trained (measured on the simulated shop's first 5,000 uniformly explored events, over 16
+  seeds: by −0.011 ± 0.005 per visitor for its greedy value). So each event is scored instead
+  by a learner of the same settings trained, all its passes, on the other folds
+  (``CROSS_FIT_FOLDS``, event ``i`` in fold ``i mod CROSS_FIT_FOLDS``): a learner trained on
+  four fifths of the events, which has not seen this one (there: +0.002 ± 0.007).
+
+These scores are DR's reward model for each event too: never fitted on it, and shared by every
+policy evaluated on it, so paired differences use one model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -19,14 +30,19 @@ from policy.model import Predictions, VWModel
 from replay.log import BanditLog
 from trainer.join import Example
 from trainer.scoring import bandit_log, pmf_targets
-from trainer.train import Progress, data_file, in_parallel, rows
+from trainer.train import Progress, Row, data_file, fit_predict, in_parallel, rows
+
+CROSS_FIT_FOLDS = 5
+"""Folds of a new learner's cross-fitting (see the module): each event is scored by a learner
+trained on the other ``CROSS_FIT_FOLDS - 1`` folds."""
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A cycle's events as a bandit log (``predicted``: the learner's scores before each
-    update), and the flat pmf of each policy on them: the learner and the serving policy (no
-    model: uniform), with the experiment's exploration and greedy."""
+    """A cycle's events as a bandit log (``predicted``: the learner's scores of each event, by a
+    learner that had not learned it: see the module), and the flat pmf of each policy on them:
+    the learner and the serving policy (no model: uniform), with the experiment's exploration
+    and greedy."""
 
     log: BanditLog
     learner: np.ndarray
@@ -47,11 +63,12 @@ def score_and_learn(
     progress: Progress | None = None,
 ) -> tuple[VWModel, Scored]:
     """Teach every example, in order, to the learner (a new model of these settings, or the
-    saved model to continue), which scores each before it learns it, in ``passes`` passes;
-    score every example with the serving model too (None: uniform). Both are VW runs over one
-    data file, side by side.
+    saved model to continue) in ``passes`` passes, and score every example with it as the
+    module says (a continued learner: before it learns each; a new one: cross-fitted), and with
+    the serving model (None: uniform). The learner and the serving model are VW runs over one
+    data file, side by side; so are the folds.
 
-    Returns the learner after its last pass, and the scores of its first.
+    Returns the learner after its last pass, and the scores.
 
     Raises
     ------
@@ -68,6 +85,8 @@ def score_and_learn(
         done = in_parallel(runs, lambda run: run[0].close())
     model, learned = done[0]
     learned = learned.part(0, n)  # the first pass: each event scored before it was learned
+    if isinstance(learner, LearningSettings) and n >= CROSS_FIT_FOLDS:
+        learned = cross_fitted(list(rows(examples, arm_lines)), learner, seed=seed)
     served = done[1][1] if serving is not None else Predictions(np.zeros_like(learned.values), learned.offsets)
     if serving is not None:
         done[1][0].close()
@@ -75,3 +94,21 @@ def score_and_learn(
     serving_pmf, serving_greedy = pmf_targets(served, [strategy, GREEDY])
     log = bandit_log(examples, learned)
     return model, Scored(log, learner_pmf, learner_greedy, serving_pmf, serving_greedy)
+
+
+def cross_fitted(encoded: Sequence[Row], settings: LearningSettings, *, seed: int = 0) -> Predictions:
+    """Each row's predicted rewards by a model of ``settings`` trained, all its passes, on the
+    rows of the other folds, in order (row ``i`` is in fold ``i mod CROSS_FIT_FOLDS``); the folds
+    train side by side."""
+
+    def fold(f: int) -> Predictions:
+        held = encoded[f::CROSS_FIT_FOLDS]
+        rest = (row for i, row in enumerate(encoded) if i % CROSS_FIT_FOLDS != f)
+        with data_file(rest, held) as path:
+            return fit_predict(path, len(held), settings, seed=seed)
+
+    folds = in_parallel([partial(fold, f) for f in range(CROSS_FIT_FOLDS)])
+    by_row = [
+        folds[i % CROSS_FIT_FOLDS].part(i // CROSS_FIT_FOLDS, i // CROSS_FIT_FOLDS + 1) for i in range(len(encoded))
+    ]
+    return Predictions.joined(by_row)

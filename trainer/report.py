@@ -1,5 +1,6 @@
 """A cycle's replay report: every policy's estimated value on the events the cycle scored (each
-scored before the learner learned it), and the evidence the promotion rule read."""
+by a learner that had not learned it: :mod:`trainer.progressive`), and the evidence the
+promotion rule read."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from trainer.progressive import Scored
 from trainer.promotion import Verdict
 from trainer.scoring import fixed_arm_target, observed_entry, policy_entry
 
-REWARD_MODEL = "the learner's own scores, made before it learned each event"
+REWARD_MODEL = (
+    "the learner's scores of each event, by a learner that had not learned it: before it learned it, or, for "
+    "a new learner, trained on the other folds"
+)
 
 
 @dataclass(frozen=True)

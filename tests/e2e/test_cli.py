@@ -50,7 +50,10 @@ def test_train_on_mongodb_prints_the_cycle(mongo: Store, capsys: pytest.CaptureF
     assert cli.main(["train", "--experiment", "exp"]) == 0
     out, err = capsys.readouterr()
     assert "status      active: superiority: learner − serving = " in out
-    assert "examples    13,000 of 13,000 decisions; 13,000 learned, each scored first" in out
+    assert (
+        "examples    13,000 of 13,000 decisions; 13,000 learned, each scored by a learner that had not learned it"
+        in out
+    )
     assert "trained 10,000 examples" in err
     assert mongo.get_experiment("exp").active_policy == 1
 

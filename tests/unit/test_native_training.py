@@ -6,10 +6,15 @@ import random
 
 import pytest
 
+from policy.exploration import EpsilonGreedy
 from policy.features import arm_line, context_line
 from policy.learning import LearningSettings
 from policy.model import Predictions, VWModel
+from simulator.offline import arm_lines, uniform_log
+from simulator.shop import Shop
+from trainer.progressive import CROSS_FIT_FOLDS, cross_fitted, score_and_learn
 from trainer.train import Row, data_file, fit_predict, in_parallel, learn
+from trainer.train import rows as encoded
 
 ARMS = [arm_line(a, {"color": c}) for a, c in (("a", "red"), ("b", "blue"), ("c", "red"))]
 SETTINGS = LearningSettings(interactions=("UA", "AA"))
@@ -142,3 +147,35 @@ def test_predictions_of_runs_are_joined_and_cut_by_example() -> None:
     halves = [scores.part(0, 15), scores.part(15, 40)]
     assert [len(h) for h in halves] == [15, 25]
     assert Predictions.joined(halves).rows() == scores.rows()
+
+
+def test_cross_fitting_scores_each_row_by_a_model_trained_on_the_other_folds() -> None:
+    rows = logged(103, seed=6)
+    scores = cross_fitted(rows, SETTINGS, seed=2).rows()
+    assert len(scores) == len(rows)
+    for f in range(CROSS_FIT_FOLDS):
+        (model,) = learn([r for i, r in enumerate(rows) if i % CROSS_FIT_FOLDS != f], [SETTINGS], seed=2)
+        try:
+            expected = [model.score(r.context, r.lines) for r in rows[f::CROSS_FIT_FOLDS]]
+        finally:
+            model.close()
+        assert_close(scores[f::CROSS_FIT_FOLDS], expected)
+
+
+def test_a_new_learner_is_judged_cross_fitted_and_a_continued_one_progressively() -> None:
+    shop = Shop()
+    events, lines = uniform_log(shop, 300, seed=7), arm_lines(shop)
+    settings = LearningSettings()
+    model, new = score_and_learn(settings, None, events, lines, EpsilonGreedy(0.1), seed=1)
+    try:
+        saved = model.to_bytes()
+    finally:
+        model.close()
+    crossed = cross_fitted(list(encoded(events, lines)), settings, seed=1)
+    assert new.log.predicted.tolist() == crossed.values.tolist()
+    continued, again = score_and_learn(saved, None, events, lines, EpsilonGreedy(0.1))
+    continued.close()
+    with data_file(encoded(events, lines)) as path:
+        progressive, scores = VWModel.run(path, saved)
+    progressive.close()
+    assert again.log.predicted.tolist() == scores.values.tolist()
