@@ -1,8 +1,8 @@
 r"""The promotion rule: when the learner replaces the serving policy, and what that guarantees.
 
-Every event a cycle trains on is first scored by the learner and by the serving policy (both
-with the experiment's exploration), then learned (progressive validation), so every event both
-trains and tests. The paired per-event difference :math:`d_i` of their estimated rewards (by
+Every event a cycle trains on is also scored, by the learner as it is judged and by the
+serving policy (both with the experiment's exploration; :mod:`trainer.progressive`), so every
+event both trains and tests. The paired per-event difference :math:`d_i` of their estimated rewards (by
 ``promotion.metric``) accumulates, cycle after cycle, in :class:`replay.sequence.Evidence`, and
 each cycle is one *look* at its running mean :math:`\bar d`, with an interval whose error
 budget is spent over the looks (:mod:`replay.sequence`: half at the first look):
@@ -19,16 +19,17 @@ Either way at least ``promotion.min_events`` events must have been scored.
 **The candidate as it is now.** A comparison's evidence starts anew when a learner is promoted
 (it is then compared with itself), when a new lineage starts, or when something else serves
 than it was gathered against; so the first look at a learner reads only events it was scored on
-since. Within a cycle, the learner's scores before it learned each event dilute nothing that
-can be measured in the simulated shop: judging each half of a new learner's first 5,000 events
-by a learner trained on the other half (cross-fitting) moved the estimate by −0.029 to +0.009
-per visitor over five seeds, against a difference of +0.056 to +0.115.
+since. A new learner's events are scored cross-fitted (:mod:`trainer.progressive`), by learners
+of its settings trained on the other folds, so its first look judges a trained learner, not one
+still learning.
 
 **Guarantee.** If the running mean of :math:`d` stays below the threshold at every look (a worse
 learner), the probability that it is *ever* promoted, however many cycles look at the evidence,
 is at most :math:`(1 - c)/2` at ``promotion.confidence`` :math:`c` (the union bound over the
 looks' levels, each normal, so asymptotically in the number of events). It holds per
-comparison: the evidence starts anew, with a fresh budget, in the cases above.
+comparison: the evidence starts anew, with a fresh budget, in the cases above. For a new
+learner's first cycle, "the learner" is the learners trained on four fifths of its events that
+scored them.
 """
 
 from __future__ import annotations
