@@ -124,6 +124,7 @@ def simulate(
     train_every: int,
     epsilon: float = 0.2,
     candidate_share: float | None = None,
+    promotion: dict[str, float] | None = None,
     seed: int = 0,
     experiment_id: str = "shop",
     bucket: int = 1000,
@@ -137,7 +138,9 @@ def simulate(
 
     Each visitor asks for a decision; their reward (if any) is posted to the webhook after its
     simulated delay, in batches; a training cycle runs every ``train_every`` visitors (its
-    policy search samples at most ``search_events`` examples). The learning curve records the
+    policy search samples at most ``search_events`` examples; ``promotion`` overrides the
+    experiment's promotion settings, ``candidate_share`` its share; None: the service's
+    defaults). The learning curve records the
     *true* expected reward of what each visitor was shown, next to what uniform random, the best
     fixed layout and the oracle would have earned for the same visitors. After each cycle
     the served greedy policy's exact value over every context the shop draws (weighted by its
@@ -165,7 +168,7 @@ def simulate(
             epsilon,
             candidate_share,
             training={"min_events": 200, "interval_seconds": 10**7, "search": {"max_events": search_events}},
-            promotion={"min_events": 200},
+            promotion={"min_events": 200, **(promotion or {})},
         ),
     )
     index = {layout_id: i for i, layout_id in enumerate(shop.layout_ids)}

@@ -14,7 +14,7 @@ from mvt_service.errors import NotFound
 from mvt_service.routes.experiments import ExperimentId, existing
 from mvt_service.routing import ApiRoute
 from policy.experiment import Experiment
-from replay.html import render_report
+from replay.html import comparison_sentence, render_report
 from trainer.export import dsjson_lines
 from trainer.insights import summary
 from trainer.join import closed_examples
@@ -31,11 +31,13 @@ router = APIRouter(
 def list_reports(
     store: StoreDep, experiment_id: str = ExperimentId, limit: int = Query(50, ge=1, le=500)
 ) -> list[dict[str, Any]]:
-    """The experiment's replay reports, newest first: verdict, split and the gate's comparison
-    (the per-policy estimates are in ``/reports/latest``)."""
+    """The experiment's replay reports, newest first: verdict, split and the gate's comparison,
+    with ``sentence``, the comparison in the report page's words (the per-policy estimates are
+    in ``/reports/latest``)."""
     existing(store, experiment_id)
     keys = ("experiment", "candidate_version", "active_version", "created_at", "split", "comparison", "verdict")
-    return [{k: r[k] for k in keys} for r in store.list_reports(experiment_id, limit)]
+    reports = store.list_reports(experiment_id, limit)
+    return [{**{k: r[k] for k in keys}, "sentence": comparison_sentence(r)} for r in reports]
 
 
 @router.get("/reports/latest", responses={200: {"content": {"text/html": {}}}})

@@ -307,13 +307,37 @@ async function change(description, method, path, body, revision) {
   notice(...outcome);
 }
 
+function candidateText(e, reports) {
+  const c = e.candidate_policy;
+  if (c === null || c === undefined) {
+    return [
+      element(
+        "p",
+        {},
+        "No candidate now: the newest learner was promoted, none has been rejected since, or its own evidence showed it worse than uniform random. Exploration is uniform random.",
+      ),
+    ];
+  }
+  const { epsilon, candidate_share: s } = e.exploration;
+  const report = reports.find((r) => r.candidate_version === c);
+  return [
+    element(
+      "p",
+      { id: "candidate-share-text" },
+      `v${c} is the candidate: its choice is shown to ${share(epsilon * s)} of visitors (${share(s)} of the exploration ε = ${epsilon}); the rest of the exploration is uniform random. The next training cycle judges its continuation against the serving policy.`,
+    ),
+    element("p", { id: "candidate-evidence" }, report ? report.sentence : `v${c}'s replay report is not among the latest ten.`),
+  ];
+}
+
 async function experiment(id) {
   const path = `/v1/experiments/${encodeURIComponent(id)}`;
-  const [e, policies, audit, found] = await Promise.all([
+  const [e, policies, audit, found, reports] = await Promise.all([
     api("GET", path),
     api("GET", `${path}/policies`),
     api("GET", `/v1/audit?experiment=${encodeURIComponent(id)}&limit=20`),
     api("GET", `${path}/summary?hours=24`),
+    api("GET", `${path}/reports?limit=10`),
   ]);
   const epsilon = element("input", { id: "epsilon", type: "number", min: "0", max: "1", step: "0.01", value: e.exploration.epsilon });
   const controls = element(
@@ -346,6 +370,19 @@ async function experiment(id) {
       element("input", { id: "holdout", name: "holdout", type: "number", min: "0", max: "0.5", step: "0.01", value: e.holdout.fraction }),
       element("button", { type: "submit", id: "set-holdout" }, "Set"),
     ),
+    element(
+      "form",
+      {
+        onsubmit: (event) => {
+          event.preventDefault();
+          const value = Number(event.target.elements["candidate-share"].value);
+          change(`Give ${share(value)} of ${id}'s exploration to the candidate's choices?`, "PATCH", `${path}/exploration`, { candidate_share: value }, e.revision);
+        },
+      },
+      element("label", { for: "candidate-share" }, "Candidate share of exploration "),
+      element("input", { id: "candidate-share", name: "candidate-share", type: "number", min: "0", max: "1", step: "0.05", value: e.exploration.candidate_share }),
+      element("button", { type: "submit", id: "set-candidate-share" }, "Set"),
+    ),
     e.paused
       ? element("button", { id: "resume", onclick: () => change(`Resume ${id}?`, "POST", `${path}/resume`, undefined, e.revision) }, "Resume")
       : element("button", { id: "pause", onclick: () => change(`Pause ${id}? Every visitor will get the default layout.`, "POST", `${path}/pause`, undefined, e.revision) }, "Pause"),
@@ -371,6 +408,7 @@ async function experiment(id) {
       ]),
     ),
   );
+  const candidate = element("section", { id: "candidate" }, element("h2", {}, "Candidate"), ...candidateText(e, reports));
   const history = element(
     "section",
     { id: "policies" },
@@ -411,6 +449,7 @@ async function experiment(id) {
     element("h1", {}, id),
     element("p", { id: "status" }, status(e), ` · revision ${e.revision} · default layout ${e.default_arm}`),
     controls,
+    candidate,
     figures(found),
     history,
     report,

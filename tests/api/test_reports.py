@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import orjson
@@ -75,6 +76,10 @@ def test_report_list(trained: TestClient, clock: TickingClock) -> None:
     listed = trained.get("/v1/experiments/exp/reports").json()
     assert [r["candidate_version"] for r in listed] == [2, 1] and listed[1]["verdict"]["promoted"]
     assert "policies" not in listed[0]
+    # the gate's comparison in the report page's words, for the console
+    page = trained.get("/v1/experiments/exp/reports/latest?format=html").text
+    assert listed[0]["sentence"].startswith("learner v2 (ε=0.2) − serving v1 (ε=0.2): ")
+    assert html.escape(listed[0]["sentence"]) in page
 
 
 @pytest.mark.parametrize(("query", "headers"), [("?format=html", {}), ("", {"accept": "text/html,*/*"})])

@@ -144,3 +144,26 @@ def test_an_experiment_without_traffic_says_so_instead_of_drawing_empty_charts(p
     assert "No decision in the last 24 hours." in text
     assert "No decision of the last 24 hours has a closed attribution window yet" in text
     assert page.query_selector_all("#figures svg") == []
+
+
+def test_an_operator_sees_the_candidate_and_sets_its_share(page: Any, service: str) -> None:
+    api = Connection(service, OPERATOR)
+    other = {**EXPERIMENT, "training": {**EXPERIMENT["training"], "vw": {"learning_rate": 0.2}}}
+    api.json("PUT", "/v1/experiments/exp", other)  # other settings again: a new learner, v3
+    assert api.json("POST", "/v1/experiments/exp/train")["status"] == "rejected"
+    assert experiment(service)["candidate_policy"] == 3
+    page.fill("#key", OPERATOR)
+    page.click("#login button")
+    page.click("#experiments a:text('exp')")
+    page.wait_for_selector("#candidate-evidence")
+    assert "v3 is the candidate: its choice is shown to 10.0% of visitors (50.0% of the exploration ε = 0.2)" in (
+        page.inner_text("#candidate-share-text")
+    )
+    sentence = api.json("GET", "/v1/experiments/exp/reports?limit=1")[0]["sentence"]
+    assert page.inner_text("#candidate-evidence") == sentence
+    assert sentence.startswith("learner v3 (ε=0.2) − serving v2 (ε=0.2): ")  # the report page's words
+
+    page.fill("#candidate-share", "0.25")
+    page.click("#set-candidate-share")
+    page.wait_for_selector("#candidate-share-text:has-text('25.0% of the exploration')")
+    assert experiment(service)["exploration"]["candidate_share"] == 0.25
