@@ -1,7 +1,8 @@
 """How often the promotion gate lets a harmful learner through, and how long a serving policy
 that became harmful keeps serving (offline, through the cycle's own code: simulator/gate.py).
 
-    python bench/false_promotion.py [--seeds 20] [--cycles 10] [--candidate-share S] [--jobs 2]
+    python bench/false_promotion.py [--seeds 20] [--cycles 10] [--candidate-share S] [--margin M] [--confidence C]
+                                    [--jobs 2]
 
 Three harmful learners (trained on permuted rewards, on inverted rewards, on rewards that favour
 the poorest layout), each over ``--cycles`` cycles of 5,000 events and looked at after every
@@ -25,19 +26,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from policy.experiment import PromotionSettings
 from simulator.gate import HARMS, TURNS, harmful_learner, harmful_serving
 from simulator.shop import Shop
 
 
-def learner_job(job: tuple[str, int, int, bool, float]) -> dict[str, Any]:
-    harm, seed, cycles, against_uniform, candidate_share = job
-    run = harmful_learner(Shop(), harm, seed, cycles=cycles, against_uniform=against_uniform, share=candidate_share)
+def learner_job(job: tuple[str, int, int, bool, float, PromotionSettings]) -> dict[str, Any]:
+    harm, seed, cycles, against_uniform, candidate_share, rule = job
+    run = harmful_learner(
+        Shop(), harm, seed, cycles=cycles, against_uniform=against_uniform, share=candidate_share, given=rule
+    )
     return {**asdict(run), "against": "uniform random" if against_uniform else "serving policy"}
 
 
-def turn_job(job: tuple[str, int, float]) -> dict[str, Any]:
-    turn, seed, candidate_share = job
-    return asdict(harmful_serving(Shop(), turn, seed, share=candidate_share))
+def turn_job(job: tuple[str, int, float, PromotionSettings]) -> dict[str, Any]:
+    turn, seed, candidate_share, rule = job
+    return asdict(harmful_serving(Shop(), turn, seed, share=candidate_share, given=rule))
 
 
 def promoted_in(runs: list[dict[str, Any]], key: str) -> str:
@@ -52,17 +56,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--candidate-share", type=float, default=0.0)
+    parser.add_argument("--margin", type=float, default=PromotionSettings.margin)
+    parser.add_argument("--confidence", type=float, default=PromotionSettings.confidence)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     seeds, share = range(1, args.seeds + 1), args.candidate_share
-    learners = [(h, s, args.cycles, u, share) for u in (False, True) for h in HARMS for s in seeds]
-    turns = [(t, s, share) for t in TURNS for s in seeds]
+    rule = PromotionSettings(margin=args.margin, confidence=args.confidence)
+    learners = [(h, s, args.cycles, u, share, rule) for u in (False, True) for h in HARMS for s in seeds]
+    turns = [(t, s, share, rule) for t in TURNS for s in seeds]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         runs = pool.map(learner_job, learners, chunksize=1)
         turned = pool.map(turn_job, turns, chunksize=1)
     print(
         f"harmful learners, {args.cycles} cycles of 5,000 events, looked at after each, candidate share "
-        f"{share:g}; promoted in:\n"
+        f"{share:g}, margin {rule.margin:g}, confidence {rule.confidence:g}; promoted in:\n"
     )
     print("| learner | against | superiority | non-inferiority | point estimate alone | true gain ÷ oracle |")
     print("|---|---|---:|---:|---:|---:|")
@@ -77,7 +84,9 @@ def main() -> None:
             )
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
-    name = "false_promotion" if share == 0 else f"false_promotion-share-{share:g}"
+    name = "false_promotion" + ("" if share == 0 else f"-share-{share:g}")
+    if rule != PromotionSettings():
+        name += f"-margin-{rule.margin:g}-confidence-{rule.confidence:g}"
     (out / f"{name}.json").write_text(json.dumps({"learners": runs, "serving": turned}, indent=2))
     print("\nserving policies that became harmful: cycles until the guard retired them\n")
     print("| turn | retired after 1 / 2 / later or never | serving ÷ oracle | uniform ÷ oracle |")

@@ -60,8 +60,9 @@ RULES: tuple[promotion.Rule, ...] = ("superiority", "non-inferiority")
 TURNS: tuple[Turn, ...] = ("drift", "poor_version")
 
 
-def experiment(shop: Shop, epsilon: float) -> Experiment:
-    return Experiment.create("shop", factors=shop.config.factors, epsilon=epsilon)
+def experiment(shop: Shop, epsilon: float, given: PromotionSettings | None = None) -> Experiment:
+    """The shop's experiment at ``epsilon``, with the ``given`` promotion settings (None: the defaults)."""
+    return Experiment.create("shop", factors=shop.config.factors, epsilon=epsilon, promotion=given)
 
 
 def poor_layout(shop: Shop) -> str:
@@ -114,12 +115,14 @@ def harmful_learner(
     epsilon: float = 0.1,
     against_uniform: bool = False,
     share: float = 0.0,
+    given: PromotionSettings | None = None,
 ) -> LearnerRun:
     """Run a harmful learner of kind ``harm`` against a good serving policy (see the module),
     or, ``against_uniform``, against uniform random before any policy serves (the first cycles
     of an experiment, judged by superiority); ``share`` of the exploration budget serves the
-    learner's choice while it is the candidate."""
-    exp = experiment(shop, epsilon)
+    learner's choice while it is the candidate; ``given``: the promotion settings (None:
+    the defaults)."""
+    exp = experiment(shop, epsilon, given)
     settings, lines, poor = exp.promotion, arm_lines(shop), poor_layout(shop)
     rng = random.Random(f"{seed}/{harm}")
     serving = serving_model(shop, seed, step)
@@ -203,14 +206,22 @@ class TurnRun:
 
 
 def harmful_serving(
-    shop: Shop, turn: Turn, seed: int, *, cycles: int = 6, step: int = 5000, epsilon: float = 0.1, share: float = 0.0
+    shop: Shop,
+    turn: Turn,
+    seed: int,
+    *,
+    cycles: int = 6,
+    step: int = 5000,
+    epsilon: float = 0.1,
+    share: float = 0.0,
+    given: PromotionSettings | None = None,
 ) -> TurnRun:
     """Serve a policy that ``drift`` made harmful (trained before the shop's tastes changed) or
     that an operator activated (``poor_version``: taught that only the poorest layout earns),
     and run the guard of every cycle on what it serves (see the module); ``share`` of the
     exploration budget serves each cycle's learner's choice in the next, while it is the
-    candidate."""
-    exp = experiment(shop, epsilon)
+    candidate; ``given``: the promotion settings (None: the defaults)."""
+    exp = experiment(shop, epsilon, given)
     if turn == "drift":
         policy, world = serving_model(shop, seed, step), shop.drifted()
     else:
