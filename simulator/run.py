@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from simulator.offline import oracle_value, population
-from simulator.shop import Shop
+from simulator.offline import oracle_value, population, population_mean
+from simulator.shop import Context, Shop
 from simulator.timeline import Timeline, WallTime
 
 Progress = Callable[[int, int, str], None]
@@ -39,8 +39,8 @@ class Curve:
 @dataclass
 class CycleCheck:
     """A training cycle seen from outside: what serves after it, that policy's true greedy value
-    (exact, over every context the shop draws), and the cycle's replay estimate of it (None when nothing but uniform
-    random serves, which the report does not estimate greedily). Replay estimates the reward
+    (exact, over every context the shop draws), and the cycle's replay estimate of it (None when
+    nothing but uniform random serves, which the report does not estimate greedily). Replay estimates the reward
     that arrives within the attribution window, so ``covered`` checks its interval against
     ``attributed_value``, the true value times the shop's attributed share."""
 
@@ -287,19 +287,16 @@ def _exact(api: Api, shop: Shop, experiment_id: str) -> dict[str, float]:
     """The service's greedy policy's exact value and the oracle's, over every context the shop
     draws (:func:`simulator.offline.population`), asked with deferred activation."""
     visitors = population(shop)
-    version, greedy = 0, []
-    for context, _ in visitors:
-        answer = api(
-            "POST",
-            "/v1/decisions",
-            {"experiment": experiment_id, "context": context, "explore": False, "defer_activation": True},
-        )
-        version = answer["policy_version"]
-        greedy.append(shop.expected_reward(context, shop.layout_ids.index(answer["action"])))
-    weights = [w for _, w in visitors]
-    value = sum(w * g for w, g in zip(weights, greedy)) / sum(weights)
-    oracle = oracle_value(shop, visitors)
-    return {"policy_version": version, "greedy": value, "fraction_of_oracle": value / oracle}
+    versions: list[int] = []
+
+    def greedy(context: Context) -> float:
+        body = {"experiment": experiment_id, "context": context, "explore": False, "defer_activation": True}
+        answer = api("POST", "/v1/decisions", body)
+        versions.append(answer["policy_version"])
+        return shop.expected_reward(context, shop.layout_ids.index(answer["action"]))
+
+    value = population_mean(visitors, greedy)
+    return {"policy_version": versions[-1], "greedy": value, "fraction_of_oracle": value / oracle_value(shop, visitors)}
 
 
 def _probe(

@@ -78,18 +78,24 @@ def score_and_learn(
     if not examples:
         raise ValueError("`examples` is empty: there is nothing to score")
     n = len(examples)
-    with data_file(rows(examples, arm_lines), progress=progress) as path:
+    crossed = isinstance(learner, LearningSettings) and n >= CROSS_FIT_FOLDS
+    kept = list(rows(examples, arm_lines)) if crossed else None  # encoded once: the folds read them again
+    with data_file(kept if kept is not None else rows(examples, arm_lines), progress=progress) as path:
         runs = [lambda: VWModel.run(path, learner, passes=passes, seed=seed)]
         if serving is not None:
             runs.append(lambda: VWModel.run(path, serving, learn=False))
         done = in_parallel(runs, lambda run: run[0].close())
-    model, learned = done[0]
-    learned = learned.part(0, n)  # the first pass: each event scored before it was learned
-    if isinstance(learner, LearningSettings) and n >= CROSS_FIT_FOLDS:
-        learned = cross_fitted(list(rows(examples, arm_lines)), learner, seed=seed)
-    served = done[1][1] if serving is not None else Predictions(np.zeros_like(learned.values), learned.offsets)
     if serving is not None:
         done[1][0].close()
+    model, learned = done[0]
+    learned = learned.part(0, n)  # the first pass: each event scored before it was learned
+    if kept is not None and isinstance(learner, LearningSettings):
+        try:
+            learned = cross_fitted(kept, learner, seed=seed)
+        except BaseException:
+            model.close()
+            raise
+    served = done[1][1] if serving is not None else Predictions(np.zeros_like(learned.values), learned.offsets)
     learner_pmf, learner_greedy = pmf_targets(learned, [strategy, GREEDY])
     serving_pmf, serving_greedy = pmf_targets(served, [strategy, GREEDY])
     log = bandit_log(examples, learned)
