@@ -77,6 +77,9 @@ def comparison_sentence(report: dict[str, Any]) -> str:
     over several cycles), which events the table below holds and the difference on them."""
     c = report["comparison"]
     d = c["difference"]
+    if not c.get("events"):
+        why = report["verdict"]["reason"].removeprefix(f"{c['rule']}: ")
+        return f"No evidence yet for the {c['rule']} rule: {why}."
     level = f"{report['confidence']:.0%}"
     rule = RULES.get(c["rule"], "{threshold}").format(threshold=numbers.difference(c.get("threshold", 0.0)))
     events, cycle = c.get("events", 0), c.get("cycle")
@@ -88,7 +91,8 @@ def comparison_sentence(report: dict[str, Any]) -> str:
     )
     if cycle and cycle["events"] != events:
         text += (
-            f" Those {events:,} events are every one this learner has been judged on, cycle after cycle; "
+            f" Those {events:,} events are every one the gate has read, cycle after cycle, for this learner and "
+            "the versions it continues; "
             f"the table holds this cycle's {cycle['events']:,} alone, on which the difference is "
             f"{numbers.difference(cycle['value'])} per visitor."
         )

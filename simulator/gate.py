@@ -19,7 +19,8 @@ simulated shop produces with exact propensities: a good serving policy (the defa
 
 With a ``share`` of the exploration budget for the candidate, each cycle's learner is the
 candidate of the next cycle's traffic, as a cycle offers it: unless its own evidence (learner −
-uniform random, gathered as the guard's) shows it worse than uniform random.
+uniform random, gathered as the guard's) shows it worse than uniform random; then, as a cycle
+judges it, the learner is judged as it was offered.
 """
 
 from __future__ import annotations
@@ -145,7 +146,10 @@ def harmful_learner(
                 candidate=candidate,
                 share=share,
             )
-            learner, scored = score_and_learn(start, served, corrupt(events, harm, rng, poor), lines, exp.strategy)
+            offered = candidate is not None  # the learner continued is the candidate: judged as offered
+            learner, scored = score_and_learn(
+                start, served, corrupt(events, harm, rng, poor), lines, exp.strategy, as_offered=offered
+            )
             learned = start = learner.to_bytes()
             learner.close()
             truth = replace(scored, log=replace(scored.log, reward=np.array([e.reward for e in events], dtype=float)))

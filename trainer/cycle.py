@@ -8,19 +8,23 @@ learn → evaluate → decide → record.
   decisions.
 - **settings**: a continued learner keeps its settings; a new one takes the configured ones,
   or the policy search's choice (:mod:`trainer.search`).
-- **score and learn**: every event is learned, and scored by the learner as it is judged
-  (before it learns it; a new learner cross-fitted) and by the serving policy
-  (:mod:`trainer.progressive`).
+- **score and learn**: every event is learned, and scored by the version the cycle judges and
+  by the serving policy (:mod:`trainer.progressive`). The version judged is the *candidate*, as
+  it was offered, when the learner continued is the candidate; else the cycle's own learner (a
+  new one cross-fitted; a continued one before it learns each event, judged only when there
+  is no candidate share, or it continues another version than the serving one: with a share, a
+  learner that continues the serving policy is judged once it is offered).
 - **evaluate** and **decide**: the paired differences join the lineage's evidence, and the
   promotion rule (:mod:`trainer.promotion`) reads them, each cycle one look.
-- **record**: the learner is registered as a new version, ``active`` if promoted, else
-  ``rejected`` (the next cycle continues it either way), with its data window, evidence and
-  reason, and a replay report is stored. A rejected learner becomes the *candidate*, whose
-  greedy choice gets ``exploration.candidate_share`` of the exploration budget, so that the
-  next cycle, which judges its continuation, has events where it differs from the serving
-  policy; not while its own evidence shows it worse than uniform random (the guard's rule,
-  on learner − uniform random). If the serving policy's own evidence shows it worse than
-  uniform random, it is retired and uniform random serves (recorded like a promotion).
+- **record**: the learner is registered as a new version, with its data window, evidence and
+  reason, and a replay report is stored. The version judged becomes ``active`` if promoted;
+  the learner, unless it was the one promoted, is ``rejected`` (the next cycle continues it
+  either way) and becomes the *candidate*, whose greedy choice gets
+  ``exploration.candidate_share`` of the exploration budget, so that the next cycle judges it
+  on events where its choices were shown; not while its own evidence shows it worse than
+  uniform random (the guard's rule, on learner − uniform random). If the serving policy's own
+  evidence shows it worse than uniform random, it is retired and uniform random serves
+  (recorded like a promotion).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -47,6 +51,11 @@ from trainer.storage import TrainerStore
 from trainer.train import Progress
 
 log = logging.getLogger(__name__)
+
+NOT_JUDGED = (
+    "not judged this cycle: it continues the serving policy, so it differs from it only where exploration "
+    "tried its choices; it is the candidate from now on, judged on the events served while it is"
+)
 
 CycleStatus = Literal["active", "rejected", "skipped"]
 Mode = Literal["continued", "new"]
@@ -161,6 +170,7 @@ def run_cycle(
     found = _search(experiment, examples, seed, clock) if searches else None
     settings = _settings(plan, experiment, found)
     start = _learner(store, experiment, plan, settings)
+    offered = _offered(experiment, plan) if isinstance(start, bytes) else None
     learner, scored = score_and_learn(
         start,
         serving_model(store, experiment),
@@ -169,14 +179,25 @@ def run_cycle(
         experiment.strategy,
         passes=1 if isinstance(start, bytes) else settings.passes,  # a new learner makes all its passes
         seed=seed,
+        as_offered=offered is not None,
         progress=progress,
     )
     try:
         version = store.next_policy_version(experiment.id)
+        judged = version if offered is None else offered
         serving = experiment.active_policy
         serving_name = "no policy (uniform)" if serving is None else f"serving v{serving}"
-        evaluated = evaluate_cycle(experiment, scored, f"learner v{version}", serving_name)
-        evidence = (plan.evidence + Evidence.of(evaluated.difference)).looked()
+        judged_name = f"learner v{version}" if offered is None else f"candidate v{offered}"
+        evaluated = evaluate_cycle(experiment, scored, judged_name, serving_name)
+        # a learner that continues the serving policy itself is judged once it has been offered
+        waits = (
+            offered is None
+            and isinstance(start, bytes)
+            and experiment.candidate_share > 0.0
+            and plan.parent is not None
+            and plan.parent.version == serving
+        )
+        evidence = (plan.evidence + Evidence.of(evaluated.difference)).looked() if not waits else plan.evidence
         serving_evidence = plan.serving_evidence + Evidence.of(evaluated.serving)
         guard = Evidence()
         if serving is not None:
@@ -186,6 +207,8 @@ def run_cycle(
         candidate_guard = promotion.gather_harm(plan.candidate_guard, own_harm)
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
         verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
+        if waits:
+            verdict = replace(verdict, promoted=False, reason=f"{rule}: {NOT_JUDGED}")
         seconds = time.perf_counter() - started
         lineage = _lineage(plan.parent) if plan.parent else version
         record = PolicyRecord(
@@ -205,6 +228,7 @@ def run_cycle(
                 "mode": plan.mode,
                 "why": plan.why,
                 "parent": plan.parent.version if plan.parent else None,
+                "judged": judged,
                 "lineage": lineage,
                 "configured": experiment.training.vw.as_dict(),
                 "rule": rule,
@@ -241,12 +265,16 @@ def run_cycle(
         learner.close()
     status: CycleStatus = "active" if verdict.promoted else "rejected"
     if verdict.promoted:
-        store.activate_policy(experiment.id, version, verdict.reason)
-    else:
-        store.reject_policy(experiment.id, version, verdict.reason)
-        _offer(store, experiment, version, candidate_guard)
+        store.activate_policy(experiment.id, judged, verdict.reason)
+    if judged != version or not verdict.promoted:
+        reason = verdict.reason
+        if verdict.promoted:
+            reason = f"not judged yet: it continues candidate v{judged}, promoted on this cycle's events"
+        store.reject_policy(experiment.id, version, reason)
+        _offer(store, experiment, version, judged if verdict.promoted else serving, candidate_guard)
+    if not verdict.promoted:
         _guard(store, experiment, guard)
-    log.info("experiment %s: learner v%d (%s) %s: %s", experiment.id, version, plan.mode, status, verdict.reason)
+    log.info("experiment %s: %s (%s) %s: %s", experiment.id, judged_name, plan.mode, status, verdict.reason)
     return CycleSummary(
         experiment.id, status, verdict.reason, version, plan.mode, stats.as_dict(), seconds, len(examples)
     )
@@ -289,9 +317,21 @@ def _lineage(record: PolicyRecord) -> int:
     return int((record.metrics or {}).get("lineage", record.version))
 
 
-def _offer(store: TrainerStore, experiment: Experiment, version: int, candidate_guard: Evidence) -> None:
-    """Make the rejected learner ``version`` the candidate, unless its own evidence shows it
-    worse than uniform random (:func:`trainer.promotion.retires`): then there is none."""
+def _offered(experiment: Experiment, plan: Plan) -> int | None:
+    """The version the cycle judges as it was offered (:mod:`trainer.progressive`): the learner
+    it continues, if that is the candidate whose choices got a share of the exploration while the
+    cycle's events were served; else None (the cycle judges its own learner)."""
+    parent = plan.parent
+    if parent is None or experiment.candidate_share <= 0.0 or parent.version == experiment.active_policy:
+        return None
+    return parent.version if experiment.candidate_policy == parent.version else None
+
+
+def _offer(
+    store: TrainerStore, experiment: Experiment, version: int, serving: int | None, candidate_guard: Evidence
+) -> None:
+    """Make the learner ``version`` the candidate against ``serving``, unless its own evidence
+    shows it worse than uniform random (:func:`trainer.promotion.retires`): then there is none."""
     harmful = promotion.retires(candidate_guard, experiment.promotion)
     if harmful:
         low, high = candidate_guard.bounds(experiment.promotion.confidence)
@@ -305,7 +345,7 @@ def _offer(store: TrainerStore, experiment: Experiment, version: int, candidate_
             high,
             candidate_guard.n,
         )
-    store.offer_candidate(experiment.id, None if harmful else version, experiment.active_policy)
+    store.offer_candidate(experiment.id, None if harmful else version, serving)
 
 
 def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:

@@ -4,6 +4,12 @@ serving policy, so that every event both trains and tests.
 - **A continued learner** (progressive validation): each event is scored by the learner before
   it learns it, so the learner is judged as it stood at every event, having learned all the
   events before it.
+- **The candidate** (``as_offered``): when the learner continued is the candidate that was
+  offered while these events were served, each event is scored by it as it was offered, before
+  it learns any of them. Its choices got the candidate's share of the exploration, so the events
+  where it differs from the serving policy are well supported; the learner as it changes during
+  the cycle strays from them (on the simulated shop, the per-event differences' standard
+  deviation is 0.7–0.9 judged as offered against 1.4–3.5 progressively).
 - **A new learner** (cross-fitting): a learner that starts from nothing would be judged, on its
   first events, as it stood before it had learned anything, which understates what it is once
   trained (measured on the simulated shop's first 5,000 uniformly explored events, over 16
@@ -60,23 +66,28 @@ def score_and_learn(
     *,
     passes: int = 1,
     seed: int = 0,
+    as_offered: bool = False,
     progress: Progress | None = None,
 ) -> tuple[VWModel, Scored]:
     """Teach every example, in order, to the learner (a new model of these settings, or the
     saved model to continue) in ``passes`` passes, and score every example with it as the
-    module says (a continued learner: before it learns each; a new one: cross-fitted), and with
-    the serving model (None: uniform). The learner and the serving model are VW runs over one
-    data file, side by side; so are the folds.
+    module says (a continued learner: before it learns each, or, ``as_offered``, as it was
+    before it learned any; a new one: cross-fitted), and with the serving model (None:
+    uniform). The learner and the serving model are VW runs over one data file, side by side;
+    so are the folds and the learner as offered.
 
     Returns the learner after its last pass, and the scores.
 
     Raises
     ------
     ValueError
-        If ``examples`` is empty, or a saved model cannot be loaded.
+        If ``examples`` is empty, a saved model cannot be loaded, or ``as_offered`` is asked
+        of a new learner.
     """
     if not examples:
         raise ValueError("`examples` is empty: there is nothing to score")
+    if as_offered and not isinstance(learner, bytes):
+        raise ValueError("only a saved learner can be judged as it was offered")
     n = len(examples)
     crossed = isinstance(learner, LearningSettings) and n >= CROSS_FIT_FOLDS
     kept = list(rows(examples, arm_lines)) if crossed else None  # encoded once: the folds read them again
@@ -84,11 +95,13 @@ def score_and_learn(
         runs = [lambda: VWModel.run(path, learner, passes=passes, seed=seed)]
         if serving is not None:
             runs.append(lambda: VWModel.run(path, serving, learn=False))
+        if as_offered:
+            runs.append(lambda: VWModel.run(path, learner, learn=False))
         done = in_parallel(runs, lambda run: run[0].close())
-    if serving is not None:
-        done[1][0].close()
+    for other, _ in done[1:]:
+        other.close()
     model, learned = done[0]
-    learned = learned.part(0, n)  # the first pass: each event scored before it was learned
+    learned = done[-1][1] if as_offered else learned.part(0, n)  # part: the first pass, each event unlearned
     if kept is not None and isinstance(learner, LearningSettings):
         try:
             learned = cross_fitted(kept, learner, seed=seed)

@@ -16,12 +16,14 @@ budget is spent over the looks (:mod:`replay.sequence`: half at the first look):
 
 Either way at least ``promotion.min_events`` events must have been scored.
 
-**The candidate as it is now.** A comparison's evidence starts anew when a learner is promoted
-(it is then compared with itself), when a new lineage starts, or when something else serves
-than it was gathered against; so the first look at a learner reads only events it was scored on
-since. A new learner's events are scored cross-fitted (:mod:`trainer.progressive`), by learners
-of its settings trained on the other folds, so its first look judges a trained learner, not one
-still learning.
+**The candidate as it was shown.** A comparison's evidence starts anew when a learner is
+promoted (it is then compared with itself), when a new lineage starts, or when something else
+serves than it was gathered against. A new learner's events are scored cross-fitted
+(:mod:`trainer.progressive`), by learners of its settings trained on the other folds, so its
+first look judges a trained learner, not one still learning. A continued learner is judged as
+the candidate, as it was offered, on the events served while its choices had the candidate's
+share of the exploration; the version promoted is that candidate, the one the last look
+judged.
 
 **Guarantee.** If the running mean of :math:`d` stays below the threshold at every look (a worse
 learner), the probability that it is *ever* promoted, however many cycles look at the evidence,

@@ -4,6 +4,7 @@ promotion rule read."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,10 +102,15 @@ def report_document(
             "active": evaluated.serving_name,
             "rule": verdict.rule,
             "cycle": {"value": float(evaluated.difference.mean()), "events": events},
-            "difference": {"value": evidence.mean, "low": verdict.low, "high": verdict.high},
+            "difference": {"value": evidence.mean, "low": _finite(verdict.low), "high": _finite(verdict.high)},
             "events": evidence.n,
             "looks": evidence.looks,
             "threshold": verdict.threshold,
         },
         "verdict": {"promoted": verdict.promoted, "reason": verdict.reason},
     }
+
+
+def _finite(x: float) -> float | None:
+    """``x``, or None for an unbounded end (an interval before any look), which JSON cannot hold."""
+    return x if math.isfinite(x) else None

@@ -324,9 +324,13 @@ function candidateText(e, reports) {
     element(
       "p",
       { id: "candidate-share-text" },
-      `v${c} is the candidate: its choice is shown to ${share(epsilon * s)} of visitors (${share(s)} of the exploration ε = ${epsilon}); the rest of the exploration is uniform random. The next training cycle judges its continuation against the serving policy.`,
+      `v${c} is the candidate: its choice is shown to ${share(epsilon * s)} of visitors (${share(s)} of the exploration ε = ${epsilon}); the rest of the exploration is uniform random. The next training cycle judges it, as it is now, on the visitors served meanwhile, against the serving policy, and promotes it if the evidence is enough.`,
     ),
-    element("p", { id: "candidate-evidence" }, report ? report.sentence : `v${c}'s replay report is not among the latest ten.`),
+    element(
+      "p",
+      { id: "candidate-evidence" },
+      report ? `The evidence so far, from the cycle that trained it: ${report.sentence}` : `v${c}'s replay report is not among the latest ten.`,
+    ),
   ];
 }
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests import factories
 from tests.helpers import TickingClock, services_of
+from trainer.cycle import NOT_JUDGED
 
 EXPERIMENT = factories.THREE_ARMS
 
@@ -52,21 +53,21 @@ def test_latest_report_as_json(trained: TestClient) -> None:
 def test_a_continued_learners_report_says_which_events_the_gate_read_and_which_the_table_holds(
     trained: TestClient, clock: TickingClock
 ) -> None:
-    """The gate reads the learner's evidence over all its cycles; the table is this cycle's. The
+    """The gate reads the lineage's evidence over all its cycles; the table is this cycle's. The
     report says so, with the difference on this cycle's events, where the two differ."""
     held = {**EXPERIMENT, "promotion": {"min_events": 5000}}  # the learner is judged, never promoted
     assert trained.put("/v1/experiments/exp", json=held).status_code == 200
-    for seed, events in ((1, 400), (2, 300)):
+    for seed, events in ((1, 400), (2, 300), (3, 200)):  # the first continues the serving policy: not judged
         factories.log_uniform_traffic(services_of(trained).store, events, seed=seed, ts=clock())
         clock.advance(3600)
         assert trained.post("/v1/experiments/exp/train").json()["status"] == "rejected"
     report = trained.get("/v1/experiments/exp/reports/latest").json()
     comparison = report["comparison"]
-    assert comparison["cycle"]["events"] == report["split"]["events"] == 300
-    assert comparison["events"] == 700
+    assert comparison["cycle"]["events"] == report["split"]["events"] == 200
+    assert comparison["events"] == 500 and comparison["candidate"] == "candidate v3 (ε=0.2)"
     page = trained.get("/v1/experiments/exp/reports/latest?format=html").text
-    assert f"Those {comparison['events']:,} events are every one this learner has been judged on" in page
-    assert "the table holds this cycle&#x27;s 300 alone, on which the difference is" in page
+    assert f"Those {comparison['events']:,} events are every one the gate has read, cycle after cycle" in page
+    assert "the table holds this cycle&#x27;s 200 alone, on which the difference is" in page
 
 
 def test_report_list(trained: TestClient, clock: TickingClock) -> None:
@@ -78,8 +79,14 @@ def test_report_list(trained: TestClient, clock: TickingClock) -> None:
     assert "policies" not in listed[0]
     # the gate's comparison in the report page's words, for the console
     page = trained.get("/v1/experiments/exp/reports/latest?format=html").text
-    assert listed[0]["sentence"].startswith("learner v2 (ε=0.2) − serving v1 (ε=0.2): ")
+    # v2 continues the serving policy, with no candidate offered meanwhile: it is not judged yet
+    assert listed[0]["sentence"] == f"No evidence yet for the non-inferiority rule: {NOT_JUDGED}."
     assert html.escape(listed[0]["sentence"]) in page
+    factories.log_uniform_traffic(services_of(trained).store, 200, seed=2, ts=clock())
+    clock.advance(3600)
+    trained.post("/v1/experiments/exp/train")
+    [latest] = trained.get("/v1/experiments/exp/reports?limit=1").json()
+    assert latest["sentence"].startswith("candidate v2 (ε=0.2) − serving v1 (ε=0.2): ")
 
 
 @pytest.mark.parametrize(("query", "headers"), [("?format=html", {}), ("", {"accept": "text/html,*/*"})])

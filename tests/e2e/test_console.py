@@ -160,7 +160,7 @@ def test_an_operator_sees_the_candidate_and_sets_its_share(page: Any, service: s
         page.inner_text("#candidate-share-text")
     )
     sentence = api.json("GET", "/v1/experiments/exp/reports?limit=1")[0]["sentence"]
-    assert page.inner_text("#candidate-evidence") == sentence
+    assert page.inner_text("#candidate-evidence") == f"The evidence so far, from the cycle that trained it: {sentence}"
     assert sentence.startswith("learner v3 (ε=0.2) − serving v2 (ε=0.2): ")  # the report page's words
 
     page.fill("#candidate-share", "0.25")

@@ -179,3 +179,28 @@ def test_a_new_learner_is_judged_cross_fitted_and_a_continued_one_progressively(
         progressive, scores = VWModel.run(path, saved)
     progressive.close()
     assert again.log.predicted.tolist() == scores.values.tolist()
+
+
+def test_the_candidate_is_judged_as_it_was_offered_while_the_learner_goes_on_learning() -> None:
+    shop = Shop()
+    lines = arm_lines(shop)
+    model, _ = score_and_learn(LearningSettings(), None, uniform_log(shop, 300, seed=7), lines, EpsilonGreedy(0.1))
+    try:
+        offered = model.to_bytes()
+    finally:
+        model.close()
+    events = uniform_log(shop, 200, seed=8)
+    learner, judged = score_and_learn(offered, None, events, lines, EpsilonGreedy(0.1), as_offered=True)
+    try:
+        learned = learner.to_bytes()
+    finally:
+        learner.close()
+    with data_file(encoded(events, lines)) as path:
+        frozen, as_offered = VWModel.run(path, offered, learn=False)
+        frozen.close()
+        progressive, scores = VWModel.run(path, offered)
+        progressive.close()
+    assert judged.log.predicted.tolist() == as_offered.values.tolist() != scores.values.tolist()
+    assert learned != offered  # the learner learned the events all the same
+    with pytest.raises(ValueError, match="only a saved learner"):
+        score_and_learn(LearningSettings(), None, events, lines, EpsilonGreedy(0.1), as_offered=True)

@@ -15,7 +15,7 @@ from policy.learning import LearningSettings, SearchSettings
 from policy.model import VWModel
 from tests import factories
 from tests.factories import T0
-from trainer.cycle import run_cycle
+from trainer.cycle import NOT_JUDGED, run_cycle
 from trainer.schedule import Scheduler, TrainingBusy, TrainingFailed
 
 NOW = T0 + timedelta(hours=4)
@@ -79,11 +79,24 @@ def test_the_next_cycle_continues_the_learner_on_the_new_decisions_only(store: S
     later = LATER + timedelta(hours=1)
     summary = run_cycle(store, store.get_experiment("exp"), later)
     assert (summary.mode, summary.events, summary.version) == ("continued", 1000, 2)
-    assert summary.reason.startswith("non-inferiority:") and summary.status == "active"
+    # no candidate was offered while these events were served: v2 is offered, judged from now on
+    assert (summary.status, summary.reason) == ("rejected", f"non-inferiority: {NOT_JUDGED}")
     record = store.get_policy("exp", 2)
     assert record.data_from == NOW - timedelta(seconds=60) and record.metrics["parent"] == 1
-    assert record.metrics["lineage"] == 1 and record.metrics["evidence"]["n"] == 1000
-    assert store.get_policy("exp", 1).status == "retired"
+    assert record.metrics["lineage"] == 1 and record.metrics["evidence"]["n"] == 0
+    assert store.get_experiment("exp").candidate_policy == 2
+    factories.log_uniform_traffic(store, 1000, seed=2, ts=later)
+    third = run_cycle(store, store.get_experiment("exp"), later + timedelta(hours=1))
+    assert (third.mode, third.version, third.status) == ("continued", 3, "active")
+    assert third.reason.startswith("non-inferiority: learner − serving =")
+    assert (
+        store.get_policy("exp", 3).metrics["judged"] == 2
+        and store.get_policy("exp", 3).metrics["evidence"]["n"] == 1000
+    )
+    # the candidate judged is promoted; the learner that continues it is the candidate now
+    assert [store.get_policy("exp", v).status for v in (1, 2, 3)] == ["retired", "active", "rejected"]
+    after = store.get_experiment("exp")
+    assert (after.active_policy, after.candidate_policy) == (2, 3)
 
 
 def test_evidence_accumulates_over_cycles_until_it_suffices(store: Store) -> None:
@@ -383,7 +396,7 @@ def test_a_rejected_learner_is_the_candidate_until_its_evidence_shows_it_worse_t
     assert guard["n"] == 600
 
 
-def test_a_promotion_ends_the_candidates_share(store: Store) -> None:
+def test_a_promoted_candidate_serves_and_its_continuation_is_offered(store: Store) -> None:
     base = experiment()
     held_back = PromotionSettings(min_events=50, min_improvement=10.0)
     exp = factories.experiment(reward=base.reward, training=base.training, promotion=held_back, candidate_share=1)
@@ -394,4 +407,5 @@ def test_a_promotion_ends_the_candidates_share(store: Store) -> None:
     store.put_experiment(replace(exp, promotion=base.promotion))  # no longer held back
     factories.log_uniform_traffic(store, 1000, seed=1, ts=NOW)
     assert run_cycle(store, store.get_experiment("exp"), LATER).status == "active"
-    assert store.get_experiment("exp").candidate_policy is None  # v2 serves; the next rejection offers one
+    after = store.get_experiment("exp")  # v1, the candidate judged, serves; v2, which continues it, is offered
+    assert (after.active_policy, after.candidate_policy) == (1, 2)
