@@ -95,6 +95,8 @@ class Plan:
     guard: Evidence
     candidate_guard: Evidence
     why: str
+    guard_from: datetime | None = None
+    """Where the guard's evidence began: the start of the first cycle of its stretch."""
 
     @property
     def mode(self) -> Mode:
@@ -103,17 +105,26 @@ class Plan:
 
 def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Plan:
     """Continue the latest learner if it was trained with the configured settings and is
-    loadable; else start a new one on the lookback window."""
+    loadable; else start a new one on the lookback window, or, after the guard retired the
+    serving policy, on the events since its evidence began."""
     end = closed_before(experiment, now)
     latest = store.latest_policy(experiment.id)
     metrics = dict(latest.metrics or {}) if latest is not None else {}
     same_serving = metrics.get("serving_version") == experiment.active_policy
     guard = _evidence(metrics.get("guard")) if same_serving else Evidence()
+    guard_from = _moment(metrics.get("guard_from")) if same_serving else None
     fresh_start = end - timedelta(seconds=experiment.training.lookback_seconds)
+
+    def new(start: datetime, why: str) -> Plan:
+        return Plan(max(fresh_start, start), end, None, Evidence(), Evidence(), guard, Evidence(), why, guard_from)
+
     if latest is None:
-        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, Evidence(), "no learner yet")
+        return new(fresh_start, "no learner yet")
     if metrics.get("configured") != experiment.training.vw.as_dict() or latest.data_to is None:
-        return Plan(fresh_start, end, None, Evidence(), Evidence(), guard, Evidence(), "training.vw changed")
+        return new(fresh_start, "training.vw changed")
+    harm_from = _moment(metrics.get("retired_from"))
+    if harm_from is not None:  # the world the lineage learned changed
+        return new(harm_from, f"the guard retired v{metrics.get('serving_version')}: anew since the harm began")
     # evidence is about one comparison: it starts anew once the learner is promoted (compared with
     # itself from then on) or when something else serves than it was gathered against
     fresh = latest.status in ("active", "retired") or not same_serving
@@ -121,8 +132,23 @@ def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Pl
     serving_evidence = Evidence() if fresh else _evidence(metrics.get("serving_evidence"))
     candidate_guard = _evidence(metrics.get("candidate_guard"))
     return Plan(
-        latest.data_to, end, latest, evidence, serving_evidence, guard, candidate_guard, f"continues v{latest.version}"
+        latest.data_to,
+        end,
+        latest,
+        evidence,
+        serving_evidence,
+        guard,
+        candidate_guard,
+        f"continues v{latest.version}",
+        guard_from,
     )
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def _evidence(doc: Any) -> Evidence:
@@ -199,16 +225,18 @@ def run_cycle(
         )
         evidence = (plan.evidence + Evidence.of(evaluated.difference)).looked() if not waits else plan.evidence
         serving_evidence = plan.serving_evidence + Evidence.of(evaluated.serving)
-        guard = Evidence()
+        guard, guard_from = Evidence(), None
         if serving is not None:
             harm = Evidence.of(evaluated.serving - evaluated.uniform)
             guard = promotion.gather_harm(plan.guard, harm)
+            guard_from = (plan.guard_from if plan.guard.n else plan.start) if guard.n else None
         own_harm = Evidence.of(evaluated.learner - evaluated.uniform)
         candidate_guard = promotion.gather_harm(plan.candidate_guard, own_harm)
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
         verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
         if waits:
             verdict = replace(verdict, promoted=False, reason=f"{rule}: {NOT_JUDGED}")
+        retires = not verdict.promoted and serving is not None and promotion.retires(guard, experiment.promotion)
         seconds = time.perf_counter() - started
         lineage = _lineage(plan.parent) if plan.parent else version
         record = PolicyRecord(
@@ -235,6 +263,9 @@ def run_cycle(
                 "evidence": evidence.as_dict(),
                 "serving_evidence": serving_evidence.as_dict(),
                 "guard": guard.as_dict(),
+                "guard_from": guard_from.isoformat() if guard_from else None,
+                # the world the serving policy learned changed: the next learner starts on the events since
+                "retired_from": guard_from.isoformat() if retires and guard_from else None,
                 "candidate_guard": candidate_guard.as_dict(),
                 "serving_version": experiment.active_policy,
                 "comparison": {
@@ -272,8 +303,8 @@ def run_cycle(
             reason = f"not judged yet: it continues candidate v{judged}, promoted on this cycle's events"
         store.reject_policy(experiment.id, version, reason)
         _offer(store, experiment, version, judged if verdict.promoted else serving, candidate_guard)
-    if not verdict.promoted:
-        _guard(store, experiment, guard)
+    if retires:
+        _retire(store, experiment, guard)
     log.info("experiment %s: %s (%s) %s: %s", experiment.id, judged_name, plan.mode, status, verdict.reason)
     return CycleSummary(
         experiment.id, status, verdict.reason, version, plan.mode, stats.as_dict(), seconds, len(examples)
@@ -348,20 +379,19 @@ def _offer(
     store.offer_candidate(experiment.id, None if harmful else version, serving)
 
 
-def _guard(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:
-    """Retire a serving policy that its own evidence shows worse than uniform random
+def _retire(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:
+    """Retire the serving policy, which its own evidence shows worse than uniform random
     (:func:`trainer.promotion.retires`, on the evidence :func:`trainer.promotion.gather_harm`
     gathers)."""
     settings = experiment.promotion
-    if experiment.active_policy is not None and promotion.retires(guard, settings):
-        low, high = guard.bounds(settings.confidence)
-        reason = (
-            f"serving v{experiment.active_policy} − uniform random = {guard.mean:+.4g} [{low:+.4g}, {high:+.4g}] "
-            f"({settings.confidence:.0%}, look {guard.looks}, valid however many cycles look) over {guard.n:,} events: "
-            "worse than uniform random, which serves instead"
-        )
-        store.deactivate_policy(experiment.id, reason)
-        log.warning("experiment %s: %s", experiment.id, reason)
+    low, high = guard.bounds(settings.confidence)
+    reason = (
+        f"serving v{experiment.active_policy} − uniform random = {guard.mean:+.4g} [{low:+.4g}, {high:+.4g}] "
+        f"({settings.confidence:.0%}, look {guard.looks}, valid however many cycles look) over {guard.n:,} events: "
+        "worse than uniform random, which serves instead"
+    )
+    store.deactivate_policy(experiment.id, reason)
+    log.warning("experiment %s: %s", experiment.id, reason)
 
 
 def _search(experiment: Experiment, examples: list[Example], seed: int, clock: Clock) -> SearchResult:

@@ -373,6 +373,11 @@ def test_a_policy_good_until_tastes_change_is_retired_on_the_events_since(store:
     factories.log_uniform_traffic(store, 1500, experiment_id="noise", seed=1, ts=NOW, best=INVERTED)
     run_cycle(store, store.get_experiment("noise"), LATER)
     assert store.get_experiment("noise").active_policy is None
+    # the world it learned changed: a new learner learns the events since the harm began, not the 6,000 before
+    factories.log_uniform_traffic(store, 500, experiment_id="noise", seed=2, ts=LATER, best=INVERTED)
+    anew = run_cycle(store, store.get_experiment("noise"), LATER + timedelta(hours=1))
+    assert (anew.mode, anew.events) == ("new", 2000)
+    assert store.get_policy("noise", anew.version).metrics["why"] == "the guard retired v1: anew since the harm began"
 
 
 def test_a_rejected_learner_is_the_candidate_until_its_evidence_shows_it_worse_than_uniform_random(
