@@ -9,7 +9,8 @@ on simulated time, so every figure is fixed by the seed (only the run times depe
 machine): ``--jobs`` runs side by side change nothing but the time. Prints one row per run:
 the final greedy policy's share of the oracle, the visitors served's share of the oracle
 (after the change of tastes, for the drift run), the visitors after which a learner was
-promoted, learners promoted and rejected, and replay honesty (cycles whose replay interval held
+promoted, learners promoted and rejected, the promotions after which what served was truly worse
+(by how much, as a share of the oracle), and replay honesty (cycles whose replay interval held
 the served policy's true value). ``--candidate-share`` sets the experiment's (default: the
 service's), as ``--margin`` and ``--confidence`` set its promotion rule's; ``--world variant``
 runs a shop not used to choose any setting (``bench/learning_curve.py``). Writes every run's figures to
@@ -63,17 +64,20 @@ def row(seed: int, result: SimulationResult) -> str:
     if result.served_share_after_drift is not None:
         served += f" ({result.served_share_after_drift:.1%} after the change)"
     promoted_at = ", ".join(f"{v:,}" for v in result.promoted_at) or "never"
+    drops = result.worsening_promotions
+    worse = f"{len(drops)} (by up to {max(drops):.1%})" if drops else "0"
     return (
         f"| {seed}{f' (tastes change at {result.drift_at:,})' if result.drift_at else ''} "
         f"| {result.final['fraction_of_oracle']:.1%} | {served} "
-        f"| {promoted_at} | {promoted} / {rejected} "
+        f"| {promoted_at} | {promoted} / {rejected} | {worse} "
         f"| {covered} of {checked} | {result.seconds:.0f} s |"
     )
 
 
 HEADER = (
     "| seed | final greedy ÷ oracle | served ÷ oracle | promoted after visitor | promoted / rejected "
-    "| replay held the truth | run |\n|---|---:|---:|---:|---:|---:|---:|"
+    "| promotions that lowered the true value | replay held the truth | run |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 

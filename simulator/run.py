@@ -92,6 +92,18 @@ class SimulationResult:
         return statuses.count("active") + statuses.count("retired"), statuses.count("rejected")
 
     @property
+    def worsening_promotions(self) -> list[float]:
+        """For each promotion after which what served was truly worse than what served before it,
+        how much worse, as a share of the oracle (both measured in one world: a promotion across
+        the change of tastes is left out; so is the first cycle's, against uniform random)."""
+        drops = []
+        for before, after in zip(self.cycles, self.cycles[1:]):
+            across = self.drift_at is not None and before.visitors < self.drift_at <= after.visitors
+            if after.status == "active" and not across and after.fraction_of_oracle < before.fraction_of_oracle:
+                drops.append(before.fraction_of_oracle - after.fraction_of_oracle)
+        return drops
+
+    @property
     def replay_coverage(self) -> tuple[int, int]:
         """(cycles whose replay interval held the served policy's true value, cycles checked)."""
         checked = [c.covered for c in self.cycles if c.covered is not None]
