@@ -15,6 +15,7 @@ from policy.experiment import (
     MAX_WINDOW_SECONDS,
     Aggregate,
     Experiment,
+    PromotionSettings,
     TrainingSettings,
 )
 from policy.features import MAX_NAME_CHARS, FeatureValue, check_features, json_type
@@ -162,17 +163,22 @@ class PromotionBody(Request):
     """The promotion rule (trainer/promotion.py; ranges are checked by the domain and reported
     as 422)."""
 
-    metric: Metric = Field("dr", description="estimator of each event's paired difference: ips, snips or dr")
+    metric: Metric = Field(
+        PromotionSettings.metric, description="estimator of each event's paired difference: ips, snips or dr"
+    )
     confidence: float = Field(
-        0.95,
+        PromotionSettings.confidence,
         description="level of the interval of learner − serving, valid however many cycles look at it, in [0.5, 0.999]",
     )
     min_improvement: float = Field(
         0.0, description="superiority: the lower bound of learner − serving must exceed this for new settings"
     )
-    min_events: int = Field(500, description="events scored (by progressive validation) before any promotion")
+    min_events: int = Field(
+        PromotionSettings.min_events,
+        description="events scored before any promotion (each by a version that had not learned it)",
+    )
     margin: float = Field(
-        0.02,
+        PromotionSettings.margin,
         description="non-inferiority margin of a continuing update: promoted unless replay shows it worse than "
         "this share of the serving value, in [0, 0.5]",
     )

@@ -121,13 +121,17 @@ class PromotionSettings:
     settings must show that mean above ``min_improvement`` (superiority); the serving policy's
     own lineage, continued on newer data, must not be worse than ``margin`` times the serving
     value (non-inferiority). Either needs ``min_events`` scored events.
+
+    The defaults (confidence 0.95, margin 0.05) were chosen on the simulated shop's learning
+    table (``bench/learning.py``), with the risks measured by ``bench/false_promotion.py``:
+    BENCHMARKS.md, issue 36.
     """
 
     metric: Metric = "dr"
     confidence: float = 0.95
     min_improvement: float = 0.0
     min_events: int = 500
-    margin: float = 0.02
+    margin: float = 0.05
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:

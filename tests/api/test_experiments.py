@@ -67,7 +67,7 @@ def test_put_creates_then_replaces(client: TestClient) -> None:
             "confidence": 0.95,
             "min_improvement": 0.0,
             "min_events": 500,
-            "margin": 0.02,
+            "margin": 0.05,
         },
         "holdout": {"fraction": 0.0},
         "sticky_seconds": 0.0,
