@@ -122,7 +122,7 @@ def main() -> int:
         print(
             f"{n:>9,} decisions: logged in {log_seconds:6.1f} s ({n / log_seconds:8,.0f}/s); "
             f"cycle {seconds:6.1f} s ({summary.examples / seconds:8,.0f} joined examples/s; trained on "
-            f"{summary.events:,}, each scored by a learner that had not learned it)",
+            f"{summary.events:,}, each scored by a version that had not learned it)",
             flush=True,
         )
 

@@ -361,7 +361,7 @@ class CycleOut(BaseModel):
     train_seconds: float = Field(description="seconds the cycle took")
     mode: Literal["continued", "new"] | None = Field(description="continued the learner, or started a new one")
     events: int = Field(
-        description="decisions learned, each scored by a learner that had not learned it (trainer/progressive.py)"
+        description="decisions learned, each scored by a version that had not learned it (trainer/progressive.py)"
     )
 
     @classmethod

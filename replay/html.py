@@ -18,12 +18,16 @@ COLORS = {"candidate": "#1f77b4", "active": "#ff7f0e", "logging": "#555555", "un
 
 
 def verdict_sentence(report: dict[str, Any]) -> str:
-    """The verdict in words a product manager can act on."""
-    candidate = f"learner v{report['candidate_version']}"
+    """The verdict in words a product manager can act on: about the version the cycle judged (its
+    learner, or the candidate that learner continues) and what is offered next."""
+    trained = report["candidate_version"]
+    judged = report.get("judged_version", trained)
+    name = f"learner v{judged}" if judged == trained else f"candidate v{judged}"
     active = f"v{report['active_version']}" if report["active_version"] is not None else "uniform random layouts"
+    after = "" if judged == trained else f" Learner v{trained}, which continues it, is the candidate now."
     if report["verdict"]["promoted"]:
-        return f"Promoted: {candidate} now serves decisions in place of {active}."
-    return f"Not promoted: {active} keeps serving decisions; {candidate} was rejected."
+        return f"Promoted: {name} now serves decisions in place of {active}.{after}"
+    return f"Not promoted: {active} keeps serving decisions; {name} was not promoted.{after}"
 
 
 def _chart(policies: list[dict[str, Any]], metric: str) -> str:

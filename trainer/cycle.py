@@ -233,7 +233,8 @@ def run_cycle(
         own_harm = Evidence.of(evaluated.learner - evaluated.uniform)
         candidate_guard = promotion.gather_harm(plan.candidate_guard, own_harm)
         rule: promotion.Rule = "non-inferiority" if _same_lineage(store, experiment, plan) else "superiority"
-        verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion)
+        judged_label = "learner" if offered is None else f"candidate v{offered}"
+        verdict = promotion.decide(evidence, rule, serving_evidence.mean, experiment.promotion, judged_label)
         if waits:
             verdict = replace(verdict, promoted=False, reason=f"{rule}: {NOT_JUDGED}")
         retires = not verdict.promoted and serving is not None and promotion.retires(guard, experiment.promotion)
@@ -282,6 +283,7 @@ def run_cycle(
             experiment,
             evaluated,
             version=version,
+            judged=judged,
             active_version=experiment.active_policy,
             now=now,
             window=(plan.start, plan.end),

@@ -70,9 +70,11 @@ def retires(guard: Evidence, settings: PromotionSettings) -> bool:
     return guard.n >= settings.min_events and guard.bounds(settings.confidence)[1] < 0
 
 
-def decide(evidence: Evidence, rule: Rule, serving_value: float, settings: PromotionSettings) -> Verdict:
-    """Apply the rule (see the module) to the accumulated paired differences (learner −
-    serving), at their latest look (:meth:`replay.sequence.Evidence.looked`)."""
+def decide(
+    evidence: Evidence, rule: Rule, serving_value: float, settings: PromotionSettings, judged: str = "learner"
+) -> Verdict:
+    """Apply the rule (see the module) to the accumulated paired differences (``judged``, the
+    version judged, − serving), at their latest look (:meth:`replay.sequence.Evidence.looked`)."""
     low, high = evidence.bounds(settings.confidence)
     if rule == "superiority":
         threshold = settings.min_improvement
@@ -81,7 +83,7 @@ def decide(evidence: Evidence, rule: Rule, serving_value: float, settings: Promo
         threshold = -settings.margin * abs(serving_value)
         wanted = f"the lower bound exceeds −{settings.margin:g} × the serving value ({threshold:+.4g})"
     interval = (
-        f"learner − serving = {evidence.mean:+.4g} [{low:+.4g}, {high:+.4g}] by {settings.metric.upper()} at "
+        f"{judged} − serving = {evidence.mean:+.4g} [{low:+.4g}, {high:+.4g}] by {settings.metric.upper()} at "
         f"{settings.confidence:.0%} (look {evidence.looks}, valid however many cycles look) over {evidence.n:,} events"
     )
     if evidence.n < settings.min_events:

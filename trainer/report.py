@@ -19,8 +19,8 @@ from trainer.promotion import Verdict
 from trainer.scoring import fixed_arm_target, observed_entry, policy_entry
 
 REWARD_MODEL = (
-    "the learner's scores of each event, by a learner that had not learned it: before it learned it, or, for "
-    "a new learner, trained on the other folds"
+    "the scores of each event by the version judged, which had not learned it: the learner before it learned "
+    "it, the candidate as it was offered, or, for a new learner, learners trained on the other folds"
 )
 
 
@@ -74,6 +74,7 @@ def report_document(
     evaluated: Evaluated,
     *,
     version: int,
+    judged: int,
     active_version: int | None,
     now: datetime,
     window: tuple[datetime | None, datetime],
@@ -88,6 +89,7 @@ def report_document(
     return {
         "experiment": experiment.id,
         "candidate_version": version,
+        "judged_version": judged,
         "active_version": active_version,
         "created_at": now,
         "confidence": experiment.promotion.confidence,

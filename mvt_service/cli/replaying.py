@@ -45,10 +45,13 @@ def print_report(report: dict[str, Any]) -> None:
     metric = report["comparison"]["metric"] if report.get("comparison") else "dr"
     split = report["split"]
     print(f"replay report of {report['experiment']}, {numbers.moment(report['created_at'])}")
-    print(
-        f"{report.get('mode', 'new')} learner: {split['events']:,} events, "
-        "each scored by a learner that had not learned it\n"
+    judged = report.get("judged_version", report["candidate_version"])
+    scored = (
+        "each scored by a learner that had not learned it"
+        if judged == report["candidate_version"]
+        else f"each scored by candidate v{judged} as it was offered"
     )
+    print(f"{report.get('mode', 'new')} learner: {split['events']:,} events, {scored}\n")
     width = max([len(p["name"]) for p in report["policies"]] + [6])
     print(f"{'policy':<{width}}  {metric.upper():>9}  {int(report['confidence'] * 100)}% interval")
     for p in report["policies"]:

@@ -31,7 +31,7 @@ def print_cycle(summary: dict[str, Any]) -> None:
         (
             "examples",
             f"{join.get('examples', 0):,} of {join.get('decisions', 0):,} decisions; "
-            f"{summary['events']:,} learned, each scored by a learner that had not learned it "
+            f"{summary['events']:,} learned, each scored by a version that had not learned it "
             f"({join.get('defaulted', 0):,} with the default reward, "
             f"{join.get('not_activated', 0):,} never activated)",
         ),

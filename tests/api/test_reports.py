@@ -65,7 +65,12 @@ def test_a_continued_learners_report_says_which_events_the_gate_read_and_which_t
     comparison = report["comparison"]
     assert comparison["cycle"]["events"] == report["split"]["events"] == 200
     assert comparison["events"] == 500 and comparison["candidate"] == "candidate v3 (ε=0.2)"
+    assert (report["judged_version"], report["candidate_version"]) == (3, 4)
     page = trained.get("/v1/experiments/exp/reports/latest?format=html").text
+    assert (
+        "Not promoted: v1 keeps serving decisions; candidate v3 was not promoted. "
+        "Learner v4, which continues it, is the candidate now."
+    ) in page
     assert f"Those {comparison['events']:,} events are every one the gate has read, cycle after cycle" in page
     assert "the table holds this cycle&#x27;s 200 alone, on which the difference is" in page
 

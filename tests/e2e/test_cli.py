@@ -51,7 +51,7 @@ def test_train_on_mongodb_prints_the_cycle(mongo: Store, capsys: pytest.CaptureF
     out, err = capsys.readouterr()
     assert "status      active: superiority: learner − serving = " in out
     assert (
-        "examples    13,000 of 13,000 decisions; 13,000 learned, each scored by a learner that had not learned it"
+        "examples    13,000 of 13,000 decisions; 13,000 learned, each scored by a version that had not learned it"
         in out
     )
     assert "trained 10,000 examples" in err

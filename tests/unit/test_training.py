@@ -88,7 +88,7 @@ def test_the_next_cycle_continues_the_learner_on_the_new_decisions_only(store: S
     factories.log_uniform_traffic(store, 1000, seed=2, ts=later)
     third = run_cycle(store, store.get_experiment("exp"), later + timedelta(hours=1))
     assert (third.mode, third.version, third.status) == ("continued", 3, "active")
-    assert third.reason.startswith("non-inferiority: learner − serving =")
+    assert third.reason.startswith("non-inferiority: candidate v2 − serving =")
     assert (
         store.get_policy("exp", 3).metrics["judged"] == 2
         and store.get_policy("exp", 3).metrics["evidence"]["n"] == 1000
