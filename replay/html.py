@@ -17,6 +17,14 @@ is never clipped)."""
 COLORS = {"candidate": "#1f77b4", "active": "#ff7f0e", "logging": "#555555", "uniform": "#8c8c8c", "fixed": "#2ca02c"}
 
 
+def scored_by(report: dict[str, Any]) -> str:
+    """Which version scored the report's events, in words."""
+    judged = report.get("judged_version", report["candidate_version"])
+    if judged == report["candidate_version"]:
+        return "each scored by a learner that had not learned it"
+    return f"each scored by candidate v{judged} as it was offered"
+
+
 def verdict_sentence(report: dict[str, Any]) -> str:
     """The verdict in words a product manager can act on: about the version the cycle judged (its
     learner, or the candidate that learner continues) and what is offered next."""
@@ -182,8 +190,7 @@ td:first-child, th:first-child {{ text-align: left; }}
 </style></head><body>
 <h1>Replay report: {escape(report["experiment"])}</h1>
 <p class="note">{numbers.moment(report["created_at"])} · learner v{report["candidate_version"]} ·
-{escape(str(report.get("mode", "new")))} on {split["events"]:,} events, each scored by a learner that had not
-learned it ·
+{escape(str(report.get("mode", "new")))} on {split["events"]:,} events, {escape(scored_by(report))} ·
 exploration ε = {report["epsilon"]:g}</p>
 <p class="verdict">{escape(verdict_sentence(report))}</p>
 {difference}

@@ -14,7 +14,7 @@ from mvt_service.settings import Settings
 from policy.records import utcnow
 from replay import numbers
 from replay.evaluation import evaluate
-from replay.html import comparison_sentence, render_report, verdict_sentence
+from replay.html import comparison_sentence, render_report, scored_by, verdict_sentence
 from replay.logfile import LogFileError, read_events
 from trainer.export import dsjson_lines
 from trainer.join import closed_examples
@@ -45,13 +45,7 @@ def print_report(report: dict[str, Any]) -> None:
     metric = report["comparison"]["metric"] if report.get("comparison") else "dr"
     split = report["split"]
     print(f"replay report of {report['experiment']}, {numbers.moment(report['created_at'])}")
-    judged = report.get("judged_version", report["candidate_version"])
-    scored = (
-        "each scored by a learner that had not learned it"
-        if judged == report["candidate_version"]
-        else f"each scored by candidate v{judged} as it was offered"
-    )
-    print(f"{report.get('mode', 'new')} learner: {split['events']:,} events, {scored}\n")
+    print(f"{report.get('mode', 'new')} learner: {split['events']:,} events, {scored_by(report)}\n")
     width = max([len(p["name"]) for p in report["policies"]] + [6])
     print(f"{'policy':<{width}}  {metric.upper():>9}  {int(report['confidence'] * 100)}% interval")
     for p in report["policies"]:

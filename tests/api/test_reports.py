@@ -71,6 +71,7 @@ def test_a_continued_learners_report_says_which_events_the_gate_read_and_which_t
         "Not promoted: v1 keeps serving decisions; candidate v3 was not promoted. "
         "Learner v4, which continues it, is the candidate now."
     ) in page
+    assert "200 events, each scored by candidate v3 as it was offered" in page
     assert f"Those {comparison['events']:,} events are every one the gate has read, cycle after cycle" in page
     assert "the table holds this cycle&#x27;s 200 alone, on which the difference is" in page
 
