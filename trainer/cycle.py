@@ -97,6 +97,8 @@ class Plan:
     why: str
     guard_from: datetime | None = None
     """Where the guard's evidence began: the start of the first cycle of its stretch."""
+    judged_since: datetime | None = None
+    """The learner is judged on the events from here on (None: all it learns)."""
 
     @property
     def mode(self) -> Mode:
@@ -115,16 +117,19 @@ def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Pl
     guard_from = _moment(metrics.get("guard_from")) if same_serving else None
     fresh_start = end - timedelta(seconds=experiment.training.lookback_seconds)
 
-    def new(start: datetime, why: str) -> Plan:
-        return Plan(max(fresh_start, start), end, None, Evidence(), Evidence(), guard, Evidence(), why, guard_from)
+    def new(start: datetime, why: str, judged_since: datetime | None = None) -> Plan:
+        return Plan(
+            max(fresh_start, start), end, None, Evidence(), Evidence(), guard, Evidence(), why, guard_from, judged_since
+        )
 
     if latest is None:
         return new(fresh_start, "no learner yet")
     if metrics.get("configured") != experiment.training.vw.as_dict() or latest.data_to is None:
         return new(fresh_start, "training.vw changed")
     harm_from = _moment(metrics.get("retired_from"))
-    if harm_from is not None:  # the world the lineage learned changed
-        return new(harm_from, f"the guard retired v{metrics.get('serving_version')}: anew since the harm began")
+    if harm_from is not None:  # the world the lineage learned changed; judged on what uniform random served since
+        why = f"the guard retired v{metrics.get('serving_version')}: anew since the harm began"
+        return new(harm_from, why, latest.data_to)
     # evidence is about one comparison: it starts anew once the learner is promoted (compared with
     # itself from then on) or when something else serves than it was gathered against
     fresh = latest.status in ("active", "retired") or not same_serving
@@ -142,6 +147,12 @@ def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Pl
         f"continues v{latest.version}",
         guard_from,
     )
+
+
+def _first_since(examples: list[Example], since: datetime | None) -> int:
+    """The index of the first example at or after ``since`` (0 when None, or when none is:
+    then every example is judged)."""
+    return next((i for i, e in enumerate(examples) if e.ts >= since), 0) if since is not None else 0
 
 
 def _moment(text: Any) -> datetime | None:
@@ -206,6 +217,7 @@ def run_cycle(
         passes=1 if isinstance(start, bytes) else settings.passes,  # a new learner makes all its passes
         seed=seed,
         as_offered=offered is not None,
+        judged_from=_first_since(examples, plan.judged_since),
         progress=progress,
     )
     try:

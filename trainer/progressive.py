@@ -67,6 +67,7 @@ def score_and_learn(
     passes: int = 1,
     seed: int = 0,
     as_offered: bool = False,
+    judged_from: int = 0,
     progress: Progress | None = None,
 ) -> tuple[VWModel, Scored]:
     """Teach every example, in order, to the learner (a new model of these settings, or the
@@ -74,7 +75,8 @@ def score_and_learn(
     module says (a continued learner: before it learns each, or, ``as_offered``, as it was
     before it learned any; a new one: cross-fitted), and with the serving model (None:
     uniform). The learner and the serving model are VW runs over one data file, side by side;
-    so are the folds and the learner as offered.
+    so are the folds and the learner as offered. The scores returned are those of the examples
+    from index ``judged_from`` on (all are learned).
 
     Returns the learner after its last pass, and the scores.
 
@@ -109,6 +111,8 @@ def score_and_learn(
             model.close()
             raise
     served = done[1][1] if serving is not None else Predictions(np.zeros_like(learned.values), learned.offsets)
+    if judged_from:
+        learned, served, examples = learned.part(judged_from, n), served.part(judged_from, n), examples[judged_from:]
     learner_pmf, learner_greedy = pmf_targets(learned, [strategy, GREEDY])
     serving_pmf, serving_greedy = pmf_targets(served, [strategy, GREEDY])
     log = bandit_log(examples, learned)

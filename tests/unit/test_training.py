@@ -377,7 +377,9 @@ def test_a_policy_good_until_tastes_change_is_retired_on_the_events_since(store:
     factories.log_uniform_traffic(store, 500, experiment_id="noise", seed=2, ts=LATER, best=INVERTED)
     anew = run_cycle(store, store.get_experiment("noise"), LATER + timedelta(hours=1))
     assert (anew.mode, anew.events) == ("new", 2000)
-    assert store.get_policy("noise", anew.version).metrics["why"] == "the guard retired v1: anew since the harm began"
+    record = store.get_policy("noise", anew.version)
+    assert record.metrics["why"] == "the guard retired v1: anew since the harm began"
+    assert record.metrics["evidence"]["n"] == 500  # judged on the events uniform random served since the retirement
 
 
 def test_a_rejected_learner_is_the_candidate_until_its_evidence_shows_it_worse_than_uniform_random(
