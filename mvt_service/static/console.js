@@ -314,7 +314,7 @@ function candidateText(e, reports) {
       element(
         "p",
         {},
-        "No candidate now: the newest learner was promoted, none has been rejected since, or its own evidence showed it worse than uniform random. Exploration is uniform random.",
+        "No candidate now: no learner has been trained since what serves was promoted or activated, or the newest one's own evidence showed it worse than uniform random. Exploration is uniform random.",
       ),
     ];
   }

@@ -129,6 +129,7 @@ def test_an_operator_changes_epsilon_pauses_and_rolls_back(page: Any, service: s
     audit = Connection(service, OPERATOR).json("GET", "/v1/audit?experiment=exp")
     assert {"set_exploration", "pause", "activate_policy"} <= {a["action"] for a in audit}
 
+    assert page.inner_text("#candidate").endswith("Exploration is uniform random.")  # the rollback ended its share
     page.wait_for_selector("#report iframe")
     shot = SCREENSHOT if os.environ.get("MVT_DOCS_SCREENSHOTS") else tmp_path / "console.png"
     page.screenshot(path=str(shot), full_page=False)
