@@ -66,11 +66,11 @@ async def measure(requests: int, rounds: int) -> list[dict[str, float]]:
         if cycle["status"] != "active":
             raise SystemExit(f"bench12: no policy serves: {cycle}")
         store, version = services.store, cycle["version"]
-        record: PolicyRecord = store.get_policy("bench12", version)
-        store.insert_policy(
-            replace(record, version=version + 1, status="rejected"), store.policy_model("bench12", version)
+        record: PolicyRecord = store.policies.get("bench12", version)
+        store.policies.insert(
+            replace(record, version=version + 1, status="rejected"), store.policies.model("bench12", version)
         )
-        if not store.offer_candidate("bench12", version + 1, version):
+        if not store.policies.offer_candidate("bench12", version + 1, version):
             raise SystemExit("bench12: the candidate was not offered")
         decision = orjson.dumps({"experiment": "bench12", "context": CONTEXT})
         results = []

@@ -14,35 +14,35 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mvt_service.embedded import embedded_client
-from mvt_service.store import Store
 from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
 from policy.learning import SearchSettings
+from store import mongo
 from tests import factories
 from trainer.cycle import run_cycle
 
 
 def timed(others: int) -> tuple[float, int]:
-    """Best of three cycles (each from scratch) with ``others`` decisions of other experiments."""
-    store = Store(embedded_client()[f"isolation{others}"])
-    store.ensure_indexes()
-    experiment = factories.experiment(
-        reward=RewardSettings(window_seconds=60),
-        training=TrainingSettings(min_events=100, search=SearchSettings(enabled=False)),
-        promotion=PromotionSettings(min_events=50),
-    )
-    store.put_experiment(experiment)
-    factories.log_uniform_traffic(store, 5000)
-    for k in range(others // 5000):
-        factories.log_uniform_traffic(store, 5000, experiment_id=f"other{k}", seed=k)
-    now = factories.T0 + timedelta(hours=4)
-    best = []
+    """Best of three cycles, each from scratch (on a store of its own), with ``others``
+    decisions of other experiments."""
+    best, rewards = [], 0
     for _ in range(3):
-        store.policies.delete_many({})
+        backend = mongo.embedded(f"isolation{others}")
+        backend.ensure_schema()
+        store = backend.store()
+        experiment = factories.experiment(
+            reward=RewardSettings(window_seconds=60),
+            training=TrainingSettings(min_events=100, search=SearchSettings(enabled=False)),
+            promotion=PromotionSettings(min_events=50),
+        )
+        store.experiments.put(experiment)
+        factories.log_uniform_traffic(store, 5000)
+        for k in range(others // 5000):
+            factories.log_uniform_traffic(store, 5000, experiment_id=f"other{k}", seed=k)
         started = time.perf_counter()
-        run_cycle(store, experiment, now)
+        run_cycle(store, experiment, factories.T0 + timedelta(hours=4))
         best.append(time.perf_counter() - started)
-    return min(best), store.rewards.count_documents({})
+        rewards = len(store.events.reward_ids())
+    return min(best), rewards
 
 
 def main() -> int:

@@ -21,15 +21,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from mvt_service.app import create_app
 from mvt_service.cli.common import ApiClient, CommandError
 from mvt_service.cli.serving import serving
-from mvt_service.embedded import embedded_client
 from mvt_service.routes.rewards import DEFAULT_REWARD_ID
 from mvt_service.settings import Settings
-from mvt_service.store import Store, reward_key
+from store import mongo
 
 CONTEXT_VALUES = {
     "device": ["mobile", "desktop", "tablet"],
@@ -45,7 +45,7 @@ class Accepted:
     """What one load process saw accepted, and its decision latencies in milliseconds."""
 
     decisions: list[str] = field(default_factory=list)
-    rewards: list[str] = field(default_factory=list)
+    rewards: list[tuple[str, str]] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
 
@@ -60,7 +60,7 @@ def load(url: str, seconds: float, rate: float, reward_share: float, seed: int) 
     def post_rewards() -> None:
         try:
             if api("POST", "/v1/rewards", batch)["accepted"] == len(batch):
-                seen.rewards += [reward_key(r["event_id"], DEFAULT_REWARD_ID) for r in batch]
+                seen.rewards += [(r["event_id"], DEFAULT_REWARD_ID) for r in batch]
         except CommandError:
             seen.errors += 1
         batch.clear()
@@ -93,16 +93,22 @@ def load(url: str, seconds: float, rate: float, reward_share: float, seed: int) 
 
 def run(seconds: float, rate: float, reward_share: float, clients: int) -> dict[str, Any]:
     """Run the load test; return its figures and the audit's verdict."""
-    db = embedded_client()["mvt"]
+    backend = mongo.embedded()
     settings = Settings(_env_file=None, mongo_uri=None, train_in_process=False, spool_dir=tempfile.mkdtemp())
-    with serving(create_app(settings, db)) as url, multiprocessing.get_context("spawn").Pool(clients) as pool:
+    with (
+        serving(create_app(settings, backend=backend)) as url,
+        multiprocessing.get_context("spawn").Pool(clients) as pool,
+    ):
         results = pool.starmap(load, [(url, seconds, rate / clients, reward_share, seed) for seed in range(clients)])
     # the service has shut down and drained its log
     decisions = [d for r in results for d in r.decisions]
     rewards = [k for r in results for k in r.rewards]
     latencies = sorted(x for r in results for x in r.latencies)
-    stored_decisions = [d["_id"] for d in db.decisions.find({}, {"_id": 1})]
-    stored_rewards = list(Store(db).reward_ids())
+    store = backend.store()
+    stored_decisions = [
+        d.event_id for d in store.events.decisions_between("home", None, datetime(9999, 1, 1, tzinfo=UTC))
+    ]
+    stored_rewards = list(store.events.reward_ids())
     return {
         "seconds": seconds,
         "decisions": len(decisions),

@@ -25,14 +25,14 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 
-from mvt_service.embedded import embedded_client
-from mvt_service.store import Store
 from policy.experiment import Experiment, RewardSettings, TrainingSettings
 from policy.learning import LearningSettings, SearchSettings
 from policy.model import VWModel
 from policy.records import Decision, Reward, utcnow
 from simulator.offline import greedy_value
 from simulator.shop import Shop
+from store import mongo
+from store.repositories import Store
 from trainer.cycle import run_cycle
 
 SHOP = Shop()
@@ -81,14 +81,14 @@ def log_traffic(store: Store, n: int, rng: random.Random) -> float:
             )
             if SHOP.draw_reward(context, chosen, rng):
                 rewards.append(Reward(event_id, "click", 1.0, ts))
-        store.insert_decisions(decisions)
-        store.insert_rewards(rewards)
+        store.events.insert_decisions(decisions)
+        store.events.insert_rewards(rewards)
     return time.perf_counter() - started
 
 
 def policy_value(store: Store, version: int, rng: random.Random, visitors: int = 5000) -> float:
     """True expected click rate of the greedy policy on fresh visitors."""
-    model = VWModel.from_bytes(store.policy_model("bench", version))
+    model = VWModel.from_bytes(store.policies.model("bench", version))
     try:
         return greedy_value(SHOP, model, [SHOP.visitor(rng) for _ in range(visitors)])
     finally:
@@ -112,12 +112,13 @@ def main() -> int:
     args = parser.parse_args()
 
     for n in args.sizes:
-        store = Store(embedded_client()["bench"])
-        store.ensure_indexes()
-        store.put_experiment(experiment())
+        backend = mongo.embedded("bench")
+        backend.ensure_schema()
+        store = backend.store()
+        store.experiments.put(experiment())
         log_seconds = log_traffic(store, n, random.Random(1))
         started = time.perf_counter()
-        summary = run_cycle(store, store.get_experiment("bench"), utcnow())
+        summary = run_cycle(store, store.experiments.get("bench"), utcnow())
         seconds = time.perf_counter() - started
         print(
             f"{n:>9,} decisions: logged in {log_seconds:6.1f} s ({n / log_seconds:8,.0f}/s); "
@@ -131,10 +132,10 @@ def main() -> int:
             plain = policy_value(store, summary.version, random.Random(7))
             started = time.perf_counter()
             result = run_cycle(
-                store, replace(store.get_experiment("bench"), training=experiment(search=True).training), utcnow()
+                store, replace(store.experiments.get("bench"), training=experiment(search=True).training), utcnow()
             )
             seconds = time.perf_counter() - started
-            found = store.list_reports("bench")[0]["search"]
+            found = store.reports.list("bench")[0].document["search"]
             chosen = LearningSettings(**found["chosen"])
             value = policy_value(store, result.version, random.Random(7))
             print(
@@ -153,7 +154,7 @@ def main() -> int:
             fixed, oracle = baselines(random.Random(7))
             print(f"  best fixed layout {fixed:.4f}, oracle {oracle:.4f}, uniform logging")
             for cb_type in ("ips", "dr", "mtr"):
-                exp = replace(store.get_experiment("bench"), training=experiment(cb_type).training)
+                exp = replace(store.experiments.get("bench"), training=experiment(cb_type).training)
                 started = time.perf_counter()
                 result = run_cycle(store, exp, utcnow())
                 seconds = time.perf_counter() - started

@@ -13,11 +13,9 @@ import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from pymongo.database import Database
 
 from mvt_service import metrics
 from mvt_service.auth import KeyRing
@@ -42,10 +40,10 @@ from mvt_service.routes import (
     rewards,
 )
 from mvt_service.runtime import Runtime
-from mvt_service.settings import Settings, open_database
+from mvt_service.settings import Settings, open_backend
 from mvt_service.spool import Quarantine, Spool
-from mvt_service.store import Store
 from policy.records import Clock, utcnow
+from store.repositories import Backend
 from trainer.schedule import Scheduler
 
 log = logging.getLogger(__name__)
@@ -54,7 +52,7 @@ GC_THRESHOLD = 50_000
 """Allocations between two collections of the interpreter's youngest generation while the app
 runs (Python's default is 700). Every request allocates hundreds of objects, so at the default
 the collector runs every few requests; at 50,000 (with the objects of the start frozen, and
-the embedded store's documents as they are stored: :mod:`mvt_service.embedded`) decisions
+the embedded store's documents as they are stored: :mod:`store.mongo.mongomock_client`) decisions
 went from 2,081 to 2,873 a second and their p99 from 84 to 26 ms (BENCHMARKS.md). Cyclic garbage
 still goes, a little later."""
 
@@ -73,7 +71,7 @@ def owner_id(role: str) -> str:
 
 def create_app(
     settings: Settings | None = None,
-    database: Database[Any] | None = None,
+    backend: Backend | None = None,
     clock: Clock = utcnow,
     *,
     fast_path: bool = True,
@@ -84,7 +82,7 @@ def create_app(
     ----------
     settings
         Defaults to ``Settings()`` read from the environment.
-    database
+    backend
         A database to use instead of opening one from ``settings`` (several apps sharing one
         embedded store stand for several workers in tests); the caller closes it.
     clock
@@ -99,12 +97,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client, db = (None, database) if database is not None else open_database(settings)
-        store = Store(db, clock, settings.pending_seconds)
-        store.ensure_indexes(settings.retention_days)
-        if settings.embedded and settings.demo and store.insert_experiment_if_absent(demo_experiment()):
+        database = open_backend(settings) if backend is None else backend
+        store = database.store(clock, settings.pending_seconds)
+        store.backend.ensure_schema(settings.retention_days)
+        if settings.embedded and settings.demo and store.experiments.insert_if_absent(demo_experiment()):
             log.info("seeded the demo experiment `home`")
-        if settings.embedded and database is None:
+        if settings.embedded and backend is None:
             log.warning("embedded store: nothing is kept across restarts (set MVT_MONGO_URI for MongoDB)")
         if app.state.keys.open:
             log.warning(
@@ -159,8 +157,8 @@ def create_app(
                 await poller
             writer.close()
             runtime.close()
-            if client is not None:
-                client.close()
+            if backend is None:
+                database.close()
 
     app = FastAPI(
         title="mvt",

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from mvt_service.log_writer import LogWriter
 from mvt_service.runtime import Runtime
 from mvt_service.settings import Settings
-from mvt_service.store import Store
+from store.repositories import Store
 from trainer.schedule import Scheduler
 
 

@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure, WTimeoutError
 from starlette.exceptions import HTTPException
+
+from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,7 @@ HANDLERS: dict[type[Exception], Callable[[Request, Any], Awaitable[JSONResponse]
     ServiceError: _service_error,
     RequestValidationError: _validation_error,
     HTTPException: _http_error,
-    ConnectionFailure: _store_unavailable,
-    WTimeoutError: _store_unavailable,
+    StoreUnavailable: _store_unavailable,
     Exception: _unexpected,
 }
 """Every error the API can raise, and its answer."""

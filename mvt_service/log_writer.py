@@ -46,8 +46,10 @@ import orjson
 from mvt_service import metrics
 from mvt_service.errors import Unavailable
 from mvt_service.spool import Quarantine, Spool, discard, read_lines
-from mvt_service.store import EVENT_KINDS, Store, is_unavailable
 from policy.records import Decision, Reward
+from store.errors import StoreUnavailable
+from store.records import EVENT_KINDS
+from store.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,9 @@ REPLAY_RETRY_SECONDS = 5.0
 """While the spool holds records and no write has succeeded, how often replaying is retried."""
 SWEEP_SECONDS = 60.0
 """How often the writer sweeps the events waiting for their decision (see
-:meth:`mvt_service.store.Store.sweep_pending`)."""
+:meth:`store.repositories.EventLog.sweep`)."""
 ERROR_PAUSE_SECONDS = 0.5
 """How long the thread pauses after an unexpected error before it goes on."""
-
-
-class StoreUnavailable(Exception):
-    """The store cannot take writes now; what was not written must wait (in the spool)."""
 
 
 class LogWriter:
@@ -200,14 +198,12 @@ class LogWriter:
         """Adopt the waiting events whose decision has arrived, delete the expired ones, and
         count both (the store being unavailable only postpones the sweep)."""
         try:
-            swept = self._store.sweep_pending(self._store.clock())
-        except Exception as exc:
-            if not is_unavailable(exc):
-                raise
+            swept = self._store.events.sweep(self._store.clock())
+        except StoreUnavailable:
             return
         for kind in EVENT_KINDS:
-            metrics.EVENTS_EXPIRED.labels(kind).inc(swept[f"expired_{kind}"])
-        metrics.EVENTS_WAITING.set(swept["waiting"])
+            metrics.EVENTS_EXPIRED.labels(kind).inc(swept.expired[kind])
+        metrics.EVENTS_WAITING.set(swept.waiting)
 
     def _write_queued(self) -> bool:
         """Write every queued record, batch by batch; once the store is unavailable, the rest
@@ -247,16 +243,16 @@ class LogWriter:
         try:
             self._insert(batch)
             return
+        except StoreUnavailable:
+            raise
         except Exception as exc:
-            if is_unavailable(exc):
-                raise StoreUnavailable(type(exc).__name__) from exc
             log.warning("the store refused a batch of %d records (%s); retrying them one by one", len(batch), exc)
         for record in batch:
             try:
                 self._insert([record])
+            except StoreUnavailable:
+                raise
             except Exception as exc:
-                if is_unavailable(exc):
-                    raise StoreUnavailable(type(exc).__name__) from exc
                 self._quarantine_record(to_json(record), exc)
 
     def _to_spool(self, batch: Sequence[Record]) -> None:
@@ -285,9 +281,9 @@ class LogWriter:
         decisions = [r for r in batch if isinstance(r, Decision)]
         rewards = [r for r in batch if isinstance(r, Reward)]
         if decisions:
-            metrics.WRITTEN.labels("decision").inc(self._store.insert_decisions(decisions))
+            metrics.WRITTEN.labels("decision").inc(self._store.events.insert_decisions(decisions))
         if rewards:
-            new, duplicates = self._store.insert_rewards(rewards)
+            new, duplicates = self._store.events.insert_rewards(rewards)
             metrics.WRITTEN.labels("reward").inc(new)
             metrics.DUPLICATE_REWARDS.inc(duplicates)
 

@@ -22,13 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from mvt_service import metrics
 from mvt_service.errors import Conflict, Invalid, NotFound
 from mvt_service.log_writer import LogWriter
-from mvt_service.store import Store
 from policy.decision import choose_action, fixed_choice, score_arms
 from policy.experiment import Experiment
 from policy.exploration import GREEDY
 from policy.features import FeatureValue, context_line
 from policy.model import VWModel
 from policy.records import GROUPS, Decision, Group
+from store.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Runtime:
         """
         served = self._experiments.get(experiment_id)
         if served is None:
-            experiment = await run_in_threadpool(self._store.get_experiment, experiment_id)
+            experiment = await run_in_threadpool(self._store.experiments.get, experiment_id)
             if experiment is None:
                 raise NotFound(f"experiment `{experiment_id}` does not exist")
             served = self._serve(experiment)
@@ -130,11 +130,11 @@ class Runtime:
             await self._refresh()
 
     async def _refresh(self) -> None:
-        states = await run_in_threadpool(self._store.experiment_states)
+        states = await run_in_threadpool(self._store.experiments.states)
         for experiment_id, state in states.items():
             current = self._experiments.get(experiment_id)
             if current is None or current.experiment.revision != state.revision:
-                experiment = await run_in_threadpool(self._store.get_experiment, experiment_id)
+                experiment = await run_in_threadpool(self._store.experiments.get, experiment_id)
                 if experiment is not None:
                     current = self._serve(experiment)
             share = current.experiment.candidate_share if current is not None else 0.0
@@ -156,7 +156,7 @@ class Runtime:
             return
         if (current is not None and current.version == version) or errors.get(experiment_id, (None,))[0] == version:
             return
-        data = await run_in_threadpool(self._store.policy_model, experiment_id, version)
+        data = await run_in_threadpool(self._store.policies.model, experiment_id, version)
         try:
             if data is None:
                 raise ValueError("its model is missing from the store")
@@ -255,7 +255,7 @@ class Runtime:
             eligible = self._eligible(served, actions)
             lines = tuple(served.arm_lines[a] for a in eligible)
         sticky = visitor is not None and experiment.sticky_seconds > 0
-        held = await run_in_threadpool(self._store.visit, experiment_id, visitor) if sticky and visitor else None
+        held = await run_in_threadpool(self._store.events.visit, experiment_id, visitor) if sticky and visitor else None
         if held is not None and held.until > self._store.clock() and held.decision.action in eligible:
             served.sticky_answers.inc()
             return held.decision
@@ -297,7 +297,7 @@ class Runtime:
         )
         if sticky and visitor:
             until = decision.ts + timedelta(seconds=experiment.sticky_seconds)
-            kept = await run_in_threadpool(self._store.keep_visit, visitor, decision, until, held)
+            kept = await run_in_threadpool(self._store.events.keep_visit, visitor, decision, until, held)
             if kept is not decision:  # another request of this visitor decided first
                 served.sticky_answers.inc()
                 return kept
@@ -305,7 +305,7 @@ class Runtime:
         if event_id is None:
             self._writer.log_decision(decision)
             return decision
-        stored = await run_in_threadpool(self._store.insert_decision_once, decision)
+        stored = await run_in_threadpool(self._store.events.insert_decision_once, decision)
         if stored.experiment != experiment_id:
             raise Conflict(f"`event_id` {event_id!r} was already used for experiment `{stored.experiment}`")
         return stored

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pymongo
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from pymongo.database import Database
 
 from mvt_service.cors import parse_origins
-from mvt_service.embedded import embedded_client
+from store import mongo
+from store.repositories import Backend
 
 
 class Settings(BaseSettings):
@@ -97,17 +95,12 @@ class Settings(BaseSettings):
         return self.embedded if self.train_in_process is None else self.train_in_process
 
 
-Client = pymongo.MongoClient[Any]
-"""A real client, or the embedded mongomock one (whose type stubs declare it pymongo's)."""
-
-
-def open_database(settings: Settings) -> tuple[Client, Database[Any]]:
-    """A client and database for ``settings``: a real MongoDB, or the embedded mongomock store."""
+def open_backend(settings: Settings) -> Backend:
+    """The database of ``settings``: MongoDB at ``MVT_MONGO_URI``, or the embedded store."""
     if settings.embedded:
-        client: Client = embedded_client()
-    else:
-        client = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, retryWrites=True, serverSelectionTimeoutMS=5000)
-    return client, client[settings.mongo_db]
+        return mongo.embedded(settings.mongo_db)
+    assert settings.mongo_uri is not None
+    return mongo.connect(settings.mongo_uri, settings.mongo_db)
 
 
 def environment_errors(error: ValidationError) -> str:

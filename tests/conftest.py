@@ -8,16 +8,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pymongo
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.cli.serving import serving
-from mvt_service.embedded import embedded_client
 from mvt_service.settings import Settings
-from mvt_service.store import Store
+from store import mongo
+from store.repositories import Backend, Store
 from tests.factories import T0
 from tests.helpers import TickingClock
 
@@ -32,24 +30,25 @@ BACKENDS = [
 
 
 @pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """An empty database on each store backend: embedded always, real MongoDB when configured."""
     if request.param == "mongomock":
-        yield embedded_client()["mvt_test"]
+        yield mongo.embedded("mvt_test")
         return
-    client = pymongo.MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
+    assert MONGO_URI is not None
     name = f"mvt_test_{uuid.uuid4().hex[:12]}"
+    database = mongo.connect(MONGO_URI, name)
     try:
-        yield client[name]
+        yield database
     finally:
-        client.drop_database(name)
-        client.close()
+        database.drop()
+        database.close()
 
 
 @pytest.fixture
-def store(db: Database) -> Store:
-    store = Store(db)
-    store.ensure_indexes()
+def store(backend: Backend) -> Store:
+    store = backend.store()
+    store.backend.ensure_schema()
     return store
 
 
@@ -90,9 +89,9 @@ def client(settings: Settings, clock: TickingClock, fast_path: bool) -> Iterator
 
 
 @pytest.fixture
-def shared_db() -> Database:
+def shared_backend() -> Backend:
     """One embedded database for tests that run several apps (workers) against it."""
-    return embedded_client()["mvt"]
+    return mongo.embedded()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -102,7 +101,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture
-def live_server(settings: Settings, shared_db: Database) -> Iterator[str]:
-    """A real server on ``shared_db``; yields its URL."""
-    with serving(create_app(settings, database=shared_db)) as url:
+def live_server(settings: Settings, shared_backend: Backend) -> Iterator[str]:
+    """A real server on ``shared_backend``; yields its URL."""
+    with serving(create_app(settings, backend=shared_backend)) as url:
         yield url

@@ -130,16 +130,5 @@ def log_uniform_traffic(
         rewards.append(1.0 if rng.random() < (0.8 if action == best[device] else 0.2) else 0.0)
     if shuffle_rewards:
         rng.shuffle(rewards)
-    store.insert_decisions(decisions)
-    store.insert_rewards([reward(d.event_id, "click", r, d.ts) for d, r in zip(decisions, rewards) if r])
-
-
-def rewards_of(store: Any, event_id: str) -> list[Reward]:
-    """The stored reward events of one decision, matched to it or waiting for it, by reward id."""
-    from mvt_service.store import _reward
-
-    matched = [_reward(d) for d in store.rewards.find({"event_id": event_id})]
-    waiting = [
-        _reward(e["doc"]) for w in store.pending.find({"_id": event_id}) for e in w["events"] if e["kind"] == "reward"
-    ]
-    return sorted(matched + waiting, key=lambda r: r.reward_id)
+    store.events.insert_decisions(decisions)
+    store.events.insert_rewards([reward(d.event_id, "click", r, d.ts) for d, r in zip(decisions, rewards) if r])

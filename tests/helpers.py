@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from mvt_service.deps import Services
+from policy.records import Decision
+from store.repositories import Store
 
 
 def eventually(check: Callable[[], object], timeout: float = 5.0, message: str = "condition not met in time") -> None:
@@ -20,6 +22,30 @@ def eventually(check: Callable[[], object], timeout: float = 5.0, message: str =
     while not check():
         assert time.monotonic() < deadline, message
         time.sleep(0.02)
+
+
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def decisions_of(store: Store, experiment: str = "exp") -> list[Decision]:
+    """Every stored decision of ``experiment``, by time (all that were readable)."""
+    return [d for d in store.events.decisions_between(experiment, None, FOREVER) if isinstance(d, Decision)]
+
+
+def is_activated(store: Store, event_id: str) -> bool:
+    """Whether the stored decision ``event_id`` was activated."""
+    d = store.events.get_decision(event_id)
+    return d is not None and (d.ts, event_id) in set(store.events.activations_between(d.experiment, d.ts, FOREVER))
+
+
+def all_decisions(store: Store) -> list[Decision]:
+    """Every stored decision of every experiment."""
+    return [d for e in store.experiments.list() for d in decisions_of(store, e.id)]
+
+
+def stored_ids(store: Store, event_ids: list[str]) -> list[str]:
+    """Those of ``event_ids`` whose decision is stored."""
+    return [e for e in event_ids if store.events.get_decision(e) is not None]
 
 
 def services_of(client: TestClient) -> Services:

@@ -41,13 +41,14 @@ from policy.learning import LearningSettings
 from policy.records import Clock, PolicyRecord, utcnow
 from replay.online import online_comparison
 from replay.sequence import Evidence
+from store.records import Report
+from store.repositories import Store
 from trainer import promotion
 from trainer.join import Example, JoinStats, closed_before, closed_examples
 from trainer.models import saved_model, serving_model
 from trainer.progressive import score_and_learn
 from trainer.report import evaluate_cycle, report_document
 from trainer.search import SearchResult, sample, search
-from trainer.storage import TrainerStore
 from trainer.train import Progress
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,12 @@ class Plan:
         return "new" if self.parent is None else "continued"
 
 
-def plan_cycle(store: TrainerStore, experiment: Experiment, now: datetime) -> Plan:
+def plan_cycle(store: Store, experiment: Experiment, now: datetime) -> Plan:
     """Continue the latest learner if it was trained with the configured settings and is
     loadable; else start a new one on the lookback window, or, after the guard retired the
     serving policy, on the events since its evidence began."""
     end = closed_before(experiment, now)
-    latest = store.latest_policy(experiment.id)
+    latest = store.policies.latest(experiment.id)
     metrics = dict(latest.metrics or {}) if latest is not None else {}
     same_serving = metrics.get("serving_version") == experiment.active_policy
     guard = _evidence(metrics.get("guard")) if same_serving else Evidence()
@@ -170,7 +171,7 @@ def _evidence(doc: Any) -> Evidence:
 
 
 def run_cycle(
-    store: TrainerStore,
+    store: Store,
     experiment: Experiment,
     now: datetime,
     *,
@@ -221,7 +222,7 @@ def run_cycle(
         progress=progress,
     )
     try:
-        version = store.next_policy_version(experiment.id)
+        version = store.policies.next_version(experiment.id)
         judged = version if offered is None else offered
         serving = experiment.active_policy
         serving_name = "no policy (uniform)" if serving is None else f"serving v{serving}"
@@ -290,7 +291,7 @@ def run_cycle(
                 },
             },
         )
-        store.insert_policy(record, learner.to_bytes())
+        store.policies.insert(record, learner.to_bytes())
         report = report_document(
             experiment,
             evaluated,
@@ -302,20 +303,20 @@ def run_cycle(
             mode=plan.mode,
             evidence=evidence,
             verdict=verdict,
+            online=online_comparison(_rewards_by_group(examples), experiment.promotion.confidence),
+            search=found.as_dict() if found else None,
         )
-        report["online"] = online_comparison(_rewards_by_group(examples), experiment.promotion.confidence)
-        report["search"] = found.as_dict() if found else None
-        store.insert_report(report)
+        store.reports.insert(Report(experiment.id, version, now, report))
     finally:
         learner.close()
     status: CycleStatus = "active" if verdict.promoted else "rejected"
     if verdict.promoted:
-        store.activate_policy(experiment.id, judged, verdict.reason)
+        store.policies.activate(experiment.id, judged, verdict.reason)
     if judged != version or not verdict.promoted:
         reason = verdict.reason
         if verdict.promoted:
             reason = f"not judged yet: it continues candidate v{judged}, promoted on this cycle's events"
-        store.reject_policy(experiment.id, version, reason)
+        store.policies.reject(experiment.id, version, reason)
         _offer(store, experiment, version, judged if verdict.promoted else serving, candidate_guard)
     if retires:
         _retire(store, experiment, guard)
@@ -334,9 +335,7 @@ def _settings(plan: Plan, experiment: Experiment, found: SearchResult | None) ->
     return found.chosen if found else experiment.training.vw
 
 
-def _learner(
-    store: TrainerStore, experiment: Experiment, plan: Plan, settings: LearningSettings
-) -> LearningSettings | bytes:
+def _learner(store: Store, experiment: Experiment, plan: Plan, settings: LearningSettings) -> LearningSettings | bytes:
     """The saved learner to continue (with VW's learning state), or the settings of a new one."""
     if plan.parent is not None:
         data = saved_model(store, experiment, plan.parent.version, "learner")
@@ -348,12 +347,12 @@ def _learner(
     return settings
 
 
-def _same_lineage(store: TrainerStore, experiment: Experiment, plan: Plan) -> bool:
+def _same_lineage(store: Store, experiment: Experiment, plan: Plan) -> bool:
     """Whether the serving policy is an earlier version of the learner's lineage (then a
     continuing update only has to be non-inferior)."""
     if experiment.active_policy is None or plan.parent is None:
         return False
-    serving = store.get_policy(experiment.id, experiment.active_policy)
+    serving = store.policies.get(experiment.id, experiment.active_policy)
     return serving is not None and _lineage(serving) == _lineage(plan.parent)
 
 
@@ -372,9 +371,7 @@ def _offered(experiment: Experiment, plan: Plan) -> int | None:
     return parent.version if experiment.candidate_policy == parent.version else None
 
 
-def _offer(
-    store: TrainerStore, experiment: Experiment, version: int, serving: int | None, candidate_guard: Evidence
-) -> None:
+def _offer(store: Store, experiment: Experiment, version: int, serving: int | None, candidate_guard: Evidence) -> None:
     """Make the learner ``version`` the candidate against ``serving``, unless its own evidence
     shows it worse than uniform random (:func:`trainer.promotion.retires`): then there is none."""
     harmful = promotion.retires(candidate_guard, experiment.promotion)
@@ -390,10 +387,10 @@ def _offer(
             high,
             candidate_guard.n,
         )
-    store.offer_candidate(experiment.id, None if harmful else version, serving)
+    store.policies.offer_candidate(experiment.id, None if harmful else version, serving)
 
 
-def _retire(store: TrainerStore, experiment: Experiment, guard: Evidence) -> None:
+def _retire(store: Store, experiment: Experiment, guard: Evidence) -> None:
     """Retire the serving policy, which its own evidence shows worse than uniform random
     (:func:`trainer.promotion.retires`, on the evidence :func:`trainer.promotion.gather_harm`
     gathers)."""
@@ -404,7 +401,7 @@ def _retire(store: TrainerStore, experiment: Experiment, guard: Evidence) -> Non
         f"({settings.confidence:.0%}, look {guard.looks}, valid however many cycles look) over {guard.n:,} events: "
         "worse than uniform random, which serves instead"
     )
-    store.deactivate_policy(experiment.id, reason)
+    store.policies.deactivate(experiment.id, reason)
     log.warning("experiment %s: %s", experiment.id, reason)
 
 
@@ -429,7 +426,7 @@ def _rewards_by_group(examples: list[Example]) -> dict[str, list[float]]:
 
 
 def run_search(
-    store: TrainerStore, experiment: Experiment, now: datetime, *, seed: int = 0, clock: Clock = utcnow
+    store: Store, experiment: Experiment, now: datetime, *, seed: int = 0, clock: Clock = utcnow
 ) -> SearchResult:
     """Search the learning settings on the lookback window's closed-window decisions, as a new
     learner would, without training or registering anything."""

@@ -33,9 +33,9 @@ from policy.experiment import Experiment
 from policy.exploration import greedy_set
 from policy.model import VWModel
 from policy.records import Decision
+from store.repositories import Store
 from trainer.join import Example, JoinStats, closed_examples
 from trainer.models import serving_model
-from trainer.storage import TrainerStore
 from trainer.train import encode
 
 MAX_LEVELS = 12
@@ -44,7 +44,7 @@ Z = 1.96
 
 
 def summary(
-    store: TrainerStore,
+    store: Store,
     experiment: Experiment,
     now: datetime,
     *,
@@ -56,7 +56,7 @@ def summary(
     buckets (importance only with a serving policy)."""
     start = now - timedelta(hours=hours)
     width = timedelta(hours=hours) / buckets
-    decisions = [d for d in store.decisions_between(experiment.id, start, now) if isinstance(d, Decision)]
+    decisions = [d for d in store.events.decisions_between(experiment.id, start, now) if isinstance(d, Decision)]
     stats = JoinStats()
     examples = list(closed_examples(store, experiment, now, stats, start=start))
     saved = serving_model(store, experiment)

@@ -17,7 +17,8 @@ from typing import Any, Generic, TypeVar
 from policy.experiment import Aggregate, Experiment, RewardSettings
 from policy.features import FeatureValue
 from policy.records import Decision, Reward, Unreadable
-from trainer.storage import Key, TrainerStore
+from store.records import Key
+from store.repositories import Store
 
 T = TypeVar("T")
 
@@ -189,7 +190,7 @@ def _readable(rewards: Iterable[Reward | Unreadable], stats: JoinStats) -> Itera
 
 
 def closed_examples(
-    store: TrainerStore,
+    store: Store,
     experiment: Experiment,
     now: datetime,
     stats: JoinStats | None = None,
@@ -199,9 +200,9 @@ def closed_examples(
     attribution window closed before ``now``, sorted by :data:`Key`."""
     end = closed_before(experiment, now)
     return join_rewards(
-        store.decisions_between(experiment.id, start, end),
-        store.rewards_between(experiment.id, start, end),
-        store.activations_between(experiment.id, start, end),
+        store.events.decisions_between(experiment.id, start, end),
+        store.events.rewards_between(experiment.id, start, end),
+        store.events.activations_between(experiment.id, start, end),
         experiment.reward,
         stats,
     )

@@ -7,14 +7,14 @@ import logging
 
 from policy.experiment import Experiment
 from policy.model import VWModel
-from trainer.storage import TrainerStore
+from store.repositories import Store
 
 log = logging.getLogger(__name__)
 
 
-def saved_model(store: TrainerStore, experiment: Experiment, version: int, role: str) -> bytes | None:
+def saved_model(store: Store, experiment: Experiment, version: int, role: str) -> bytes | None:
     """Policy ``version``'s saved model if VW can load it, else None (logged as the ``role``'s)."""
-    data = store.policy_model(experiment.id, version)
+    data = store.policies.model(experiment.id, version)
     if data is None:
         return None
     try:
@@ -25,7 +25,7 @@ def saved_model(store: TrainerStore, experiment: Experiment, version: int, role:
     return data
 
 
-def serving_model(store: TrainerStore, experiment: Experiment) -> bytes | None:
+def serving_model(store: Store, experiment: Experiment) -> bytes | None:
     """The serving policy's saved model, or None if there is none or it cannot be loaded (then
     uniform scores stand for it, as a worker without a policy would serve)."""
     if experiment.active_policy is None:

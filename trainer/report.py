@@ -81,8 +81,11 @@ def report_document(
     mode: str,
     evidence: Evidence,
     verdict: Verdict,
+    online: dict[str, Any] | None,
+    search: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The report as a JSON-compatible document."""
+    """The report's document: JSON values and datetimes (``created_at``, the split's ends),
+    which the store keeps as they are and the API encodes as ISO 8601."""
     events = int(evaluated.difference.size)
     policies = [observed_entry("logging policy (observed mean)", evaluated.observed)]
     policies += [policy_entry(name, kind, e) for name, kind, e in evaluated.entries]
@@ -110,6 +113,8 @@ def report_document(
             "threshold": verdict.threshold,
         },
         "verdict": {"promoted": verdict.promoted, "reason": verdict.reason},
+        "online": online,
+        "search": search,
     }
 
 

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from policy.experiment import Experiment
 from policy.records import Clock, utcnow
+from store.records import AuditEntry, Lease, training_lease
+from store.repositories import Store
 from trainer.cycle import CycleSummary, run_cycle, run_search
 from trainer.search import SearchResult
-from trainer.storage import Lease, TrainerStore
 from trainer.train import Progress
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class TrainingFailed(Exception):
 class Scheduler:
     """Trains experiments whose ``training.interval_seconds`` has passed since their last cycle.
 
-    A lease document per experiment (``train:<id>``, held for ``lease_seconds``) guarantees
+    A lease per experiment (:func:`store.records.training_lease`, held for ``lease_seconds``) guarantees
     that two trainers, in any processes, never train the same experiment at once; if a trainer
     dies its lease expires and another takes over. The time a cycle finished is kept on the
     lease, so every trainer agrees on when the next one is due.
@@ -51,7 +52,7 @@ class Scheduler:
 
     def __init__(
         self,
-        store: TrainerStore,
+        store: Store,
         owner: str,
         *,
         lease_seconds: float = 600.0,
@@ -72,7 +73,7 @@ class Scheduler:
         """Run a cycle for every experiment that is due and not being trained elsewhere; a
         failing experiment is recorded and skipped, never stops the pass."""
         summaries = []
-        for experiment in self._store.list_experiments():
+        for experiment in self._store.experiments.list():
             try:
                 summary = self._run(experiment, force=False)
             except (TrainingBusy, TrainingFailed):
@@ -107,14 +108,14 @@ class Scheduler:
         TrainingFailed
             If the search failed.
         """
-        name = f"train:{experiment.id}"
+        name = training_lease(experiment.id)
         holder, _ = self._hold(name, experiment)
         try:
             return run_search(self._store, experiment, self._clock(), seed=self._seed, clock=self._clock)
         except Exception as exc:
             raise TrainingFailed(f"the search of `{experiment.id}` failed: {type(exc).__name__}: {exc}") from exc
         finally:
-            self._store.release_lease(name, holder, None)
+            self._store.leases.release(name, holder, None)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         """Check for due experiments every ``poll_seconds`` until ``stop`` is set."""
@@ -128,20 +129,20 @@ class Scheduler:
 
     def _renew(self, name: str, holder: str, learned: int) -> None:
         """Extend the lease while a long cycle makes progress, and report the progress."""
-        self._store.acquire_lease(name, holder, self._clock(), self._lease_seconds)
+        self._store.leases.acquire(name, holder, self._clock(), self._lease_seconds)
         if self._progress is not None:
             self._progress(learned)
 
     def _hold(self, name: str, experiment: Experiment) -> tuple[str, Lease]:
         """Take the lease ``name`` with a holder id unique to this run (even within a process)."""
         holder = f"{self._owner}/{uuid.uuid4().hex[:8]}"
-        lease = self._store.acquire_lease(name, holder, self._clock(), self._lease_seconds)
+        lease = self._store.leases.acquire(name, holder, self._clock(), self._lease_seconds)
         if lease is None:
             raise TrainingBusy(f"experiment `{experiment.id}` is being trained by another trainer")
         return holder, lease
 
     def _run(self, experiment: Experiment, *, force: bool) -> CycleSummary | None:
-        name = f"train:{experiment.id}"
+        name = training_lease(experiment.id)
         now = self._clock()
         holder, lease = self._hold(name, experiment)
         finished, error = None, None
@@ -166,37 +167,39 @@ class Scheduler:
             self._record_change(experiment, summary)
             return summary
         finally:
-            self._store.release_lease(name, holder, finished, error)
+            self._store.leases.release(name, holder, finished, error)
 
     def _record_change(self, experiment: Experiment, summary: CycleSummary) -> None:
         """Audit a cycle that changed what serves: its learner promoted, or the serving policy
         retired by the guard (uniform random serves)."""
-        now = self._store.get_experiment(experiment.id)
+        now = self._store.experiments.get(experiment.id)
         if now is None or now.active_policy == experiment.active_policy:
             return
-        serving = self._store.get_policy(experiment.id, experiment.active_policy) if experiment.active_policy else None
+        serving = (
+            self._store.policies.get(experiment.id, experiment.active_policy) if experiment.active_policy else None
+        )
         reason = summary.reason if now.active_policy is not None else (serving.reason if serving else "")
-        self._store.insert_audit(
-            {
-                "ts": self._clock(),
-                "experiment": experiment.id,
-                "key_id": self._owner,
-                "action": "policy_promoted" if now.active_policy is not None else "policy_retired",
-                "before": {"active_policy": experiment.active_policy},
-                "after": {"active_policy": now.active_policy, "reason": reason},
-            }
+        self._store.audit.insert(
+            AuditEntry(
+                self._clock(),
+                experiment.id,
+                self._owner,
+                "policy_promoted" if now.active_policy is not None else "policy_retired",
+                {"active_policy": experiment.active_policy},
+                {"active_policy": now.active_policy, "reason": reason},
+            )
         )
 
     def _record_failure(self, experiment: Experiment, error: str) -> None:
-        self._store.insert_audit(
-            {
-                "ts": self._clock(),
-                "experiment": experiment.id,
-                "key_id": self._owner,
-                "action": "training_failed",
-                "before": {"active_policy": experiment.active_policy},
-                "after": {"error": error},
-            }
+        self._store.audit.insert(
+            AuditEntry(
+                self._clock(),
+                experiment.id,
+                self._owner,
+                "training_failed",
+                {"active_policy": experiment.active_policy},
+                {"error": error},
+            )
         )
         if self._failed is not None:
             self._failed(experiment.id, error)

@@ -8,8 +8,8 @@ import os
 from typing import Any
 
 from mvt_service.client import ApiError, Connection
-from mvt_service.settings import Settings, open_database
-from mvt_service.store import Store
+from mvt_service.settings import Settings, open_backend
+from store.repositories import Store
 
 
 class CommandError(Exception):
@@ -85,9 +85,8 @@ def open_store(settings: Settings, command: str) -> Store:
             f"`mvt {command}` works on MongoDB (set MVT_MONGO_URI); the embedded store lives inside "
             "`mvt serve`, which trains in-process" + ("" if command == "trainer" else " (use --url to ask it)")
         )
-    _, db = open_database(settings)
-    store = Store(db, pending_seconds=settings.pending_seconds)
-    store.ensure_indexes(settings.retention_days)
+    store = open_backend(settings).store(pending_seconds=settings.pending_seconds)
+    store.backend.ensure_schema(settings.retention_days)
     return store
 
 

@@ -29,10 +29,10 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     if args.url:
         report = call_api(args.url, "GET", f"/v1/experiments/{args.experiment}/reports/latest")
     else:
-        reports = open_store(settings, "replay").list_reports(args.experiment, limit=1)
+        reports = open_store(settings, "replay").reports.list(args.experiment, limit=1)
         if not reports:
             raise CommandError(f"experiment `{args.experiment}` has no replay report yet")
-        report = jsonable_encoder(reports[0])
+        report = jsonable_encoder(reports[0].document)
     print_report(report)
     if args.html:
         with open(args.html, "w", encoding="utf-8") as f:
@@ -95,7 +95,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
                     written += 1
         else:
             store = open_store(settings, "export")
-            experiment = store.get_experiment(args.experiment)
+            experiment = store.experiments.get(args.experiment)
             if experiment is None:
                 raise CommandError(f"experiment `{args.experiment}` does not exist")
             for line in dsjson_lines(closed_examples(store, experiment, utcnow()), experiment.arms):

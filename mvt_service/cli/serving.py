@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from pymongo.errors import PyMongoError
 
 from mvt_service.app import create_app
 from mvt_service.auth import KeyRing, is_loopback
 from mvt_service.cli.common import CommandError
 from mvt_service.http_server import GuardedHttpToolsProtocol, ServerLimits
-from mvt_service.settings import Settings, open_database
+from mvt_service.settings import Settings, open_backend
+from store.errors import StoreError
 
 
 def check_binding(settings: Settings) -> None:
@@ -71,14 +71,14 @@ def check_database(settings: Settings) -> None:
     """
     if settings.embedded:
         return
-    client, _ = open_database(settings)
+    backend = open_backend(settings)
     try:
-        client.admin.command("ping")
-    except PyMongoError as exc:
-        reason = re.split(r", Timeout:| \(configured timeouts", str(exc))[0].splitlines()[0]
+        backend.ping()
+    except StoreError as exc:
+        reason = re.split(r", Timeout:| \(configured timeouts", str(exc.__cause__ or exc))[0].splitlines()[0]
         raise CommandError(f"cannot reach MongoDB at MVT_MONGO_URI: {reason}") from exc
     finally:
-        client.close()
+        backend.close()
 
 
 @contextlib.contextmanager

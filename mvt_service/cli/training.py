@@ -88,7 +88,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
 def _locally(args: argparse.Namespace, settings: Settings, job: Callable[[Scheduler, Experiment], T]) -> T:
     """Run ``job`` on the experiment ``args.experiment`` of the store, under its training lease."""
     store = open_store(settings, "train")
-    experiment = store.get_experiment(args.experiment)
+    experiment = store.experiments.get(args.experiment)
     if experiment is None:
         raise CommandError(f"experiment `{args.experiment}` does not exist")
     scheduler = Scheduler(

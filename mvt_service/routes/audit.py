@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,4 +21,4 @@ def list_audit(
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     """Operator changes, newest first: when, who (key id, never the key), what, before and after."""
-    return store.list_audit(experiment, limit)
+    return [asdict(entry) for entry in store.audit.list(experiment, limit)]

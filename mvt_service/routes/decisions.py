@@ -64,5 +64,5 @@ async def activate_decision(
 ) -> ActivationOut:
     """Record that a deferred decision's layout was shown. Like a reward, an activation may
     arrive before its decision is written; it is joined at training time. Idempotent."""
-    new = await run_in_threadpool(store.activate, event_id, store.clock())
+    new = await run_in_threadpool(store.events.activate, event_id, store.clock())
     return ActivationOut(event_id=event_id, duplicate=not new)

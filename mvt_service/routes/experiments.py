@@ -19,9 +19,11 @@ from mvt_service.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from mvt_service.routing import ApiRoute
 from mvt_service.runtime import Runtime
 from mvt_service.schemas import ArmStateBody, ExperimentBody, ExperimentOut, ExplorationChange, HoldoutBody
-from mvt_service.store import StaleRevision, Store
 from policy.arms import Arm
 from policy.experiment import EXPERIMENT_ID, Experiment, PromotionSettings, RewardSettings, TrainingSettings
+from store.errors import StaleRevision
+from store.records import AuditAction, AuditEntry, ExperimentPatch
+from store.repositories import Store
 
 router = APIRouter(
     route_class=ApiRoute, prefix="/v1/experiments", tags=["experiments"], dependencies=[Depends(require_operator)]
@@ -63,23 +65,14 @@ def revision_of(if_match: str | None) -> int | None:
 
 
 def existing(store: Store, experiment_id: str) -> Experiment:
-    experiment = store.get_experiment(experiment_id)
+    experiment = store.experiments.get(experiment_id)
     if experiment is None:
         raise NotFound(f"experiment `{experiment_id}` does not exist")
     return experiment
 
 
-def audit(store: Store, who: Principal, experiment_id: str, action: str, before: Any, after: Any) -> None:
-    store.insert_audit(
-        {
-            "ts": store.clock(),
-            "experiment": experiment_id,
-            "key_id": who.key_id,
-            "action": action,
-            "before": before,
-            "after": after,
-        }
-    )
+def audit(store: Store, who: Principal, experiment_id: str, action: AuditAction, before: Any, after: Any) -> None:
+    store.audit.insert(AuditEntry(store.clock(), experiment_id, who.key_id, action, before, after))
 
 
 def answer(response: Response, experiment: Experiment) -> ExperimentOut:
@@ -111,7 +104,7 @@ async def write_definition(
     for attempt in range(EDIT_ATTEMPTS):
         if attempt:
             await asyncio.sleep(random.uniform(0, 0.005 * attempt))
-        current = await run_in_threadpool(store.get_experiment, experiment_id)
+        current = await run_in_threadpool(store.experiments.get, experiment_id)
         if expected is not None and (current is None or current.revision != expected):
             raise _stale(experiment_id, expected)
         try:
@@ -120,7 +113,7 @@ async def write_definition(
             raise Invalid(str(exc)) from exc
         try:
             stored, _ = await run_in_threadpool(
-                store.put_experiment, changed, 0 if current is None else current.revision
+                store.experiments.put, changed, 0 if current is None else current.revision
             )
         except StaleRevision:
             if expected is not None:
@@ -149,14 +142,14 @@ class Edit:
         return before, stored
 
     async def change(
-        self, action: str, fields: dict[str, Any], audited: Callable[[Experiment], dict[str, Any]]
+        self, action: AuditAction, patch: ExperimentPatch, audited: Callable[[Experiment], dict[str, Any]]
     ) -> ExperimentOut:
-        """Set ``fields`` atomically, audit the change (``audited`` of the experiment before and
+        """Set ``patch`` atomically, audit the change (``audited`` of the experiment before and
         after) and serve it on this worker at once (the others within ``MVT_RELOAD_SECONDS``)."""
         expected = revision_of(self.if_match)
         current = await run_in_threadpool(existing, self.store, self.experiment_id)
         try:
-            updated = await run_in_threadpool(self.store.update_experiment, self.experiment_id, fields, expected)
+            updated = await run_in_threadpool(self.store.experiments.update, self.experiment_id, patch, expected)
         except StaleRevision as exc:
             raise _stale(self.experiment_id, expected) from exc
         if updated is None:
@@ -165,7 +158,7 @@ class Edit:
         self.runtime.update(updated)
         return self.answer(updated)
 
-    async def audit(self, action: str, before: Any, after: Any) -> None:
+    async def audit(self, action: AuditAction, before: Any, after: Any) -> None:
         await run_in_threadpool(audit, self.store, self.who, self.experiment_id, action, before, after)
 
     def answer(self, experiment: Experiment) -> ExperimentOut:
@@ -218,7 +211,7 @@ async def put_experiment(body: ExperimentBody, edit: EditDep) -> ExperimentOut:
 @router.get("", response_model=list[ExperimentOut])
 def list_experiments(store: StoreDep) -> list[ExperimentOut]:
     """Every experiment, by id."""
-    return [ExperimentOut.of(e) for e in store.list_experiments()]
+    return [ExperimentOut.of(e) for e in store.experiments.list()]
 
 
 @router.get("/{experiment_id}", response_model=ExperimentOut)
@@ -231,8 +224,8 @@ def get_experiment(store: StoreDep, response: Response, experiment_id: str = Exp
 async def set_exploration(body: ExplorationChange, edit: EditDep) -> ExperimentOut:
     """Change the exploration budget, the candidate's share of it, or both; decisions use them at
     once, with no retraining."""
-    changed = {f"exploration.{name}": value for name, value in body.model_dump(exclude_none=True).items()}
-    if not changed:
+    changed = ExperimentPatch(epsilon=body.epsilon, candidate_share=body.candidate_share)
+    if changed.is_empty():
         raise Invalid("give `epsilon`, `candidate_share` or both")
     return await edit.change(
         "set_exploration", changed, lambda e: {"epsilon": e.epsilon, "candidate_share": e.candidate_share}
@@ -243,19 +236,19 @@ async def set_exploration(body: ExplorationChange, edit: EditDep) -> ExperimentO
 async def set_holdout(body: HoldoutBody, edit: EditDep) -> ExperimentOut:
     """Change the share of visitors sent to the default arm as a control group; decisions use it
     at once (and log the mixture's exact probabilities)."""
-    return await edit.change("set_holdout", {"holdout": body.fraction}, lambda e: {"holdout": e.holdout})
+    return await edit.change("set_holdout", ExperimentPatch(holdout=body.fraction), lambda e: {"holdout": e.holdout})
 
 
 @router.post("/{experiment_id}/pause", response_model=ExperimentOut)
 async def pause(edit: EditDep) -> ExperimentOut:
     """Kill switch: every decision returns the default arm with probability 1 until resumed."""
-    return await edit.change("pause", {"paused": True}, lambda e: {"paused": e.paused})
+    return await edit.change("pause", ExperimentPatch(paused=True), lambda e: {"paused": e.paused})
 
 
 @router.post("/{experiment_id}/resume", response_model=ExperimentOut)
 async def resume(edit: EditDep) -> ExperimentOut:
     """Undo a pause."""
-    return await edit.change("resume", {"paused": False}, lambda e: {"paused": e.paused})
+    return await edit.change("resume", ExperimentPatch(paused=False), lambda e: {"paused": e.paused})
 
 
 @router.patch("/{experiment_id}/arms/{arm:path}", response_model=ExperimentOut)

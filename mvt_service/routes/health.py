@@ -44,9 +44,9 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         "candidate_errors": runtime.load_errors("candidate"),
     }
     try:
-        await run_in_threadpool(services.store.ping)
+        await run_in_threadpool(services.store.backend.ping)
     except Exception as exc:
-        details["store"] = f"unreachable: {type(exc).__name__}"
+        details["store"] = f"unreachable: {type(exc.__cause__ or exc).__name__}"  # the driver's error
     ready = details["store"] == "ok" and log_healthy
     return JSONResponse({"status": "ready" if ready else "unavailable", **details}, status_code=200 if ready else 503)
 

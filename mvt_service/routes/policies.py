@@ -25,7 +25,7 @@ router = APIRouter(
 def list_policies(store: StoreDep, experiment_id: str = ExperimentId) -> list[PolicyOut]:
     """Every trained policy of the experiment, newest first, with its data window and status."""
     existing(store, experiment_id)
-    return [PolicyOut.of(p) for p in store.list_policies(experiment_id)]
+    return [PolicyOut.of(p) for p in store.policies.list(experiment_id)]
 
 
 @router.post("/policies/{version}/activate", response_model=PolicyOut)
@@ -39,7 +39,7 @@ async def activate_policy(
     """Serve this policy version now, bypassing the promotion gate (also the rollback). Every
     worker switches within ``MVT_RELOAD_SECONDS``; this one at once."""
     before = await run_in_threadpool(existing, store, experiment_id)
-    record = await run_in_threadpool(store.activate_policy, experiment_id, version, "activated by hand")
+    record = await run_in_threadpool(store.policies.activate, experiment_id, version, "activated by hand")
     if record is None:
         raise NotFound(f"policy v{version} of experiment `{experiment_id}` does not exist")
     await run_in_threadpool(

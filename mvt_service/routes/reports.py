@@ -15,6 +15,7 @@ from mvt_service.routes.experiments import ExperimentId, existing
 from mvt_service.routing import ApiRoute
 from policy.experiment import Experiment
 from replay.html import comparison_sentence, render_report
+from store.records import AuditAction, training_lease
 from trainer.export import dsjson_lines
 from trainer.insights import summary
 from trainer.join import closed_examples
@@ -36,7 +37,7 @@ def list_reports(
     in ``/reports/latest``)."""
     existing(store, experiment_id)
     keys = ("experiment", "candidate_version", "active_version", "created_at", "split", "comparison", "verdict")
-    reports = store.list_reports(experiment_id, limit)
+    reports = [r.document for r in store.reports.list(experiment_id, limit)]
     return [{**{k: r[k] for k in keys}, "sentence": comparison_sentence(r)} for r in reports]
 
 
@@ -49,16 +50,24 @@ def latest_report(
 ) -> Response:
     """The newest replay report, as JSON or as a self-contained HTML page."""
     existing(store, experiment_id)
-    reports = store.list_reports(experiment_id, limit=1)
+    reports = store.reports.list(experiment_id, limit=1)
     if not reports:
         raise NotFound(f"experiment `{experiment_id}` has no replay report yet: run a training cycle")
     wants_html = format == "html" or (format is None and "text/html" in accept)
     if wants_html:
-        return HTMLResponse(render_report(reports[0]))
-    return JSONResponse(jsonable_encoder(reports[0]))
+        return HTMLResponse(render_report(reports[0].document))
+    return JSONResponse(jsonable_encoder(reports[0].document))
 
 
-CHANGES = {"policy_promoted", "policy_retired", "activate_policy", "pause", "resume", "set_exploration", "set_holdout"}
+CHANGES: set[AuditAction] = {
+    "policy_promoted",
+    "policy_retired",
+    "activate_policy",
+    "pause",
+    "resume",
+    "set_exploration",
+    "set_holdout",
+}
 """Audited actions shown as marks on the console's charts."""
 
 
@@ -75,17 +84,17 @@ def experiment_summary(
     experiment = existing(store, experiment_id)
     now = store.clock()
     found = summary(store, experiment, now, hours=hours)
-    lease = store.lease(f"train:{experiment_id}") or {}
+    lease = store.leases.get(training_lease(experiment_id))
     found["training"] = {
         "interval_seconds": experiment.training.interval_seconds,
-        "last_finished": lease.get("last_finished"),
-        "failures": lease.get("failures", 0),
-        "last_error": lease.get("last_error"),
+        "last_finished": lease.last_finished if lease else None,
+        "failures": lease.failures if lease else 0,
+        "last_error": lease.last_error if lease else None,
     }
     found["changes"] = [
-        {"ts": a["ts"], "action": a["action"], "before": a["before"], "after": a["after"]}
-        for a in store.list_audit(experiment_id, limit=200)
-        if a["action"] in CHANGES and a["ts"] >= found["from"]
+        {"ts": a.ts, "action": a.action, "before": a.before, "after": a.after}
+        for a in store.audit.list(experiment_id, limit=200)
+        if a.action in CHANGES and a.ts >= found["from"]
     ]
     found["alerts"] = alerts(experiment, found)
     return dict(jsonable_encoder(found))

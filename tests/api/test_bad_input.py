@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import experiment_body
-from tests.helpers import both_decision_paths, services_of
+from tests.helpers import all_decisions, both_decision_paths, services_of
 
 pytestmark = both_decision_paths
 
@@ -60,7 +60,7 @@ def test_bad_decision_requests(client: TestClient, body: dict, status: int, deta
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"].startswith(detail), response.json()
     services_of(client).writer.close()  # drain: nothing may have been queued
-    assert services_of(client).store.decisions.count_documents({}) == 0
+    assert all_decisions(services_of(client).store) == []
 
 
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
@@ -131,7 +131,7 @@ def test_bad_rewards(client: TestClient, body: Any, detail: str) -> None:
     response = client.post("/v1/rewards", json=body)
     assert response.status_code == 422
     assert response.json()["detail"].startswith(detail), response.json()
-    assert not services_of(client).store.reward_ids()
+    assert not services_of(client).store.events.reward_ids()
 
 
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
@@ -140,7 +140,7 @@ def test_non_finite_reward_literals(client: TestClient, literal: bytes) -> None:
     response = client.post("/v1/rewards", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["detail"].startswith("body: not valid JSON at character")  # NaN is not JSON
-    assert not services_of(client).store.reward_ids()
+    assert not services_of(client).store.events.reward_ids()
 
 
 def test_malformed_json(client: TestClient) -> None:
@@ -154,7 +154,7 @@ def test_body_over_the_limit_is_413(client: TestClient) -> None:
     response = client.post("/v1/rewards", json=big)
     assert response.status_code == 413
     assert response.json()["detail"] == "request body exceeds 262144 bytes"
-    assert not services_of(client).store.reward_ids()
+    assert not services_of(client).store.events.reward_ids()
 
 
 def test_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
@@ -179,5 +179,6 @@ def test_vw_syntax_in_context_is_served_and_logged_verbatim(client: TestClient) 
     context = {"dev|ice": "mo bile:1 |A arm=hero=big", "q\nx": "a\tb", "50%": 0.5}
     response = client.post("/v1/decisions", json={"experiment": "home", "context": context, "event_id": "hostile"})
     assert response.status_code == 200
-    doc = services_of(client).store.decisions.find_one({"_id": "hostile"})
-    assert dict(doc["context"]) == context
+    services_of(client).writer.close()  # drain
+    stored = services_of(client).store.events.get_decision("hostile")
+    assert stored is not None and dict(stored.context) == context

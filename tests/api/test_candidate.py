@@ -12,10 +12,10 @@ import pytest
 import vowpalwabbit
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
+from store.repositories import Backend
 from tests import factories
 from tests.helpers import TickingClock, eventually, services_of
 
@@ -35,8 +35,8 @@ def serve_with_a_candidate(client: TestClient) -> None:
     client.put("/v1/experiments/other", json=factories.THREE_ARMS)
     factories.log_uniform_traffic(store, 600, experiment_id="other", best=OTHER_TASTES)
     assert client.post("/v1/experiments/other/train").json()["status"] == "active"
-    store.insert_policy(factories.policy_record(version=2, status="rejected"), store.policy_model("other", 1))
-    assert store.offer_candidate("exp", 2, 1)
+    store.policies.insert(factories.policy_record(version=2, status="rejected"), store.policies.model("other", 1))
+    assert store.policies.offer_candidate("exp", 2, 1)
     eventually(lambda: client.get("/readyz").json()["candidates"] == {"exp": 2}, message="the candidate never served")
 
 
@@ -64,7 +64,7 @@ def test_every_decision_logs_the_mixture_and_the_candidate_keeps_to_its_share(cl
     store, before, n = services_of(client).store, candidate_draws(), 900
     for i in range(n):
         decide(client, f"d{i}", ["mobile", "desktop", "tablet"][i % 3])
-    decisions = [store.get_decision(f"d{i}") for i in range(n)]
+    decisions = [store.events.get_decision(f"d{i}") for i in range(n)]
     for d in decisions:
         assert (d.policy_version, d.candidate_version, d.group) == (1, 2, "bandit")
         assert list(d.pmf) == pytest.approx(expected_pmf(d.context["device"]), abs=1e-12)
@@ -81,19 +81,19 @@ def test_the_holdout_pause_greedy_requests_and_sticky_visits_agree_on_the_candid
     serve_with_a_candidate(client)
     store = services_of(client).store
     client.patch("/v1/experiments/exp/holdout", json={"fraction": 0.2})
-    held = [store.get_decision(decide(client, f"h{i}", "desktop")["event_id"]) for i in range(30)]
+    held = [store.events.get_decision(decide(client, f"h{i}", "desktop")["event_id"]) for i in range(30)]
     for d in held:
         assert d.candidate_version == 2 and list(d.pmf) == pytest.approx(expected_pmf("desktop", 0.2), abs=1e-12)
-    greedy = store.get_decision(decide(client, "g", "desktop", explore=False)["event_id"])
+    greedy = store.events.get_decision(decide(client, "g", "desktop", explore=False)["event_id"])
     assert greedy.candidate_version is None and greedy.probability == 1.0 and greedy.action == "a"
     client.post("/v1/experiments/exp/pause")
-    paused = store.get_decision(decide(client, "p", "desktop")["event_id"])
+    paused = store.events.get_decision(decide(client, "p", "desktop")["event_id"])
     assert (paused.group, paused.candidate_version) == ("paused", None)
     client.post("/v1/experiments/exp/resume")
     client.put("/v1/experiments/exp", json={**EXPERIMENT, "sticky_seconds": 600})
     first = decide(client, "s1", "tablet", visitor="v-1")
     again = decide(client, "s2", "tablet", visitor="v-1")
-    assert again == first and store.get_decision("s1").candidate_version == 2
+    assert again == first and store.events.get_decision("s1").candidate_version == 2
 
 
 def test_share_zero_or_a_switch_of_the_serving_policy_ends_the_candidates_part(client: TestClient) -> None:
@@ -101,7 +101,7 @@ def test_share_zero_or_a_switch_of_the_serving_policy_ends_the_candidates_part(c
     store = services_of(client).store
     client.patch("/v1/experiments/exp/exploration", json={"candidate_share": 0.0})
     eventually(lambda: client.get("/readyz").json()["candidates"] == {}, message="the candidate kept serving")
-    plain = store.get_decision(decide(client, "z", "mobile")["event_id"])
+    plain = store.events.get_decision(decide(client, "z", "mobile")["event_id"])
     assert plain.candidate_version is None and list(plain.pmf) == pytest.approx([0.1, 0.8, 0.1])
     client.patch("/v1/experiments/exp/exploration", json={"candidate_share": 0.5})
     eventually(lambda: client.get("/readyz").json()["candidates"] == {"exp": 2}, message="the candidate is back")
@@ -111,15 +111,15 @@ def test_share_zero_or_a_switch_of_the_serving_policy_ends_the_candidates_part(c
 
 
 def test_every_worker_serves_the_candidate_after_its_reload(
-    settings: Settings, shared_db: Database, clock: TickingClock
+    settings: Settings, shared_backend: Backend, clock: TickingClock
 ) -> None:
     with (
-        TestClient(create_app(settings, clock=clock, database=shared_db)) as one,
-        TestClient(create_app(settings, clock=clock, database=shared_db)) as two,
+        TestClient(create_app(settings, clock=clock, backend=shared_backend)) as one,
+        TestClient(create_app(settings, clock=clock, backend=shared_backend)) as two,
     ):
         serve_with_a_candidate(one)
         eventually(lambda: two.get("/readyz").json()["candidates"] == {"exp": 2}, message="worker two never loaded it")
-        d = services_of(two).store.get_decision(decide(two, "w2", "mobile")["event_id"])
+        d = services_of(two).store.events.get_decision(decide(two, "w2", "mobile")["event_id"])
         assert d.candidate_version == 2 and list(d.pmf) == pytest.approx(expected_pmf("mobile"), abs=1e-12)
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from policy.records import Decision
 from tests.factories import experiment_body
-from tests.helpers import both_decision_paths, eventually, services_of
+from tests.helpers import both_decision_paths, decisions_of, eventually, services_of
 
 pytestmark = both_decision_paths
 
 
-def logged(client: TestClient, event_id: str) -> dict:
-    """The stored decision document, once the write-behind log has written it."""
-    eventually(
-        lambda: services_of(client).store.decisions.find_one({"_id": event_id}), message=f"{event_id} never written"
-    )
-    return services_of(client).store.decisions.find_one({"_id": event_id})
+def logged(client: TestClient, event_id: str) -> Decision:
+    """The stored decision, once the write-behind log has written it."""
+    events = services_of(client).store.events
+    eventually(lambda: events.get_decision(event_id), message=f"{event_id} never written")
+    decision = events.get_decision(event_id)
+    assert decision is not None
+    return decision
 
 
 def test_decision_for_the_demo_experiment(client: TestClient) -> None:
@@ -36,12 +38,12 @@ def test_every_decision_is_logged_with_its_exact_pmf(client: TestClient) -> None
         "/v1/decisions", json={"experiment": "home", "context": {"device": "mobile", "visits": 3, "member": True}}
     ).json()
     doc = logged(client, body["event_id"])
-    assert doc["experiment"] == "home" and doc["action"] == body["action"]
-    assert doc["context"] == [["device", "mobile"], ["visits", 3], ["member", True]]
-    assert len(doc["actions"]) == 12 and len(doc["pmf"]) == 12
-    assert doc["probability"] == body["probability"] == doc["pmf"][doc["actions"].index(doc["action"])]
-    assert doc["epsilon"] == 0.2 and doc["policy_version"] == 0 and doc["deferred"] is False
-    assert doc["ts"].tzinfo is not None
+    assert doc.experiment == "home" and doc.action == body["action"]
+    assert list(doc.context.items()) == [("device", "mobile"), ("visits", 3), ("member", True)]
+    assert len(doc.actions) == 12 and len(doc.pmf) == 12
+    assert doc.probability == body["probability"] == doc.pmf[doc.actions.index(doc.action)]
+    assert doc.epsilon == 0.2 and doc.policy_version == 0 and doc.deferred is False
+    assert doc.ts.tzinfo is not None
 
 
 def test_actions_restrict_the_eligible_arms(client: TestClient) -> None:
@@ -53,7 +55,7 @@ def test_actions_restrict_the_eligible_arms(client: TestClient) -> None:
         seen.add(body["action"])
     assert seen == {"a", "c"}
     doc = logged(client, body["event_id"])
-    assert doc["actions"] == ["a", "c"]  # experiment order, whatever the request's
+    assert doc.actions == ("a", "c")  # experiment order, whatever the request's
 
 
 def test_retry_with_the_same_event_id_returns_the_original_decision(client: TestClient) -> None:
@@ -62,7 +64,8 @@ def test_retry_with_the_same_event_id_returns_the_original_decision(client: Test
     retries = [client.post("/v1/decisions", json=request).json() for _ in range(20)]
     assert all(r == first for r in retries)
     assert first["event_id"] == "page-view-42"
-    assert services_of(client).store.decisions.count_documents({"_id": "page-view-42"}) == 1
+    services_of(client).writer.close()  # drain
+    assert [d.event_id for d in decisions_of(services_of(client).store, "home")] == ["page-view-42"]
 
 
 def test_event_id_reused_for_another_experiment_is_a_conflict(client: TestClient) -> None:
@@ -78,12 +81,12 @@ def test_explore_false_is_greedy_and_logged_with_epsilon_zero(client: TestClient
     body = client.post("/v1/decisions", json={"experiment": "one", "explore": False}).json()
     # no policy yet: every arm is greedy, so the greedy answer is still uniform over the tie
     assert body["probability"] == pytest.approx(0.5) and body["explored"] is False
-    assert logged(client, body["event_id"])["epsilon"] == 0.0
+    assert logged(client, body["event_id"]).epsilon == 0.0
 
 
 def test_deferred_decision_is_logged_as_deferred_and_activated_once(client: TestClient) -> None:
     body = client.post("/v1/decisions", json={"experiment": "home", "defer_activation": True}).json()
-    assert logged(client, body["event_id"])["deferred"] is True
+    assert logged(client, body["event_id"]).deferred is True
     first = client.post(f"/v1/decisions/{body['event_id']}/activate")
     assert first.status_code == 202 and first.json() == {"event_id": body["event_id"], "duplicate": False}
     again = client.post(f"/v1/decisions/{body['event_id']}/activate")

@@ -10,21 +10,21 @@ clocks start now: the store's TTL index removes a visit by the wall clock.)
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.errors import AutoReconnect
 
 from mvt_service.app import create_app
-from mvt_service.embedded import embedded_client
 from mvt_service.settings import Settings
-from mvt_service.store import Store
 from policy.records import utcnow
+from store import mongo
+from store.errors import StoreUnavailable
 from tests.factories import THREE_ARMS
-from tests.helpers import TickingClock
+from tests.helpers import TickingClock, decisions_of, services_of
 
 CLIENT, OPERATOR, SHOP = "client-key", "operator-key", "https://shop.example"
 AS_CLIENT = {"authorization": f"Bearer {CLIENT}", "content-type": "application/json"}
@@ -94,13 +94,13 @@ def answer(client: TestClient, case: str, monkeypatch: pytest.MonkeyPatch) -> tu
         request["content"] = iter(request["content"])
     with monkeypatch.context() as patch:
         if case == STORE_DOWN:
-            patch.setattr(Store, "insert_decision_once", _unavailable)
+            patch.setattr(services_of(client).store.events, "insert_decision_once", _unavailable)
         response = client.post("/v1/decisions", **request)
     return response.status_code, response.headers.multi_items(), response.json()
 
 
 def _unavailable(*args: object) -> Any:
-    raise AutoReconnect("the store is down")
+    raise StoreUnavailable("the store is down")
 
 
 def masked(value: Any, ids: dict[str, str]) -> Any:
@@ -117,17 +117,15 @@ def masked(value: Any, ids: dict[str, str]) -> Any:
 
 def test_both_paths_answer_and_log_alike(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     keyed = settings.model_copy(update={"client_keys": CLIENT, "operator_keys": OPERATOR, "cors_origins": SHOP})
-    stores = [Store(embedded_client()["mvt"]) for _ in range(2)]
+    backends = [mongo.embedded() for _ in range(2)]
     ids: list[dict[str, str]] = [{}, {}]
     statuses = set()
     with ExitStack() as running:
         fast, general = (
             running.enter_context(
-                TestClient(
-                    create_app(keyed, database=s.decisions.database, clock=TickingClock(start=utcnow()), fast_path=f)
-                )
+                TestClient(create_app(keyed, backend=b, clock=TickingClock(start=utcnow()), fast_path=f))
             )
-            for s, f in zip(stores, (True, False))
+            for b, f in zip(backends, (True, False))
         )
         for client in (fast, general):
             operator = {"authorization": f"Bearer {OPERATOR}"}
@@ -140,9 +138,12 @@ def test_both_paths_answer_and_log_alike(settings: Settings, monkeypatch: pytest
             statuses.add(one[0])
     # the cases reach every kind of answer (a check of the test itself)
     assert statuses == {200, 401, 404, 409, 413, 422, 503}
-    for collection, count in (("decisions", 14), ("visits", 1)):
-        fast_docs, general_docs = (
-            sorted(orjson.dumps(masked(d, i)) for d in s.db[collection].find()) for s, i in zip(stores, ids)
-        )
-        assert fast_docs == general_docs, collection
-        assert len(fast_docs) == count, collection
+    stores = [b.store() for b in backends]
+    fast_decisions, general_decisions = (
+        sorted(orjson.dumps(masked(asdict(d), i)) for e in ("exp", "other") for d in decisions_of(s, e))
+        for s, i in zip(stores, ids)
+    )
+    assert fast_decisions == general_decisions and len(fast_decisions) == 14
+    fast_visit, general_visit = (s.events.visit("exp", "v-1") for s in stores)
+    assert fast_visit is not None and general_visit is not None
+    assert masked(asdict(fast_visit), ids[0]) == masked(asdict(general_visit), ids[1])

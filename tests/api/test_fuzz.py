@@ -9,11 +9,10 @@ import uuid
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from pymongo.database import Database
 from schemathesis.checks import not_a_server_error
 
 from mvt_service.cli.common import ApiClient
-from mvt_service.store import Store
+from store.repositories import Backend, Store
 from tests.helpers import eventually
 
 
@@ -27,9 +26,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_gets_a_server_error_or_stops_the_log(case, live_server: str, shared_db: Database) -> None:
+def test_no_input_gets_a_server_error_or_stops_the_log(case, live_server: str, shared_backend: Backend) -> None:
     case.call_and_validate(checks=[not_a_server_error])
-    assert_still_logs(live_server, Store(shared_db))
+    assert_still_logs(live_server, shared_backend.store())
 
 
 def assert_still_logs(url: str, store: Store) -> None:
@@ -40,5 +39,5 @@ def assert_still_logs(url: str, store: Store) -> None:
         api("POST", "/v1/rewards", {"event_id": event_id, "reward": 1.0})
     finally:
         api.close()
-    assert store.get_decision(event_id) is not None  # a client event id is written before the answer
-    eventually(lambda: f"{event_id} default" in store.reward_ids(), message="the reward log stopped")
+    assert store.events.get_decision(event_id) is not None  # a client event id is written before the answer
+    eventually(lambda: (event_id, "default") in store.events.reward_ids(), message="the reward log stopped")

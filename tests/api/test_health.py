@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from pymongo.errors import ServerSelectionTimeoutError
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
+from store.errors import StoreUnavailable
 from tests.helpers import services_of
 
 
@@ -30,12 +30,12 @@ def test_readyz_reports_the_store_and_the_log(client: TestClient) -> None:
 
 def test_readyz_is_503_when_the_store_is_unreachable(client: TestClient, monkeypatch) -> None:
     def unreachable() -> None:
-        raise ServerSelectionTimeoutError("no servers")
+        raise StoreUnavailable("no servers") from ConnectionRefusedError(111, "Connection refused")
 
-    monkeypatch.setattr(services_of(client).store, "ping", unreachable)
+    monkeypatch.setattr(services_of(client).store.backend, "ping", unreachable)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["store"] == "unreachable: ServerSelectionTimeoutError"
+    assert response.json()["store"] == "unreachable: ConnectionRefusedError"
 
 
 def test_readyz_is_503_while_the_log_writer_is_down_or_backed_up(settings: Settings) -> None:
@@ -76,12 +76,10 @@ def test_metrics_count_decisions_and_rewards_and_report_the_log(client: TestClie
 
 
 def test_a_store_outage_is_503_with_retry_after_not_500(client: TestClient, monkeypatch) -> None:
-    from pymongo.errors import AutoReconnect
-
     def electing(*_: object) -> None:
-        raise AutoReconnect("not primary")
+        raise StoreUnavailable("not primary")
 
-    monkeypatch.setattr(services_of(client).store, "put_experiment", electing)
+    monkeypatch.setattr(services_of(client).store.experiments, "put", electing)
     response = client.put("/v1/experiments/x", json={"arms": [{"id": "a"}]})
     assert response.status_code == 503 and response.headers["retry-after"] == "2"
     assert response.headers["content-type"] == "application/problem+json"

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.errors import AutoReconnect
 
 from mvt_service.log_writer import LogWriter
-from mvt_service.store import Store
+from store.errors import StoreUnavailable
+from store.repositories import Store
 from tests import factories
-from tests.helpers import both_decision_paths, eventually, services_of
+from tests.helpers import both_decision_paths, eventually, services_of, stored_ids
 
 pytestmark = both_decision_paths
 
@@ -141,9 +141,9 @@ def store_down(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     store = services_of(client).store
 
     def unavailable(*args: object, **kwargs: object) -> Any:
-        raise AutoReconnect("connection refused")
+        raise StoreUnavailable("connection refused")
 
-    monkeypatch.setattr(store, "insert_decisions", unavailable)
+    monkeypatch.setattr(store.events, "insert_decisions", unavailable)
     spooled = log_traffic(client, 5)
     eventually(lambda: services_of(client).writer.spool_bytes > 0, message="nothing was spooled")
     monkeypatch.undo()
@@ -157,12 +157,12 @@ def disk_full(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     writer: LogWriter = services.writer
 
     def unavailable(*args: object, **kwargs: object) -> Any:
-        raise AutoReconnect("connection refused")
+        raise StoreUnavailable("connection refused")
 
     def no_space(data: bytes) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(services.store, "insert_decisions", unavailable)
+    monkeypatch.setattr(services.store.events, "insert_decisions", unavailable)
     monkeypatch.setattr(writer._spool._file, "write", no_space)
     log_traffic(client, 3)
     eventually(lambda: writer.pending == 0)
@@ -193,7 +193,7 @@ def poisoned_record(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None
     writer.log_decision(factories.decision(experiment="home", event_id="poison", context={"d": "\ud800"}))
     batch = log_traffic(client, 3)
     wait_stored(services_of(client).store, batch)
-    assert services_of(client).store.get_decision("poison") is None
+    assert services_of(client).store.events.get_decision("poison") is None
 
 
 FAULTS = [store_down, disk_full, writer_killed, poisoned_record]
@@ -211,12 +211,9 @@ def log_traffic(client: TestClient, n: int) -> list[str]:
 
 
 def wait_stored(store: Store, event_ids: list[str]) -> None:
-    rewards = {f"{i} default" for i in event_ids}
+    rewards = {(i, "default") for i in event_ids}
     eventually(
-        lambda: (
-            store.decisions.count_documents({"_id": {"$in": event_ids}}) == len(event_ids)
-            and rewards <= store.reward_ids()
-        ),
+        lambda: stored_ids(store, event_ids) == event_ids and rewards <= store.events.reward_ids(),
         timeout=15,
         message="the service stopped logging",
     )
@@ -254,5 +251,5 @@ def test_nothing_was_lost_from_a_burst_of_parallel_writes_after_the_faults(clien
     own = uuid.uuid4().hex  # a client event id: written before it is answered
     assert client.post(DECISIONS, json={"experiment": "home", "event_id": own}).status_code == 200
     wait_stored(services_of(client).store, log_traffic(client, 200))
-    assert services_of(client).store.get_decision(own) is not None
+    assert services_of(client).store.events.get_decision(own) is not None
     assert json.loads(client.get("/readyz").text)["status"] == "ready"

@@ -15,13 +15,12 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.database import Database
 
 from mvt_service import cli
 from mvt_service.app import create_app
 from mvt_service.auth import KeyRing, Principal, key_id
 from mvt_service.settings import Settings
-from mvt_service.store import Store
+from store.repositories import Backend
 from tests.helpers import eventually, services_of
 
 CLIENT, OPERATOR = "client-secret-1", "operator-secret-1"
@@ -101,10 +100,10 @@ def test_several_workers_need_mongodb(capsys: pytest.CaptureFixture, monkeypatch
     assert "several workers need MongoDB" in capsys.readouterr().err
 
 
-def test_epsilon_change_reaches_a_second_worker(shared_db: Database, settings: Settings) -> None:
+def test_epsilon_change_reaches_a_second_worker(shared_backend: Backend, settings: Settings) -> None:
     with (
-        TestClient(create_app(settings, database=shared_db)) as one,
-        TestClient(create_app(settings, database=shared_db)) as two,
+        TestClient(create_app(settings, backend=shared_backend)) as one,
+        TestClient(create_app(settings, backend=shared_backend)) as two,
     ):
         one.put("/v1/experiments/abc", json=ABC)
         two.post("/v1/decisions", json={"experiment": "abc"})  # two now serves revision 1
@@ -112,13 +111,13 @@ def test_epsilon_change_reaches_a_second_worker(shared_db: Database, settings: S
             "epsilon": 0.9,
             "candidate_share": 0.5,
         }
-        store = Store(shared_db)
+        store = shared_backend.store()
         counter = iter(range(10_000))
 
         def logged_epsilon() -> float:
             event_id = f"probe-{next(counter)}"
             two.post("/v1/decisions", json={"experiment": "abc", "event_id": event_id})
-            return store.get_decision(event_id).epsilon
+            return store.events.get_decision(event_id).epsilon
 
         eventually(lambda: logged_epsilon() == 0.9, timeout=1.0, message="worker two never saw epsilon 0.9")
 
@@ -128,7 +127,7 @@ def test_pause_returns_the_default_arm_with_probability_one(client: TestClient) 
     assert client.post("/v1/experiments/abc/pause").json()["paused"] is True
     answers = [client.post("/v1/decisions", json={"experiment": "abc", "event_id": f"p{i}"}).json() for i in range(50)]
     assert {(a["action"], a["probability"], a["explored"]) for a in answers} == {("b", 1.0, False)}
-    doc = services_of(client).store.get_decision("p0")
+    doc = services_of(client).store.events.get_decision("p0")
     assert (doc.group, doc.pmf) == ("paused", (0.0, 1.0, 0.0))
     client.post("/v1/experiments/abc/resume")
     actions = {client.post("/v1/decisions", json={"experiment": "abc"}).json()["action"] for _ in range(60)}
@@ -189,7 +188,7 @@ def test_holdout_sends_a_share_to_the_default_arm_with_exact_probabilities(clien
     for i in range(400):
         client.post("/v1/decisions", json={"experiment": "abc", "event_id": f"h{i}"})
     store = services_of(client).store
-    decisions = [store.get_decision(f"h{i}") for i in range(400)]
+    decisions = [store.events.get_decision(f"h{i}") for i in range(400)]
     held = sum(d.group == "holdout" for d in decisions)
     assert abs(held - 200) < 50  # binomial(400, 0.5): sd 10
     # no policy yet: the bandit's pmf is uniform, so the mixture is 0.5 + 0.5/3 on a, 0.5/3 elsewhere

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from mvt_service.store import ExperimentState
+from store.records import ExperimentState, training_lease
 from tests import factories
 from tests.helpers import TickingClock, eventually, services_of
 
@@ -94,7 +94,7 @@ def test_train_or_search_while_another_trainer_holds_the_lease_is_409(client: Te
     client.put("/v1/experiments/exp", json=EXPERIMENT)
     from policy.records import utcnow
 
-    services_of(client).store.acquire_lease("train:exp", "someone-else", utcnow(), 600)
+    services_of(client).store.leases.acquire(training_lease("exp"), "someone-else", utcnow(), 600)
     response = client.post(f"/v1/experiments/exp/{action}")
     assert response.status_code == 409
     assert response.json()["detail"] == "experiment `exp` is being trained by another trainer"
@@ -134,7 +134,7 @@ def test_a_policy_whose_scores_are_not_finite_serves_uniform_random_logged_and_c
     )
     assert answer.status_code == 200
     assert answer.json()["probability"] == pytest.approx(1 / 3) and answer.json()["policy_version"] == 1
-    logged = services_of(client).store.get_decision("nan-1")
+    logged = services_of(client).store.events.get_decision("nan-1")
     assert logged is not None and logged.pmf == pytest.approx((1 / 3, 1 / 3, 1 / 3))
     assert REGISTRY.get_sample_value("mvt_policy_fallbacks_total", {"experiment": "exp"}) == before + 1
 
@@ -144,7 +144,7 @@ def test_a_retired_policy_without_a_successor_stops_serving_on_every_worker(clie
     factories.log_uniform_traffic(services_of(client).store, 600)
     assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
     assert client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 1
-    services_of(client).store.deactivate_policy("exp", "worse than uniform random")
+    services_of(client).store.policies.deactivate("exp", "worse than uniform random")
     eventually(
         lambda: client.post("/v1/decisions", json={"experiment": "exp"}).json()["policy_version"] == 0,
         message="the retired policy kept serving",
@@ -166,10 +166,10 @@ def test_a_refresh_that_read_older_states_never_unloads_a_policy_a_later_one_loa
     factories.log_uniform_traffic(services.store, 600)
     assert client.post("/v1/experiments/exp/train").json()["status"] == "active"
     runtime, store = services.runtime, services.store
-    store.deactivate_policy("exp", "for the test")
+    store.policies.deactivate("exp", "for the test")
     client.portal.call(runtime.refresh)  # on the app's own event loop, as its poll runs
     assert runtime.served_policies() == {}
-    stale = store.experiment_states()  # read before v1 is active again
+    stale = store.experiments.states()  # read before v1 is active again
     release = threading.Event()
     reads = iter([stale])
 
@@ -178,10 +178,11 @@ def test_a_refresh_that_read_older_states_never_unloads_a_policy_a_later_one_loa
         if state is not None:
             release.wait(5)  # the first refresh is held here, stale states in hand
             return state
-        return type(store).experiment_states(store)
+        return experiments_states()
 
-    monkeypatch.setattr(store, "experiment_states", states)
-    store.activate_policy("exp", 1, "again")
+    experiments_states = store.experiments.states
+    monkeypatch.setattr(store.experiments, "states", states)
+    store.policies.activate("exp", 1, "again")
 
     async def both() -> None:
         first = asyncio.create_task(runtime.refresh())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests import factories
 from tests.helpers import eventually, services_of
 
 
@@ -12,14 +11,14 @@ def test_single_reward_is_accepted_and_stored(client: TestClient) -> None:
     response = client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.5})
     assert response.status_code == 202
     assert response.json() == {"accepted": 1}
-    eventually(lambda: [r.reward for r in factories.rewards_of(services_of(client).store, "e1")] == [1.5])
+    eventually(lambda: [r.reward for r in services_of(client).store.events.rewards_of("e1")] == [1.5])
 
 
 def test_reposting_a_reward_stores_it_once(client: TestClient) -> None:
     client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.0})
     response = client.post("/v1/rewards", json={"event_id": "e1", "reward": 1.0})
     assert response.status_code == 202
-    eventually(lambda: [r.reward for r in factories.rewards_of(services_of(client).store, "e1")] == [1.0])
+    eventually(lambda: [r.reward for r in services_of(client).store.events.rewards_of("e1")] == [1.0])
 
 
 def test_batch_with_distinct_reward_ids_and_repeats(client: TestClient) -> None:
@@ -33,8 +32,8 @@ def test_batch_with_distinct_reward_ids_and_repeats(client: TestClient) -> None:
     assert response.status_code == 202
     assert response.json() == {"accepted": 4}
     assert client.post("/v1/rewards", json=batch).json() == {"accepted": 4}
-    eventually(lambda: len(services_of(client).store.reward_ids()) == 3)
-    assert [(r.reward_id, r.reward) for r in factories.rewards_of(services_of(client).store, "e1")] == [
+    eventually(lambda: len(services_of(client).store.events.reward_ids()) == 3)
+    assert [(r.reward_id, r.reward) for r in services_of(client).store.events.rewards_of("e1")] == [
         ("click", 1.0),
         ("order", 30.0),
     ]
@@ -42,7 +41,7 @@ def test_batch_with_distinct_reward_ids_and_repeats(client: TestClient) -> None:
 
 def test_reward_for_a_decision_not_yet_seen_is_kept(client: TestClient) -> None:
     client.post("/v1/rewards", json={"event_id": "future-event", "reward": 2.0})
-    eventually(lambda: [r.reward for r in factories.rewards_of(services_of(client).store, "future-event")] == [2.0])
+    eventually(lambda: [r.reward for r in services_of(client).store.events.rewards_of("future-event")] == [2.0])
 
 
 def test_a_batch_with_one_invalid_item_writes_nothing(client: TestClient) -> None:
@@ -50,4 +49,4 @@ def test_a_batch_with_one_invalid_item_writes_nothing(client: TestClient) -> Non
     response = client.post("/v1/rewards", json=batch)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("1.reward:")
-    assert not services_of(client).store.reward_ids()
+    assert not services_of(client).store.events.reward_ids()

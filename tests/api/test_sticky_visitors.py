@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
-from mvt_service.store import Store
 from policy.records import utcnow
+from store.repositories import Backend
 from tests.factories import THREE_ARMS
-from tests.helpers import TickingClock, both_decision_paths, eventually, services_of
+from tests.helpers import TickingClock, both_decision_paths, decisions_of, eventually, services_of, stored_ids
 
 STICKY = {**THREE_ARMS, "sticky_seconds": 1800, "exploration": {"epsilon": 1.0}}
 
@@ -33,18 +32,18 @@ def decide(client: TestClient, visitor: str | None, **extra: Any) -> dict[str, A
     return dict(answer.json())
 
 
-def logged(db: Database, decisions: list[dict[str, Any]]) -> int:
-    return Store(db).decisions.count_documents({"_id": {"$in": [d["event_id"] for d in decisions]}})
+def logged(backend: Backend, decisions: list[dict[str, Any]]) -> int:
+    return len(stored_ids(backend.store(), [d["event_id"] for d in decisions]))
 
 
 @both_decision_paths
 def test_a_visitor_gets_its_decision_back_on_every_worker_and_after_a_restart(
-    shared_db: Database, settings: Settings, fast_path: bool
+    shared_backend: Backend, settings: Settings, fast_path: bool
 ) -> None:
     clock = now_clock()
     with (
-        TestClient(create_app(settings, database=shared_db, clock=clock, fast_path=fast_path)) as one,
-        TestClient(create_app(settings, database=shared_db, clock=clock, fast_path=fast_path)) as two,
+        TestClient(create_app(settings, backend=shared_backend, clock=clock, fast_path=fast_path)) as one,
+        TestClient(create_app(settings, backend=shared_backend, clock=clock, fast_path=fast_path)) as two,
     ):
         one.put("/v1/experiments/exp", json=STICKY)
         first = decide(one, "visitor-1")
@@ -54,12 +53,12 @@ def test_a_visitor_gets_its_decision_back_on_every_worker_and_after_a_restart(
         # other visitors and requests without a visitor are decided anew (epsilon 1: 1 in 3 alike)
         others = [decide(one, f"visitor-{i}")["event_id"] for i in range(2, 12)] + [decide(one, None)["event_id"]]
         assert first["event_id"] not in others and len(set(others)) == len(others)
-        eventually(lambda: logged(shared_db, [first]) == 1, 5, "the decision was not logged")
-    with TestClient(create_app(settings, database=shared_db, clock=clock, fast_path=fast_path)) as restarted:
+        eventually(lambda: logged(shared_backend, [first]) == 1, 5, "the decision was not logged")
+    with TestClient(create_app(settings, backend=shared_backend, clock=clock, fast_path=fast_path)) as restarted:
         assert decide(restarted, "visitor-1") == first
         assert restarted.post("/v1/rewards", json={"event_id": first["event_id"], "reward": 1}).status_code == 202
-    assert Store(shared_db).decisions.count_documents({"experiment": "exp"}) >= 1
-    assert [d["_id"] for d in Store(shared_db).decisions.find({"_id": first["event_id"]})] == [first["event_id"]]
+    stored = [d.event_id for d in decisions_of(shared_backend.store())]
+    assert stored.count(first["event_id"]) == 1
 
 
 @pytest.fixture
@@ -97,12 +96,12 @@ def test_a_kept_arm_that_is_no_longer_eligible_gets_a_new_decision(client: TestC
 
 
 def test_parallel_requests_of_one_visitor_on_two_workers_agree_on_one_decision(
-    shared_db: Database, settings: Settings
+    shared_backend: Backend, settings: Settings
 ) -> None:
     clock = now_clock()
     one, two = (
-        create_app(settings, database=shared_db, clock=clock),
-        create_app(settings, database=shared_db, clock=clock),
+        create_app(settings, backend=shared_backend, clock=clock),
+        create_app(settings, backend=shared_backend, clock=clock),
     )
     with TestClient(one) as a, TestClient(two) as b:
         a.put("/v1/experiments/exp", json=STICKY)
@@ -114,7 +113,7 @@ def test_parallel_requests_of_one_visitor_on_two_workers_agree_on_one_decision(
 
         answers = asyncio.run(race())
         assert len({d.event_id for d in answers}) == 1
-        eventually(lambda: Store(shared_db).decisions.count_documents({"experiment": "exp"}) == 1, 5)
+        eventually(lambda: len(decisions_of(shared_backend.store())) == 1, 5)
 
 
 @both_decision_paths

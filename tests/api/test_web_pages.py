@@ -86,8 +86,8 @@ def test_a_beacon_reward_is_text_plain_with_the_key_in_the_query(web: TestClient
     assert (answer.status_code, answer.json()) == (202, {"accepted": 1})
     activated = web.post(f"/v1/decisions/{event_id}/activate?key={CLIENT}", headers={"content-type": "text/plain"})
     assert activated.status_code == 202
-    rewards = services_of(web).store.rewards
-    eventually(lambda: rewards.count_documents({"event_id": event_id}) == 1, 5, "the beacon's reward was not stored")
+    events = services_of(web).store.events
+    eventually(lambda: len(events.rewards_of(event_id)) == 1, 5, "the beacon's reward was not stored")
 
 
 @pytest.mark.parametrize(

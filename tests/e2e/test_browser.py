@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.cli.serving import serving
 from mvt_service.settings import Settings
-from mvt_service.store import Store
 from policy.records import utcnow
+from store.repositories import Backend
 from tests.helpers import eventually
 from trainer.join import closed_examples
 
@@ -65,23 +64,23 @@ def load(browser: Any, url: str) -> Any:
 
 
 def test_the_example_page_gets_a_layout_and_its_reward_reaches_the_joined_log(
-    browser: Any, page_origin: str, settings: Settings, shared_db: Database
+    browser: Any, page_origin: str, settings: Settings, shared_backend: Backend
 ) -> None:
     web = settings.model_copy(update={"cors_origins": page_origin})
-    with serving(create_app(web, database=shared_db)) as service:
+    with serving(create_app(web, backend=shared_backend)) as service:
         page = load(browser, f"{page_origin}/index.html?service={service}&timeout={TIMEOUT_MS}")
         assert page.get_attribute("body", "data-source") == "service", page.inner_text("#status")
         event_id = page.input_value("#event-id")
         layout = page.get_attribute("body", "data-layout")
-        assert event_id and layout in {a.id for a in Store(shared_db).get_experiment("home").arms}
+        assert event_id and layout in {a.id for a in shared_backend.store().experiments.get("home").arms}
         assert int(page.get_attribute("body", "data-waited-ms")) <= TIMEOUT_MS
 
         page.click("#buy")
         page.wait_for_selector("body[data-rewarded]")
         assert page.get_attribute("body", "data-rewarded") == "true"
-        store = Store(shared_db)
-        eventually(lambda: store.rewards.count_documents({"event_id": event_id}) == 1, 10, "no reward stored")
-        experiment = store.get_experiment("home")
+        store = shared_backend.store()
+        eventually(lambda: len(store.events.rewards_of(event_id)) == 1, 10, "no reward stored")
+        experiment = store.experiments.get("home")
         later = utcnow() + timedelta(seconds=experiment.reward.window_seconds + 60)  # every window closed
         joined = {e.event_id: e for e in closed_examples(store, experiment, later)}
         assert (joined[event_id].action, joined[event_id].reward) == (layout, 1.0)
@@ -102,11 +101,11 @@ def test_the_page_shows_the_default_layout_when_the_service_is_stopped(browser: 
 
 
 def test_a_service_that_does_not_answer_gets_the_default_layout_after_the_timeout(
-    browser: Any, page_origin: str, settings: Settings, shared_db: Database
+    browser: Any, page_origin: str, settings: Settings, shared_backend: Backend
 ) -> None:
     """The client module loads, but decisions hang: the page waits its timeout and no longer."""
     web = settings.model_copy(update={"cors_origins": page_origin})
-    with serving(create_app(web, database=shared_db)) as service:
+    with serving(create_app(web, backend=shared_backend)) as service:
         page = browser.new_page()
         page.route("**/v1/decisions", lambda route: None)  # held: never answered
         page.goto(f"{page_origin}/index.html?service={service}&timeout={TIMEOUT_MS}")
@@ -120,9 +119,9 @@ def test_a_service_that_does_not_answer_gets_the_default_layout_after_the_timeou
 
 @pytest.mark.parametrize(("path", "operation"), [("/docs", ".opblock"), ("/redoc", "[data-section-id^='operation']")])
 def test_the_api_documentation_renders_without_network_access(
-    browser: Any, settings: Settings, shared_db: Database, path: str, operation: str
+    browser: Any, settings: Settings, shared_backend: Backend, path: str, operation: str
 ) -> None:
-    with serving(create_app(settings, database=shared_db)) as service:
+    with serving(create_app(settings, backend=shared_backend)) as service:
         elsewhere: list[str] = []
         page = browser.new_page()
 

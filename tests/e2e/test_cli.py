@@ -7,14 +7,13 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from pymongo.database import Database
 
 from mvt_service import cli
 from mvt_service.cli import common
-from mvt_service.store import Store
 from policy.experiment import PromotionSettings, RewardSettings, TrainingSettings
 from policy.learning import SearchSettings
 from policy.records import utcnow
+from store.repositories import Backend, Store
 from tests import factories
 
 EXPERIMENT = {**factories.THREE_ARMS, "training": {"min_events": 100, "interval_seconds": 600}}
@@ -27,13 +26,13 @@ def RECENT() -> datetime:
 
 
 @pytest.fixture
-def mongo(shared_db: Database, monkeypatch: pytest.MonkeyPatch) -> Store:
+def mongo(shared_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Store:
     """Commands that need MongoDB get the shared embedded database instead."""
     monkeypatch.setenv("MVT_MONGO_URI", "mongodb://db.invalid:27017")
-    monkeypatch.setattr(common, "open_database", lambda settings: (None, shared_db))
-    store = Store(shared_db)
-    store.ensure_indexes()
-    store.put_experiment(
+    monkeypatch.setattr(common, "open_backend", lambda settings: shared_backend)
+    store = shared_backend.store()
+    store.backend.ensure_schema()
+    store.experiments.put(
         factories.experiment(
             reward=RewardSettings(window_seconds=60),
             training=TrainingSettings(
@@ -55,7 +54,7 @@ def test_train_on_mongodb_prints_the_cycle(mongo: Store, capsys: pytest.CaptureF
         in out
     )
     assert "trained 10,000 examples" in err
-    assert mongo.get_experiment("exp").active_policy == 1
+    assert mongo.experiments.get("exp").active_policy == 1
 
 
 def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.CaptureFixture) -> None:
@@ -66,12 +65,12 @@ def test_search_on_mongodb_prints_every_setting(mongo: Store, capsys: pytest.Cap
     assert out[1].split() == ["settings", "passes", "dr", "interval", "seconds", "status"]
     rows = out[2:]
     assert len(rows) == 1 + 1 + 2 + 1 + 1 + 2 + 1  # the configured start; 1 rate, 2 estimators, AA, l2, 2 clips, passes
-    assert sum(row.startswith("*") for row in rows) == 1 and mongo.list_policies("exp") == []
+    assert sum(row.startswith("*") for row in rows) == 1 and mongo.policies.list("exp") == []
 
 
-def test_search_via_a_running_service(live_server: str, shared_db: Database, capsys: pytest.CaptureFixture) -> None:
+def test_search_via_a_running_service(live_server: str, shared_backend: Backend, capsys: pytest.CaptureFixture) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 600, ts=RECENT())
+    factories.log_uniform_traffic(shared_backend.store(), 600, ts=RECENT())
     assert cli.main(["search", "--experiment", "exp", "--url", live_server]) == 0
     assert "3 blocks in time of 600 sampled training events" in capsys.readouterr().out
 
@@ -79,14 +78,14 @@ def test_search_via_a_running_service(live_server: str, shared_db: Database, cap
 def test_trainer_once_runs_due_cycles(mongo: Store) -> None:
     factories.log_uniform_traffic(mongo, 300, ts=RECENT())
     assert cli.main(["trainer", "--once"]) == 0
-    assert mongo.get_experiment("exp").active_policy == 1
+    assert mongo.experiments.get("exp").active_policy == 1
     assert cli.main(["trainer", "--once"]) == 0  # not due again yet
-    assert [p.version for p in mongo.list_policies("exp")] == [1]
+    assert [p.version for p in mongo.policies.list("exp")] == [1]
 
 
-def test_train_via_a_running_service(live_server: str, shared_db: Database, capsys: pytest.CaptureFixture) -> None:
+def test_train_via_a_running_service(live_server: str, shared_backend: Backend, capsys: pytest.CaptureFixture) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 300, ts=RECENT())
+    factories.log_uniform_traffic(shared_backend.store(), 300, ts=RECENT())
     assert cli.main(["train", "--experiment", "exp", "--url", live_server]) == 0
     assert "version     1" in capsys.readouterr().out
 
@@ -107,10 +106,10 @@ def test_unknown_experiment_on_mongodb(mongo: Store, capsys: pytest.CaptureFixtu
 
 
 def test_replay_prints_the_report_and_writes_html(
-    live_server: str, shared_db: Database, tmp_path, capsys: pytest.CaptureFixture
+    live_server: str, shared_backend: Backend, tmp_path, capsys: pytest.CaptureFixture
 ) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 1000, ts=RECENT())
+    factories.log_uniform_traffic(shared_backend.store(), 1000, ts=RECENT())
     cli.call_api(live_server, "POST", "/v1/experiments/exp/train")
     page = tmp_path / "report.html"
     assert cli.main(["replay", "--experiment", "exp", "--url", live_server, "--html", str(page)]) == 0
@@ -119,9 +118,9 @@ def test_replay_prints_the_report_and_writes_html(
     assert "<svg" in page.read_text()
 
 
-def test_export_via_a_running_service(live_server: str, shared_db: Database, tmp_path) -> None:
+def test_export_via_a_running_service(live_server: str, shared_backend: Backend, tmp_path) -> None:
     cli.call_api(live_server, "PUT", "/v1/experiments/exp", EXPERIMENT)
-    factories.log_uniform_traffic(Store(shared_db), 50, ts=RECENT())
+    factories.log_uniform_traffic(shared_backend.store(), 50, ts=RECENT())
     target = tmp_path / "log.dsjson"
     assert cli.main(["export", "--experiment", "exp", "--url", live_server, "--output", str(target)]) == 0
     assert len(target.read_text().splitlines()) == 50
@@ -180,14 +179,14 @@ def test_replay_estimate(tmp_path, capsys: pytest.CaptureFixture) -> None:
 
 
 @pytest.fixture
-def keyed_server(settings, shared_db: Database, monkeypatch: pytest.MonkeyPatch):
+def keyed_server(settings, shared_backend: Backend, monkeypatch: pytest.MonkeyPatch):
     """A live server with keys; the CLI holds the operator key."""
     from mvt_service.app import create_app
     from mvt_service.cli.serving import serving
 
     monkeypatch.setenv("MVT_API_KEY", "op-key")
     keyed = settings.model_copy(update={"client_keys": "client-key", "operator_keys": "op-key"})
-    with serving(create_app(keyed, database=shared_db)) as url:
+    with serving(create_app(keyed, backend=shared_backend)) as url:
         yield url
 
 

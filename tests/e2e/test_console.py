@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.cli.serving import serving
 from mvt_service.client import Connection
 from mvt_service.settings import Settings
-from mvt_service.store import Store
 from policy.records import utcnow
+from store.repositories import Backend
 from tests import factories
 
 CHROMIUM = shutil.which("chromium")
@@ -40,13 +39,13 @@ SCREENSHOT = Path(__file__).parents[2] / "docs" / "console.png"
 
 
 @pytest.fixture
-def service(settings: Settings, shared_db: Database) -> Iterator[str]:
+def service(settings: Settings, shared_backend: Backend) -> Iterator[str]:
     """A keyed service with experiment `exp` and two trained policies, v2 serving."""
     keyed = settings.model_copy(update={"client_keys": CLIENT, "operator_keys": OPERATOR})
-    with serving(create_app(keyed, database=shared_db)) as url:
+    with serving(create_app(keyed, backend=shared_backend)) as url:
         api = Connection(url, OPERATOR)
         api.json("PUT", "/v1/experiments/exp", EXPERIMENT)
-        factories.log_uniform_traffic(Store(shared_db), 600, ts=utcnow() - timedelta(hours=3))
+        factories.log_uniform_traffic(shared_backend.store(), 600, ts=utcnow() - timedelta(hours=3))
         api.json("POST", "/v1/experiments/exp/train")
         other = {**EXPERIMENT, "training": {**EXPERIMENT["training"], "vw": {"learning_rate": 0.1}}}
         api.json("PUT", "/v1/experiments/exp", other)  # other settings: a new learner, v2

@@ -7,10 +7,10 @@ from __future__ import annotations
 import random
 
 from fastapi.testclient import TestClient
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
+from store.repositories import Backend
 from tests.e2e.test_training_loop import EXPERIMENT, wait_written
 from tests.helpers import TickingClock
 
@@ -50,10 +50,10 @@ def served_best_share(client: TestClient, best: dict[str, str], per_device: int 
 
 
 def test_a_continued_learner_learns_only_new_decisions_and_is_promoted_when_not_worse(
-    shared_db: Database, settings: Settings
+    shared_backend: Backend, settings: Settings
 ) -> None:
     rng, clock = random.Random(3), TickingClock()
-    with TestClient(create_app(settings, database=shared_db, clock=clock)) as client:
+    with TestClient(create_app(settings, backend=shared_backend, clock=clock)) as client:
         assert client.put("/v1/experiments/shop", json=EXPERIMENT).status_code == 201
         visitors(client, clock, 1500, rng, TASTES)
         first = client.post("/v1/experiments/shop/train").json()
@@ -76,9 +76,11 @@ def test_a_continued_learner_learns_only_new_decisions_and_is_promoted_when_not_
         assert served_best_share(client, TASTES) >= 0.9
 
 
-def test_a_learner_of_rewards_that_ignore_the_layout_is_never_promoted(shared_db: Database, settings: Settings) -> None:
+def test_a_learner_of_rewards_that_ignore_the_layout_is_never_promoted(
+    shared_backend: Backend, settings: Settings
+) -> None:
     rng, clock = random.Random(4), TickingClock()
-    with TestClient(create_app(settings, database=shared_db, clock=clock)) as client:
+    with TestClient(create_app(settings, backend=shared_backend, clock=clock)) as client:
         client.put("/v1/experiments/shop", json=EXPERIMENT)
         for _ in range(3):
             visitors(client, clock, 1000, rng, None)
@@ -88,10 +90,10 @@ def test_a_learner_of_rewards_that_ignore_the_layout_is_never_promoted(shared_db
 
 
 def test_after_a_change_of_tastes_the_served_policy_follows_within_two_cycles(
-    shared_db: Database, settings: Settings
+    shared_backend: Backend, settings: Settings
 ) -> None:
     rng, clock = random.Random(5), TickingClock()
-    with TestClient(create_app(settings, database=shared_db, clock=clock)) as client:
+    with TestClient(create_app(settings, backend=shared_backend, clock=clock)) as client:
         client.put("/v1/experiments/shop", json=EXPERIMENT)
         visitors(client, clock, 1500, rng, TASTES)
         assert client.post("/v1/experiments/shop/train").json()["status"] == "active"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -51,3 +52,10 @@ def test_the_image_and_the_stack_run_tested_mvt_commands() -> None:
         assert stack[name]["environment"]["MVT_MONGO_URI"].endswith("replicaSet=rs0")
         assert stack[name]["depends_on"]["mongo"]["condition"] == "service_healthy"
     assert "--replSet" in stack["mongo"]["command"] and stack["api"]["environment"]["MVT_TRAIN_IN_PROCESS"] == "false"
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    with open(DOCKER.parent / "pyproject.toml", "rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = {line.split()[1] for line in (DOCKER / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
+    assert {p.removesuffix("*") for p in patterns} <= copied

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
-from mvt_service.store import Store
 from policy.features import arm_line, context_line
 from policy.model import VWModel
+from store.repositories import Backend, Store
 from tests import factories
 from tests.helpers import eventually
 
@@ -35,8 +34,8 @@ def model_preferring(best: dict[str, int]) -> bytes:
 
 
 def activate(store: Store, version: int, model: bytes) -> None:
-    store.insert_policy(factories.policy_record(experiment="ab", version=version), model)
-    store.activate_policy("ab", version, "test")
+    store.policies.insert(factories.policy_record(experiment="ab", version=version), model)
+    store.policies.activate("ab", version, "test")
 
 
 def decide(client: TestClient, device: str, **extra: object) -> dict:
@@ -46,14 +45,14 @@ def decide(client: TestClient, device: str, **extra: object) -> dict:
 
 
 @pytest.fixture
-def worker(shared_db: Database, settings: Settings):
-    with TestClient(create_app(settings, database=shared_db)) as client:
+def worker(shared_backend: Backend, settings: Settings):
+    with TestClient(create_app(settings, backend=shared_backend)) as client:
         client.put("/v1/experiments/ab", json=ARMS)
         yield client
 
 
-def test_greedy_decisions_follow_the_active_policy(worker: TestClient, shared_db: Database) -> None:
-    activate(Store(shared_db), 1, model_preferring({"mobile": 1, "desktop": 0}))
+def test_greedy_decisions_follow_the_active_policy(worker: TestClient, shared_backend: Backend) -> None:
+    activate(shared_backend.store(), 1, model_preferring({"mobile": 1, "desktop": 0}))
     eventually(lambda: decide(worker, "mobile")["policy_version"] == 1)
     for _ in range(20):
         assert decide(worker, "mobile", explore=False) | {"event_id": ""} == {
@@ -67,8 +66,8 @@ def test_greedy_decisions_follow_the_active_policy(worker: TestClient, shared_db
         assert decide(worker, "desktop", explore=False)["action"] == "a"
 
 
-def test_explored_frequencies_match_the_logged_probabilities(worker: TestClient, shared_db: Database) -> None:
-    activate(Store(shared_db), 1, model_preferring({"mobile": 1}))
+def test_explored_frequencies_match_the_logged_probabilities(worker: TestClient, shared_backend: Backend) -> None:
+    activate(shared_backend.store(), 1, model_preferring({"mobile": 1}))
     eventually(lambda: decide(worker, "mobile")["policy_version"] == 1)
     answers = [decide(worker, "mobile") for _ in range(2000)]
     assert {(a["action"], a["probability"], a["explored"]) for a in answers} == {("b", 0.9, False), ("a", 0.1, True)}
@@ -77,21 +76,21 @@ def test_explored_frequencies_match_the_logged_probabilities(worker: TestClient,
     assert abs(picked_b - 1800) < 67
 
 
-def test_a_new_version_replaces_the_old_and_rollback_returns(worker: TestClient, shared_db: Database) -> None:
-    store = Store(shared_db)
+def test_a_new_version_replaces_the_old_and_rollback_returns(worker: TestClient, shared_backend: Backend) -> None:
+    store = shared_backend.store()
     v1, v2 = model_preferring({"mobile": 1}), model_preferring({"mobile": 0})
     activate(store, 1, v1)
     eventually(lambda: decide(worker, "mobile", explore=False)["action"] == "b")
     activate(store, 2, v2)
     eventually(lambda: decide(worker, "mobile", explore=False)["policy_version"] == 2)
     assert decide(worker, "mobile", explore=False)["action"] == "a"
-    store.activate_policy("ab", 1, "rollback")
+    store.policies.activate("ab", 1, "rollback")
     eventually(lambda: decide(worker, "mobile", explore=False)["policy_version"] == 1)
     assert decide(worker, "mobile", explore=False)["action"] == "b"
 
 
-def test_an_unloadable_model_is_never_served(worker: TestClient, shared_db: Database, caplog) -> None:
-    store = Store(shared_db)
+def test_an_unloadable_model_is_never_served(worker: TestClient, shared_backend: Backend, caplog) -> None:
+    store = shared_backend.store()
     activate(store, 1, model_preferring({"mobile": 1}))
     eventually(lambda: decide(worker, "mobile")["policy_version"] == 1)
     activate(store, 2, b"corrupt bytes")
@@ -107,9 +106,9 @@ def test_an_unloadable_model_is_never_served(worker: TestClient, shared_db: Data
 
 
 def test_a_second_worker_sees_an_experiment_change_within_the_reload_interval(
-    worker: TestClient, shared_db: Database, settings: Settings
+    worker: TestClient, shared_backend: Backend, settings: Settings
 ) -> None:
-    with TestClient(create_app(settings, database=shared_db)) as other:
+    with TestClient(create_app(settings, backend=shared_backend)) as other:
         assert decide(other, "mobile")["probability"] == 0.5
         worker.put("/v1/experiments/ab", json={"arms": [{"id": "only"}]})
         eventually(lambda: decide(other, "mobile")["action"] == "only", timeout=1.0)

@@ -8,15 +8,14 @@ import json
 from typing import Any
 
 import pytest
-from pymongo.database import Database
 
 from mvt_service.client import ApiError, Client
-from mvt_service.store import Store
+from store.repositories import Backend
 from tests.factories import THREE_ARMS
-from tests.helpers import eventually
+from tests.helpers import eventually, is_activated
 
 
-def test_a_decision_and_its_reward_reach_the_log(live_server: str, shared_db: Database) -> None:
+def test_a_decision_and_its_reward_reach_the_log(live_server: str, shared_backend: Backend) -> None:
     with Client(live_server) as mvt:
         mvt._connection.json("PUT", "/v1/experiments/exp", THREE_ARMS)
         decision = mvt.decide("exp", {"device": "mobile"}, defer_activation=True)
@@ -26,10 +25,10 @@ def test_a_decision_and_its_reward_reach_the_log(live_server: str, shared_db: Da
         mvt.activate(decision.event_id)
         again = mvt.decide("exp", {"device": "mobile"}, event_id=decision.event_id)
         assert again == decision  # a retry with the id gets the first answer
-    store = Store(shared_db)
-    eventually(lambda: store.rewards.count_documents({"event_id": decision.event_id}) == 1, 5)
-    assert store.get_decision(decision.event_id).probability == decision.probability
-    assert store.activations.count_documents({"_id": decision.event_id}) == 1
+    store = shared_backend.store()
+    eventually(lambda: len(store.events.rewards_of(decision.event_id)) == 1, 5)
+    assert store.events.get_decision(decision.event_id).probability == decision.probability
+    assert is_activated(store, decision.event_id)
 
 
 def test_a_4xx_is_raised_with_the_services_detail_and_not_retried(live_server: str) -> None:

@@ -8,21 +8,21 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from pymongo.database import Database
 
 from mvt_service.app import create_app
 from mvt_service.cli.serving import serving
 from mvt_service.http_server import ServerLimits
 from mvt_service.settings import Settings
+from store.repositories import Backend
 
 LIMITS = ServerLimits(header_timeout_seconds=0.3, max_header_bytes=4096, keep_alive_seconds=1, max_connections=100)
 PATIENCE = 10.0  # how long a test waits for the server; the limits are far shorter
 
 
 @pytest.fixture
-def server(settings: Settings, shared_db: Database) -> Iterator[tuple[str, int]]:
+def server(settings: Settings, shared_backend: Backend) -> Iterator[tuple[str, int]]:
     keyed = settings.model_copy(update={"client_keys": "client-key", "body_timeout_seconds": 0.3})
-    with serving(create_app(keyed, database=shared_db), limits=LIMITS) as url:
+    with serving(create_app(keyed, backend=shared_backend), limits=LIMITS) as url:
         host, port = url.removeprefix("http://").split(":")
         yield host, int(port)
 

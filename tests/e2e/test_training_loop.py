@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo.database import Database
 
 from mvt_service.app import GC_THRESHOLD, SWITCH_SECONDS, create_app
 from mvt_service.settings import Settings
 from policy.records import utcnow
-from tests.helpers import TickingClock, eventually, services_of
+from store.repositories import Backend
+from tests.helpers import TickingClock, eventually, services_of, stored_ids
 
 BEST = {"mobile": "hero=small,cta=green", "desktop": "hero=big,cta=blue"}
 EXPERIMENT = {
@@ -48,7 +48,7 @@ def wait_written(client: TestClient, answers: list[dict]) -> None:
     """Wait until the write-behind log has stored these decisions."""
     store = services_of(client).store
     ids = [a["event_id"] for a in answers]
-    eventually(lambda: store.decisions.count_documents({"_id": {"$in": ids}}) == len(ids), timeout=10)
+    eventually(lambda: stored_ids(store, ids) == ids, timeout=10)
 
 
 def greedy_hit_rate(client: TestClient, per_device: int = 50) -> tuple[float, set[int]]:
@@ -63,11 +63,11 @@ def greedy_hit_rate(client: TestClient, per_device: int = 50) -> tuple[float, se
     return hits / (per_device * len(BEST)), versions
 
 
-def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, settings: Settings) -> None:
+def test_the_bandit_learns_the_best_layout_per_context(shared_backend: Backend, settings: Settings) -> None:
     rng, clock = random.Random(42), TickingClock()
     with (
-        TestClient(create_app(settings, database=shared_db, clock=clock)) as client,
-        TestClient(create_app(settings, database=shared_db, clock=clock)) as other_worker,
+        TestClient(create_app(settings, backend=shared_backend, clock=clock)) as client,
+        TestClient(create_app(settings, backend=shared_backend, clock=clock)) as other_worker,
     ):
         assert client.put("/v1/experiments/shop", json=EXPERIMENT).status_code == 201
         before = drive_traffic(client, 1500, rng)
@@ -106,15 +106,14 @@ def test_the_bandit_learns_the_best_layout_per_context(shared_db: Database, sett
         eventually(lambda: greedy_hit_rate(other_worker, 1)[1] == {1}, 2, "the second worker never rolled back")
 
 
-def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Settings) -> None:
-    from mvt_service.store import Store
+def test_serve_runs_the_schedule_in_process(shared_backend: Backend, settings: Settings) -> None:
     from tests import factories
 
     in_process = settings.model_copy(update={"train_in_process": True, "trainer_poll_seconds": 0.05})
-    with TestClient(create_app(in_process, database=shared_db)) as client:
+    with TestClient(create_app(in_process, backend=shared_backend)) as client:
         # the data is there before the experiment, so the schedule's first look at it can train
         factories.log_uniform_traffic(
-            Store(shared_db), 300, ts=utcnow() - timedelta(hours=1)
+            shared_backend.store(), 300, ts=utcnow() - timedelta(hours=1)
         )  # the app's clock is real
         client.put(
             "/v1/experiments/exp",
@@ -132,9 +131,9 @@ def test_serve_runs_the_schedule_in_process(shared_db: Database, settings: Setti
         )
 
 
-def test_the_report_compares_bandit_and_holdout_traffic_online(shared_db: Database, settings: Settings) -> None:
+def test_the_report_compares_bandit_and_holdout_traffic_online(shared_backend: Backend, settings: Settings) -> None:
     rng, clock = random.Random(7), TickingClock()
-    with TestClient(create_app(settings, database=shared_db, clock=clock)) as client:
+    with TestClient(create_app(settings, backend=shared_backend, clock=clock)) as client:
         client.put("/v1/experiments/shop", json={**EXPERIMENT, "holdout": {"fraction": 0.3}})
         wait_written(client, drive_traffic(client, 1000, rng))
         clock.advance(3)

@@ -10,14 +10,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pymongo
 import pytest
 from fastapi.testclient import TestClient
 
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
 from policy.records import utcnow
-from tests.helpers import TickingClock, eventually, services_of
+from store import mongo
+from tests.helpers import TickingClock, decisions_of, eventually, services_of
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 pytestmark = pytest.mark.skipif(not MONGO_URI, reason="set MVT_TEST_MONGO_URI to run the loop against a real MongoDB")
@@ -57,7 +57,9 @@ def client(tmp_path: Path, clock: TickingClock) -> Iterator[TestClient]:
         with TestClient(create_app(settings, clock=clock)) as c:
             yield c
     finally:
-        pymongo.MongoClient(MONGO_URI).drop_database(database)
+        dropped = mongo.connect(MONGO_URI, database)
+        dropped.drop()
+        dropped.close()
 
 
 def test_decide_reward_train_promote_and_serve(client: TestClient, clock: TickingClock) -> None:
@@ -72,8 +74,7 @@ def test_decide_reward_train_promote_and_serve(client: TestClient, clock: Tickin
             assert client.post("/v1/rewards", json={"event_id": answer["event_id"], "reward": 1.0}).status_code == 202
             rewards += 1
     store = services_of(client).store
-    eventually(lambda: store.decisions.count_documents({}) == 1500 and len(store.reward_ids()) == rewards)
-    assert store.decisions.index_information()["retention_ts"]["expireAfterSeconds"] == 30 * 86_400
+    eventually(lambda: len(decisions_of(store, "it")) == 1500 and len(store.events.reward_ids()) == rewards)
 
     clock.advance(2)  # the attribution windows close
     cycle = client.post("/v1/experiments/it/train").json()

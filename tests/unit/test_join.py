@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mvt_service.store import Store
 from policy.experiment import AGGREGATES, Aggregate, RewardSettings
+from store.repositories import Store
 from tests import factories
 from tests.factories import T0
 from trainer.join import COMBINE, Example, JoinStats, aggregate, join_rewards
@@ -22,9 +22,9 @@ def join(store: Store, now: datetime, settings: RewardSettings = WINDOW) -> tupl
     end = now - timedelta(seconds=settings.window_seconds)
     examples = list(
         join_rewards(
-            store.decisions_between("exp", None, end),
-            store.rewards_between("exp", None, end),
-            store.activations_between("exp", None, end),
+            store.events.decisions_between("exp", None, end),
+            store.events.rewards_between("exp", None, end),
+            store.events.activations_between("exp", None, end),
             settings,
             stats,
         )
@@ -56,8 +56,8 @@ def test_aggregate_breaks_time_ties_by_reward_id() -> None:
 
 
 def test_window_edges(store: Store) -> None:
-    store.insert_decisions([factories.decision(event_id="d", ts=T0)])
-    store.insert_rewards(
+    store.events.insert_decisions([factories.decision(event_id="d", ts=T0)])
+    store.events.insert_rewards(
         [
             factories.reward("d", "at-decision", 1.0, T0),
             factories.reward("d", "at-edge", 10.0, T0 + 60 * S),
@@ -71,39 +71,39 @@ def test_window_edges(store: Store) -> None:
 
 
 def test_open_windows_are_not_training_data_yet(store: Store) -> None:
-    store.insert_decisions([factories.decision(event_id="d", ts=T0)])
-    store.insert_rewards([factories.reward("d", "x", 3.0, T0 + S)])
+    store.events.insert_decisions([factories.decision(event_id="d", ts=T0)])
+    store.events.insert_rewards([factories.reward("d", "x", 3.0, T0 + S)])
     assert join(store, now=T0 + 60 * S) == ([], JoinStats())
     [example], _ = join(store, now=T0 + 60 * S + MS)
     assert example.reward == 3.0
 
 
 def test_missing_reward_gets_the_default_once_the_window_closes(store: Store) -> None:
-    store.insert_decisions([factories.decision(event_id="d", ts=T0)])
+    store.events.insert_decisions([factories.decision(event_id="d", ts=T0)])
     assert join(store, now=T0 + 30 * S)[0] == []
     [example], stats = join(store, now=T0 + 2 * 60 * S)
     assert example.reward == -1.0 and stats.defaulted == 1
 
 
 def test_rewards_arriving_before_their_decision_is_logged_are_joined(store: Store) -> None:
-    store.insert_rewards([factories.reward("d", "x", 2.0, T0 + S)])
-    store.insert_decisions([factories.decision(event_id="d", ts=T0)])
+    store.events.insert_rewards([factories.reward("d", "x", 2.0, T0 + S)])
+    store.events.insert_decisions([factories.decision(event_id="d", ts=T0)])
     [example], _ = join(store, now=T0 + 2 * 60 * S)
     assert example.reward == 2.0
 
 
 def test_duplicate_posts_count_once(store: Store) -> None:
-    store.insert_decisions([factories.decision(event_id="d", ts=T0)])
+    store.events.insert_decisions([factories.decision(event_id="d", ts=T0)])
     for _ in range(3):
-        store.insert_rewards([factories.reward("d", "click", 1.0, T0 + S)])
+        store.events.insert_rewards([factories.reward("d", "click", 1.0, T0 + S)])
     [example], _ = join(store, now=T0 + 2 * 60 * S)
     assert example.reward == 1.0
 
 
 def test_each_decision_gets_only_its_own_rewards(store: Store) -> None:
-    store.insert_decisions([factories.decision(event_id=e, ts=T0) for e in ("a", "b", "c")])
-    store.insert_decisions([factories.decision(event_id="b2", experiment="other", ts=T0)])
-    store.insert_rewards(
+    store.events.insert_decisions([factories.decision(event_id=e, ts=T0) for e in ("a", "b", "c")])
+    store.events.insert_decisions([factories.decision(event_id="b2", experiment="other", ts=T0)])
+    store.events.insert_rewards(
         [
             factories.reward("a", "x", 1.0, T0 + S),
             factories.reward("b2", "x", 50.0, T0 + S),
@@ -118,13 +118,13 @@ def test_each_decision_gets_only_its_own_rewards(store: Store) -> None:
 
 
 def test_deferred_decisions_count_only_once_activated(store: Store) -> None:
-    store.insert_decisions(
+    store.events.insert_decisions(
         [
             factories.decision(event_id="seen", ts=T0, deferred=True),
             factories.decision(event_id="unseen", ts=T0, deferred=True),
         ]
     )
-    store.activate("seen", T0 + S)
+    store.events.activate("seen", T0 + S)
     examples, stats = join(store, now=T0 + 2 * 60 * S)
     assert [e.event_id for e in examples] == ["seen"] and stats.not_activated == 1
 
@@ -139,7 +139,7 @@ def test_examples_carry_what_training_needs(store: Store) -> None:
         pmf=(0.25, 0.5, 0.25),
         context={"geo": "DE"},
     )
-    store.insert_decisions([decision])
+    store.events.insert_decisions([decision])
     [example], stats = join(store, now=T0 + 2 * 60 * S)
     assert example == Example("d", T0, {"geo": "DE"}, ("a", "b", "c"), "c", 0.25, -1.0, (0.25, 0.5, 0.25), "bandit")
     assert example.chosen == 2
@@ -148,8 +148,8 @@ def test_examples_carry_what_training_needs(store: Store) -> None:
 
 @pytest.mark.parametrize("how", ["sum", "mean", "max", "min", "first", "last"])
 def test_every_aggregate_through_the_store(store: Store, how: str) -> None:
-    store.insert_decisions([factories.decision(event_id="d", ts=T0)])
-    store.insert_rewards([factories.reward("d", "b", 4.0, T0 + 2 * S), factories.reward("d", "a", 2.0, T0 + S)])
+    store.events.insert_decisions([factories.decision(event_id="d", ts=T0)])
+    store.events.insert_rewards([factories.reward("d", "b", 4.0, T0 + 2 * S), factories.reward("d", "a", 2.0, T0 + S)])
     settings = RewardSettings(window_seconds=60, default=0.0, aggregate=how)
     [example], _ = join(store, T0 + 2 * 60 * S, settings)
     assert example.reward == {"sum": 6.0, "mean": 3.0, "max": 4.0, "min": 2.0, "first": 2.0, "last": 4.0}[how]

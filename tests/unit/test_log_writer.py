@@ -9,7 +9,9 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -18,13 +20,15 @@ from prometheus_client import REGISTRY
 from mvt_service.errors import Unavailable
 from mvt_service.log_writer import LogWriter, from_json, from_line, to_json, to_line
 from mvt_service.spool import Quarantine, Spool, read_lines
-from mvt_service.store import Store
+from store.errors import StoreUnavailable
+from store.repositories import EventLog, Store
 from tests import factories
-from tests.helpers import eventually
+from tests.helpers import decisions_of, eventually
 
 
 class FailingStore:
-    """Wraps a store; every write raises while ``down`` is set."""
+    """Wraps a store's event log; every write raises as an unavailable store's does while
+    ``down`` is set."""
 
     def __init__(self, store: Store, down: bool = False) -> None:
         self.store = store
@@ -32,15 +36,18 @@ class FailingStore:
 
     def _check(self) -> None:
         if self.down:
-            raise ConnectionError("store down")
+            raise StoreUnavailable("store down")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store.events, name)
 
     def insert_decisions(self, decisions: list) -> int:
         self._check()
-        return self.store.insert_decisions(decisions)
+        return self.store.events.insert_decisions(decisions)
 
     def insert_rewards(self, rewards: list) -> tuple[int, int]:
         self._check()
-        return self.store.insert_rewards(rewards)
+        return self.store.events.insert_rewards(rewards)
 
 
 def metric(name: str, **labels: str) -> float:
@@ -48,8 +55,12 @@ def metric(name: str, **labels: str) -> float:
 
 
 @contextlib.contextmanager
-def running(store: object, spool_dir: Path, spool_bytes: int = 10_000_000, **kwargs: object) -> Iterator[LogWriter]:
+def running(
+    store: Store | FailingStore, spool_dir: Path, spool_bytes: int = 10_000_000, **kwargs: Any
+) -> Iterator[LogWriter]:
     """A started writer on ``store``; closed, which drains it, on exit."""
+    if isinstance(store, FailingStore):
+        store = replace(store.store, events=cast(EventLog, store))
     options = {"batch_size": 10, "flush_seconds": 0.01, "queue_max": 10_000, **kwargs}
     writer = LogWriter(store, Spool(spool_dir, spool_bytes), Quarantine(spool_dir), **options)
     writer.start()
@@ -74,7 +85,7 @@ def test_decisions_and_rewards_are_written_in_batches(store: Store, tmp_path: Pa
         for d in decisions:
             writer.log_decision(d)
         writer.log_rewards([factories.reward(d.event_id) for d in decisions[:5]])
-        eventually(lambda: store.decisions.count_documents({}) == 25 and len(store.reward_ids()) == 5)
+        eventually(lambda: len(decisions_of(store)) == 25 and len(store.events.reward_ids()) == 5)
         assert writer.pending == 0
 
 
@@ -94,23 +105,23 @@ def test_while_the_store_is_down_batches_are_spooled_then_replayed_exactly_once(
         writer.log_rewards([factories.reward(d.event_id) for d in down[:10]])
         writer.log_rewards([factories.reward(d.event_id) for d in down[:3]])  # a repeated post
         eventually(lambda: writer.pending == 0 and writer.spool_bytes > 0)
-        assert store.decisions.count_documents({}) == 0
+        assert len(decisions_of(store)) == 0
         assert metric("mvt_log_write_failures_total") > failures_before
 
         failing.down = False  # the store is back; traffic goes on
         up = [factories.decision() for _ in range(5)]
         for d in up:
             writer.log_decision(d)
-        eventually(lambda: store.decisions.count_documents({}) == 35 and writer.spool_bytes == 0)
-    assert {d["_id"] for d in store.decisions.find()} == {d.event_id for d in down + up}
-    assert len(store.reward_ids()) == 10
+        eventually(lambda: len(decisions_of(store)) == 35 and writer.spool_bytes == 0)
+    assert {d.event_id for d in decisions_of(store)} == {d.event_id for d in down + up}
+    assert len(store.events.reward_ids()) == 10
 
 
 def test_close_drains_the_queue_to_the_store_or_else_to_the_spool(store: Store, tmp_path: Path) -> None:
     with running(store, tmp_path / "up", batch_size=1000, flush_seconds=60) as writer:
         for _ in range(7):
             writer.log_decision(factories.decision())
-    assert store.decisions.count_documents({}) == 7
+    assert len(decisions_of(store)) == 7
 
     with running(FailingStore(store, down=True), tmp_path / "down", batch_size=1000, flush_seconds=60) as writer:
         decisions = [factories.decision() for _ in range(4)]
@@ -129,8 +140,8 @@ def test_a_dead_process_spool_is_replayed_at_the_next_start(store: Store, tmp_pa
         spool_lines = [orjson.dumps(to_json(d)) + b"\n" for d in dead]
         f.write(b"".join(spool_lines) + spool_lines[0][:25])
     with running(store, tmp_path):
-        eventually(lambda: store.decisions.count_documents({}) == 6 and not orphan.exists())
-    assert {d["_id"] for d in store.decisions.find()} == {d.event_id for d in dead}
+        eventually(lambda: len(decisions_of(store)) == 6 and not orphan.exists())
+    assert {d.event_id for d in decisions_of(store)} == {d.event_id for d in dead}
     [torn] = quarantined(tmp_path)  # kept for an operator to read, never retried
     assert torn["record"] == spool_lines[0][:25].decode() and "JSONDecodeError" in torn["error"]
 
@@ -140,7 +151,7 @@ def test_a_live_process_spool_is_left_alone(store: Store, tmp_path: Path) -> Non
     assert live.append([to_line(factories.decision())])
     with running(store, tmp_path):
         pass  # the writer replays the spools it can lock before anything else, and close() waits for it
-    assert live.path.exists() and store.decisions.count_documents({}) == 0
+    assert live.path.exists() and len(decisions_of(store)) == 0
     live.close()
 
 
@@ -167,8 +178,8 @@ def test_killed_between_batches_loses_only_what_was_not_yet_spooled(store: Store
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     with running(store, spool_dir):
-        eventually(lambda: store.decisions.count_documents({}) == 20)
-    assert sorted(d["_id"] for d in store.decisions.find())[:5] == [f"batch0-{i}" for i in range(5)]
+        eventually(lambda: len(decisions_of(store)) == 20)
+    assert sorted(d.event_id for d in decisions_of(store))[:5] == [f"batch0-{i}" for i in range(5)]
 
 
 def test_a_full_queue_drops_decisions_counted_and_refuses_rewards(store: Store, tmp_path: Path) -> None:
@@ -178,7 +189,7 @@ def test_a_full_queue_drops_decisions_counted_and_refuses_rewards(store: Store, 
         def insert_decisions(self, decisions: list) -> int:
             taken.set()
             blocked.wait()
-            return store.insert_decisions(decisions)
+            return store.events.insert_decisions(decisions)
 
     dropped_before = metric("mvt_log_dropped_total", reason="decision")
     with running(BlockedStore(store), tmp_path, batch_size=1, queue_max=3) as writer:
@@ -194,7 +205,7 @@ def test_a_full_queue_drops_decisions_counted_and_refuses_rewards(store: Store, 
                 writer.log_rewards([factories.reward("e1")])
         finally:
             blocked.set()
-    assert store.decisions.count_documents({}) == 4
+    assert len(decisions_of(store)) == 4
 
 
 def test_a_full_spool_counts_what_it_lost(store: Store, tmp_path: Path) -> None:
@@ -215,7 +226,7 @@ def test_decisions_never_wait_for_the_store(store: Store, tmp_path: Path) -> Non
         def insert_decisions(self, decisions: list) -> int:
             writing.set()
             release.wait()
-            return store.insert_decisions(decisions)
+            return store.events.insert_decisions(decisions)
 
     with running(StalledStore(store), tmp_path, batch_size=5) as writer:
         try:
@@ -223,10 +234,10 @@ def test_decisions_never_wait_for_the_store(store: Store, tmp_path: Path) -> Non
             eventually(writing.is_set)  # the writer thread is now inside the store
             for _ in range(199):
                 writer.log_decision(factories.decision())
-            assert writer.pending == 1 + 199 and store.decisions.count_documents({}) == 0
+            assert writer.pending == 1 + 199 and len(decisions_of(store)) == 0
         finally:
             release.set()
-    assert store.decisions.count_documents({}) == 200
+    assert len(decisions_of(store)) == 200
 
 
 def test_a_record_the_store_refuses_is_quarantined_and_the_rest_are_written(store: Store, tmp_path: Path) -> None:
@@ -237,9 +248,9 @@ def test_a_record_the_store_refuses_is_quarantined_and_the_rest_are_written(stor
     with running(store, tmp_path, batch_size=10) as writer:
         for i in range(10):
             writer.log_decision(bad if i == 4 else factories.decision())
-        eventually(lambda: store.decisions.count_documents({}) == 9)
+        eventually(lambda: len(decisions_of(store)) == 9)
         writer.log_decision(factories.decision(event_id="later"))
-        eventually(lambda: store.get_decision("later") is not None)
+        eventually(lambda: store.events.get_decision("later") is not None)
     [kept] = quarantined(tmp_path)
     assert kept["record"]["event_id"] == "bad" and kept["record"]["context"]["device"] == "mobile\ud800"
     assert "UnicodeEncodeError" in kept["error"] and metric("mvt_log_quarantined_total") == before + 1
@@ -256,7 +267,7 @@ def test_an_unencodable_record_during_an_outage_is_quarantined_not_spooled(store
         assert spooled_ids(spool) == ["a", "c"]
         failing.down = False
         writer.log_decision(factories.decision(event_id="d"))
-        eventually(lambda: store.decisions.count_documents({}) == 3)
+        eventually(lambda: len(decisions_of(store)) == 3)
     assert [q["record"]["event_id"] for q in quarantined(tmp_path)] == ["bad"]
 
 
@@ -267,7 +278,7 @@ def test_a_spool_line_that_is_not_a_record_is_quarantined_not_retried(store: Sto
     orphan.write_bytes(b"\n".join([to_line(good[0]), poison, to_line(good[1]), to_line(good[2])]) + b"\n")
     with running(store, tmp_path):
         eventually(lambda: not orphan.exists())
-    assert store.decisions.count_documents({}) == 3
+    assert len(decisions_of(store)) == 3
     [kept] = quarantined(tmp_path)
     assert kept["record"] == poison.decode() and "KeyError" in kept["error"]
 
@@ -291,7 +302,7 @@ def test_a_disk_that_refuses_the_spool_loses_the_batch_counted_and_logging_goes_
         monkeypatch.undo()
         failing.down = False
         writer.log_decision(factories.decision(event_id="after"))
-        eventually(lambda: store.get_decision("after") is not None)
+        eventually(lambda: store.events.get_decision("after") is not None)
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the death is the point
@@ -312,6 +323,6 @@ def test_a_writer_thread_that_died_is_restarted_and_nothing_queued_is_lost(store
         assert not writer.healthy
         assert writer.ensure_running()
         writer.log_decision(factories.decision(event_id="next"))
-        eventually(lambda: store.get_decision("next") is not None)
+        eventually(lambda: store.events.get_decision("next") is not None)
         assert writer.healthy
-    assert store.get_decision("queued") is not None
+    assert store.events.get_decision("queued") is not None

@@ -11,10 +11,10 @@ from itertools import count
 
 import pytest
 
-from mvt_service.store import Store
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
 from policy.features import arm_line
 from policy.learning import LearningSettings, SearchSettings
+from store.repositories import Store
 from tests import factories
 from tests.factories import T0
 from trainer.cycle import run_cycle, run_search
@@ -214,29 +214,29 @@ def test_a_new_learner_takes_the_chosen_settings_and_keeps_them_as_it_continues(
             passes=(1,),
         )
     )
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 3000)
     run_cycle(store, exp, NOW)
-    first = store.list_reports("exp")[0]["search"]
+    first = store.reports.list("exp")[0].document["search"]
     chosen = LearningSettings(**first["chosen"])
-    record = store.get_policy("exp", 1)
+    record = store.policies.get("exp", 1)
     assert LearningSettings(**record.learning) == chosen and record.vw_args == chosen.vw_args()
     assert LearningSettings(**first["trials"][0]["learning"]) == LearningSettings()  # the configured start
     later = NOW + timedelta(hours=1)
     factories.log_uniform_traffic(store, 500, seed=1, ts=later)
-    assert run_cycle(store, store.get_experiment("exp"), later + timedelta(hours=1)).mode == "continued"
-    assert store.list_reports("exp")[0]["search"] is None  # a continued learner keeps its settings
-    assert LearningSettings(**store.get_policy("exp", 2).learning) == chosen
+    assert run_cycle(store, store.experiments.get("exp"), later + timedelta(hours=1)).mode == "continued"
+    assert store.reports.list("exp")[0].document["search"] is None  # a continued learner keeps its settings
+    assert LearningSettings(**store.policies.get("exp", 2).learning) == chosen
 
 
 def test_without_the_search_the_candidate_uses_the_configured_settings(store: Store) -> None:
     exp = experiment(SearchSettings(enabled=False))
     exp = replace(exp, training=replace(exp.training, vw=LearningSettings(learning_rate=0.1)))
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 1000)
     run_cycle(store, exp, NOW)
-    assert store.list_reports("exp")[0]["search"] is None
-    assert store.get_policy("exp", 1).learning["learning_rate"] == 0.1
+    assert store.reports.list("exp")[0].document["search"] is None
+    assert store.policies.get("exp", 1).learning["learning_rate"] == 0.1
 
 
 def test_a_search_on_demand_registers_nothing(store: Store) -> None:
@@ -245,11 +245,11 @@ def test_a_search_on_demand_registers_nothing(store: Store) -> None:
             learning_rates=(0.05,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.2,), passes=(1, 2)
         )
     )
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 1000)
     result = run_search(store, exp, NOW)
     assert result.events == 1000 and [t.settings.passes for t in result.trials] == [1, 2]
-    assert store.list_policies("exp") == [] and store.list_reports("exp") == []
+    assert store.policies.list("exp") == [] and store.reports.list("exp") == []
 
 
 def test_a_search_starts_from_the_configured_settings_when_the_last_ones_are_invalid(store: Store) -> None:
@@ -258,7 +258,7 @@ def test_a_search_starts_from_the_configured_settings_when_the_last_ones_are_inv
             learning_rates=(0.5,), cb_types=("mtr",), interactions=(("UA",),), l2=(0.0,), clip_p=(0.0,), passes=(1,)
         )
     )
-    store.put_experiment(exp)
-    store.insert_policy(factories.policy_record(learning={"cb_type": "sgd"}), b"")  # written by another version
+    store.experiments.put(exp)
+    store.policies.insert(factories.policy_record(learning={"cb_type": "sgd"}), b"")  # written by another version
     factories.log_uniform_traffic(store, 1000)
     assert run_search(store, exp, NOW).trials[0].settings == LearningSettings()

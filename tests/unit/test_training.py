@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from mvt_service.embedded import embedded_client
-from mvt_service.store import Store
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
 from policy.features import arm_line, context_line
 from policy.learning import LearningSettings, SearchSettings
 from policy.model import VWModel
+from store import mongo
+from store.records import training_lease
+from store.repositories import Store
 from tests import factories
 from tests.factories import T0
 from trainer.cycle import NOT_JUDGED, run_cycle
@@ -36,7 +37,7 @@ def experiment(min_events: int = 100, interval: int = 3600, holdout_min: int = 5
 
 
 def greedy_arm(store: Store, version: int, device: str) -> str:
-    model = VWModel.from_bytes(store.policy_model("exp", version))
+    model = VWModel.from_bytes(store.policies.model("exp", version))
     try:
         lines = [arm_line(a, {"color": c}) for a, c in (("a", "red"), ("b", "blue"), ("c", "green"))]
         scores = model.score(context_line({"device": device}), lines)
@@ -50,7 +51,7 @@ LATER = NOW + timedelta(hours=1)  # after the first cycle's data ended
 
 def test_a_first_learner_is_trained_on_the_lookback_window_and_must_beat_uniform(store: Store) -> None:
     exp = experiment()
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 3000)
     summary = run_cycle(store, exp, NOW)
     assert (summary.status, summary.version, summary.mode, summary.events) == ("active", 1, "new", 3000)
@@ -58,50 +59,50 @@ def test_a_first_learner_is_trained_on_the_lookback_window_and_must_beat_uniform
         summary.reason.startswith("superiority: learner − serving = +")
         and "exceeds min_improvement 0" in summary.reason
     )
-    record = store.get_policy("exp", 1)
+    record = store.policies.get("exp", 1)
     end = NOW - timedelta(seconds=60)  # the attribution window
     assert (record.data_from, record.data_to) == (end - timedelta(seconds=exp.training.lookback_seconds), end)
     assert record.status == "active" and record.examples == 3000 and record.metrics["lineage"] == 1
     assert record.vw_args == LearningSettings().vw_args() and record.trained_at == NOW
     assert {d: greedy_arm(store, 1, d) for d in factories.BEST_ARM} == factories.BEST_ARM
-    [report] = store.list_reports("exp")
+    [report] = [r.document for r in store.reports.list("exp")]
     assert report["verdict"] == {"promoted": True, "reason": summary.reason}
     assert report["split"] == {"events": 3000, "from": record.data_from, "to": end}
 
 
 def test_the_next_cycle_continues_the_learner_on_the_new_decisions_only(store: Store) -> None:
     exp = experiment()
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 2000)
     assert run_cycle(store, exp, NOW).status == "active"
-    assert run_cycle(store, store.get_experiment("exp"), NOW).status == "skipped"  # nothing new
+    assert run_cycle(store, store.experiments.get("exp"), NOW).status == "skipped"  # nothing new
     factories.log_uniform_traffic(store, 1000, seed=1, ts=LATER)
     later = LATER + timedelta(hours=1)
-    summary = run_cycle(store, store.get_experiment("exp"), later)
+    summary = run_cycle(store, store.experiments.get("exp"), later)
     assert (summary.mode, summary.events, summary.version) == ("continued", 1000, 2)
     # no candidate was offered while these events were served: v2 is offered, judged from now on
     assert (summary.status, summary.reason) == ("rejected", f"non-inferiority: {NOT_JUDGED}")
-    record = store.get_policy("exp", 2)
+    record = store.policies.get("exp", 2)
     assert record.data_from == NOW - timedelta(seconds=60) and record.metrics["parent"] == 1
     assert record.metrics["lineage"] == 1 and record.metrics["evidence"]["n"] == 0
-    assert store.get_experiment("exp").candidate_policy == 2
+    assert store.experiments.get("exp").candidate_policy == 2
     factories.log_uniform_traffic(store, 1000, seed=2, ts=later)
-    third = run_cycle(store, store.get_experiment("exp"), later + timedelta(hours=1))
+    third = run_cycle(store, store.experiments.get("exp"), later + timedelta(hours=1))
     assert (third.mode, third.version, third.status) == ("continued", 3, "active")
     assert third.reason.startswith("non-inferiority: candidate v2 − serving =")
     assert (
-        store.get_policy("exp", 3).metrics["judged"] == 2
-        and store.get_policy("exp", 3).metrics["evidence"]["n"] == 1000
+        store.policies.get("exp", 3).metrics["judged"] == 2
+        and store.policies.get("exp", 3).metrics["evidence"]["n"] == 1000
     )
     # the candidate judged is promoted; the learner that continues it is the candidate now
-    assert [store.get_policy("exp", v).status for v in (1, 2, 3)] == ["retired", "active", "rejected"]
-    after = store.get_experiment("exp")
+    assert [store.policies.get("exp", v).status for v in (1, 2, 3)] == ["retired", "active", "rejected"]
+    after = store.experiments.get("exp")
     assert (after.active_policy, after.candidate_policy) == (2, 3)
 
 
 def test_evidence_accumulates_over_cycles_until_it_suffices(store: Store) -> None:
     exp = experiment(holdout_min=500)
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 300)
     first = run_cycle(store, exp, NOW)
     assert (first.status, first.reason) == (
@@ -109,34 +110,34 @@ def test_evidence_accumulates_over_cycles_until_it_suffices(store: Store) -> Non
         "superiority: only 300 events scored so far; promotion.min_events is 500",
     )
     factories.log_uniform_traffic(store, 700, seed=1, ts=LATER)
-    second = run_cycle(store, store.get_experiment("exp"), LATER + timedelta(hours=1))
+    second = run_cycle(store, store.experiments.get("exp"), LATER + timedelta(hours=1))
     assert (second.mode, second.events, second.status) == ("continued", 700, "active")
     assert "over 1,000 events" in second.reason  # both cycles' events
 
 
 def test_a_learner_trained_on_shuffled_rewards_is_never_promoted(store: Store) -> None:
     exp = experiment()
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 3000)
     assert run_cycle(store, exp, NOW).status == "active"
     noise = factories.experiment(id="noise", reward=exp.reward, training=exp.training, promotion=exp.promotion)
-    store.put_experiment(noise)
+    store.experiments.put(noise)
     factories.log_uniform_traffic(store, 3000, experiment_id="noise", shuffle_rewards=True)
-    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+    store.policies.activate("noise", *_copy_policy(store, "exp", "noise"))
     for hour in range(3):  # however often the evidence is looked at
         if hour:
             factories.log_uniform_traffic(
                 store, 1000, experiment_id="noise", seed=hour, ts=NOW + timedelta(hours=hour - 1), shuffle_rewards=True
             )
-        worse = run_cycle(store, store.get_experiment("noise"), NOW + timedelta(hours=hour))
+        worse = run_cycle(store, store.experiments.get("noise"), NOW + timedelta(hours=hour))
         assert worse.status == "rejected" and "does not exceed" in worse.reason and "superiority" in worse.reason
-    assert store.get_experiment("noise").active_policy == 1
+    assert store.experiments.get("noise").active_policy == 1
 
 
 def _copy_policy(store: Store, source: str, target: str) -> tuple[int, str]:
     """Register the source experiment's active policy as v1 of the target experiment."""
-    record = store.get_policy(source, 1)
-    store.insert_policy(factories.policy_record(experiment=target, version=1), store.policy_model(source, 1))
+    record = store.policies.get(source, 1)
+    store.policies.insert(factories.policy_record(experiment=target, version=1), store.policies.model(source, 1))
     return record.version, "copied"
 
 
@@ -148,31 +149,31 @@ def serve_held_back(store: Store, trained_on: dict[str, str], visitors: int) -> 
     ``trained_on``, with ``visitors`` of the usual kind logged; its learner is held back
     (min_improvement out of reach), so only the guard can replace what serves."""
     good = experiment()
-    store.put_experiment(good)
+    store.experiments.put(good)
     factories.log_uniform_traffic(store, 3000, best=trained_on)
     assert run_cycle(store, good, NOW).status == "active"
     promotion = PromotionSettings(min_events=50, min_improvement=10.0)
-    store.put_experiment(
+    store.experiments.put(
         factories.experiment(id="noise", reward=good.reward, training=good.training, promotion=promotion)
     )
     factories.log_uniform_traffic(store, visitors, experiment_id="noise")
-    store.activate_policy("noise", *_copy_policy(store, "exp", "noise"))
+    store.policies.activate("noise", *_copy_policy(store, "exp", "noise"))
 
 
 def test_a_serving_policy_worse_than_uniform_random_is_retired(store: Store) -> None:
     """The serving policy learnt the opposite of what visitors now prefer; the learner is held
     back (min_improvement out of reach), but the serving policy's own evidence retires it."""
     serve_held_back(store, trained_on=INVERTED, visitors=3000)
-    summary = run_cycle(store, store.get_experiment("noise"), NOW)
+    summary = run_cycle(store, store.experiments.get("noise"), NOW)
     assert summary.status == "rejected"
-    assert store.get_experiment("noise").active_policy is None
-    retired = store.get_policy("noise", 1)
+    assert store.experiments.get("noise").active_policy is None
+    retired = store.policies.get("noise", 1)
     assert retired.status == "retired" and "worse than uniform random, which serves instead" in retired.reason
 
 
 def test_too_few_decisions_for_a_new_learner_register_nothing(store: Store) -> None:
     exp = experiment(min_events=1000)
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 999)
     summary = run_cycle(store, exp, NOW)
     assert summary.status == "skipped" and summary.version is None
@@ -180,25 +181,25 @@ def test_too_few_decisions_for_a_new_learner_register_nothing(store: Store) -> N
         "a new learner (no learner yet) needs training.min_events (1,000) closed-window decisions in the "
         "lookback window; there are 999"
     )
-    assert store.list_policies("exp") == [] and store.list_reports("exp") == []
+    assert store.policies.list("exp") == [] and store.reports.list("exp") == []
 
 
 @pytest.mark.parametrize("cb_type", ["ips", "dr", "mtr"])
 def test_training_is_deterministic(store: Store, cb_type: str) -> None:
     models = []
     for database in ("one", "two"):
-        other = Store(embedded_client()[database])
+        other = mongo.embedded(database).store()
         exp = experiment(cb_type=cb_type, holdout_min=1)
-        other.put_experiment(exp)
+        other.experiments.put(exp)
         factories.log_uniform_traffic(other, 400)
         run_cycle(other, exp, NOW)
-        models.append(other.policy_model("exp", 1))
+        models.append(other.policies.model("exp", 1))
     assert models[0] == models[1]
 
 
 def test_several_passes_count_the_data_once(store: Store) -> None:
     exp = experiment(passes=3, min_events=10)
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 300)
     summary = run_cycle(store, exp, NOW)
     assert summary.examples == 300 and summary.join["decisions"] == 300 and summary.events == 300
@@ -206,7 +207,7 @@ def test_several_passes_count_the_data_once(store: Store) -> None:
 
 def test_progress_is_reported(store: Store) -> None:
     exp = experiment()
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 12_000)
     seen: list[int] = []
     run_cycle(store, exp, NOW + timedelta(hours=2), progress=seen.append)
@@ -222,7 +223,7 @@ class Clock:
 
 
 def test_the_schedule_runs_cycles_when_due(store: Store) -> None:
-    store.put_experiment(experiment(interval=600, holdout_min=1))
+    store.experiments.put(experiment(interval=600, holdout_min=1))
     factories.log_uniform_traffic(store, 200)
     clock = Clock()
     scheduler = Scheduler(store, "trainer-1", clock=clock)
@@ -235,7 +236,7 @@ def test_the_schedule_runs_cycles_when_due(store: Store) -> None:
 
 
 def test_a_second_trainer_agrees_on_when_the_next_cycle_is_due(store: Store) -> None:
-    store.put_experiment(experiment(interval=600))
+    store.experiments.put(experiment(interval=600))
     factories.log_uniform_traffic(store, 200)
     clock = Clock()
     Scheduler(store, "trainer-1", clock=clock).run_due()
@@ -245,10 +246,10 @@ def test_a_second_trainer_agrees_on_when_the_next_cycle_is_due(store: Store) -> 
 
 def test_a_held_lease_keeps_other_trainers_out_until_it_expires(store: Store) -> None:
     exp = experiment()
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 200)
     clock = Clock()
-    store.acquire_lease("train:exp", "crashed-trainer", clock.now, 60)
+    store.leases.acquire(training_lease("exp"), "crashed-trainer", clock.now, 60)
     scheduler = Scheduler(store, "trainer-2", clock=clock)
     assert scheduler.run_due() == []
     with pytest.raises(TrainingBusy, match="being trained by another trainer"):
@@ -259,12 +260,12 @@ def test_a_held_lease_keeps_other_trainers_out_until_it_expires(store: Store) ->
 
 def test_train_now_runs_even_when_not_due(store: Store) -> None:
     exp = experiment(interval=86_400)
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 200)
     scheduler = Scheduler(store, "t", clock=Clock())
     scheduler.run_due()
     assert scheduler.run_due() == []
-    forced = scheduler.train_now(store.get_experiment("exp"))
+    forced = scheduler.train_now(store.experiments.get("exp"))
     assert forced.status == "skipped" and forced.reason.startswith("no decision's attribution window closed since v1")
 
 
@@ -275,8 +276,8 @@ def test_a_failing_experiment_is_recorded_backs_off_and_never_blocks_the_others(
     from trainer import cycle as cycles
     from trainer import schedule
 
-    store.put_experiment(factories.experiment("broken", **_settings(experiment(interval=3600))))
-    store.put_experiment(experiment(interval=3600))
+    store.experiments.put(factories.experiment("broken", **_settings(experiment(interval=3600))))
+    store.experiments.put(experiment(interval=3600))
     factories.log_uniform_traffic(store, 200)
     real_cycle = cycles.run_cycle
 
@@ -291,8 +292,8 @@ def test_a_failing_experiment_is_recorded_backs_off_and_never_blocks_the_others(
     scheduler = Scheduler(store, "trainer-1", clock=clock, failed=lambda e, reason: failures.append((e, reason)))
     assert [s.experiment for s in scheduler.run_due()] == ["exp"]
     assert failures == [("broken", "RuntimeError: the model diverged")]
-    [entry] = store.list_audit("broken")
-    assert (entry["action"], entry["after"]) == ("training_failed", {"error": "RuntimeError: the model diverged"})
+    [entry] = store.audit.list("broken")
+    assert (entry.action, entry.after) == ("training_failed", {"error": "RuntimeError: the model diverged"})
 
     # back-off: 60 s, then 120 s (at most the interval); the healthy experiment keeps its schedule
     clock.now += timedelta(seconds=59)
@@ -305,12 +306,12 @@ def test_a_failing_experiment_is_recorded_backs_off_and_never_blocks_the_others(
     scheduler.run_due()
     assert len(failures) == 3
     with pytest.raises(TrainingFailed, match="the training cycle of `broken` failed: RuntimeError"):
-        scheduler.train_now(store.get_experiment("broken"))
+        scheduler.train_now(store.experiments.get("broken"))
 
     monkeypatch.setattr(schedule, "run_cycle", real_cycle)  # mended: the next try succeeds and resets it
     clock.now += timedelta(seconds=3600)
     assert sorted(s.experiment for s in scheduler.run_due()) == ["broken", "exp"]
-    assert store.acquire_lease("train:broken", "x", clock.now, 1).failures == 0
+    assert store.leases.acquire(training_lease("broken"), "x", clock.now, 1).failures == 0
 
 
 def _settings(exp: Experiment) -> dict[str, object]:
@@ -337,11 +338,14 @@ def raw_decision(event_id: str, **changed: object) -> dict[str, object]:
     }
 
 
-def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> None:
+def test_a_cycle_skips_and_counts_records_that_are_not_valid() -> None:
     """Documents written before validation existed (or by hand) never fail a cycle."""
-    store.put_experiment(experiment())
+    backend = mongo.embedded()
+    backend.ensure_schema()
+    store = backend.store()
+    store.experiments.put(experiment())
     factories.log_uniform_traffic(store, 300)
-    store.decisions.insert_many(
+    backend.db["decisions"].insert_many(
         [
             raw_decision("bad-number", context=[["x", 1e39]]),
             {"_id": "half", "experiment": "exp", "ts": T0},
@@ -349,7 +353,7 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
             raw_decision("bad-candidate", candidate_version="v2"),
         ]
     )
-    store.rewards.insert_one(
+    backend.db["rewards"].insert_one(
         {
             "_id": "bad-number default",
             "event_id": "bad-number",
@@ -360,7 +364,7 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
             "decision_ts": T0,
         }
     )
-    summary = run_cycle(store, store.get_experiment("exp"), NOW)
+    summary = run_cycle(store, store.experiments.get("exp"), NOW)
     assert summary.status in ("active", "rejected") and summary.join["unreadable"] == 4
     assert summary.join["rewards_unreadable"] == 1 and summary.join["examples"] == 300
 
@@ -368,16 +372,16 @@ def test_a_cycle_skips_and_counts_records_that_are_not_valid(store: Store) -> No
 def test_a_policy_good_until_tastes_change_is_retired_on_the_events_since(store: Store) -> None:
     """The guard's evidence is not diluted by the cycles before the change."""
     serve_held_back(store, trained_on=factories.BEST_ARM, visitors=6000)  # the policy is right here
-    assert run_cycle(store, store.get_experiment("noise"), NOW).status == "rejected"
-    assert store.get_experiment("noise").active_policy == 1
+    assert run_cycle(store, store.experiments.get("noise"), NOW).status == "rejected"
+    assert store.experiments.get("noise").active_policy == 1
     factories.log_uniform_traffic(store, 1500, experiment_id="noise", seed=1, ts=NOW, best=INVERTED)
-    run_cycle(store, store.get_experiment("noise"), LATER)
-    assert store.get_experiment("noise").active_policy is None
+    run_cycle(store, store.experiments.get("noise"), LATER)
+    assert store.experiments.get("noise").active_policy is None
     # the world it learned changed: a new learner learns the events since the harm began, not the 6,000 before
     factories.log_uniform_traffic(store, 500, experiment_id="noise", seed=2, ts=LATER, best=INVERTED)
-    anew = run_cycle(store, store.get_experiment("noise"), LATER + timedelta(hours=1))
+    anew = run_cycle(store, store.experiments.get("noise"), LATER + timedelta(hours=1))
     assert (anew.mode, anew.events) == ("new", 2000)
-    record = store.get_policy("noise", anew.version)
+    record = store.policies.get("noise", anew.version)
     assert record.metrics["why"] == "the guard retired v1: anew since the harm began"
     assert record.metrics["evidence"]["n"] == 500  # judged on the events uniform random served since the retirement
 
@@ -392,14 +396,14 @@ def test_a_rejected_learner_is_the_candidate_until_its_evidence_shows_it_worse_t
     base = experiment()
     held_back = PromotionSettings(min_events=50, min_improvement=10.0)
     exp = factories.experiment(reward=base.reward, training=base.training, promotion=held_back, candidate_share=0.5)
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 3000, best=INVERTED)
-    assert run_cycle(store, store.get_experiment("exp"), NOW).status == "rejected"
-    assert store.get_experiment("exp").candidate_policy == 1
+    assert run_cycle(store, store.experiments.get("exp"), NOW).status == "rejected"
+    assert store.experiments.get("exp").candidate_policy == 1
     factories.log_uniform_traffic(store, 600, seed=1, ts=NOW, best=factories.BEST_ARM)
-    assert run_cycle(store, store.get_experiment("exp"), LATER).status == "rejected"
-    assert store.get_experiment("exp").candidate_policy is None
-    guard = store.get_policy("exp", 2).metrics["candidate_guard"]
+    assert run_cycle(store, store.experiments.get("exp"), LATER).status == "rejected"
+    assert store.experiments.get("exp").candidate_policy is None
+    guard = store.policies.get("exp", 2).metrics["candidate_guard"]
     assert guard["n"] == 600
 
 
@@ -407,12 +411,12 @@ def test_a_promoted_candidate_serves_and_its_continuation_is_offered(store: Stor
     base = experiment()
     held_back = PromotionSettings(min_events=50, min_improvement=10.0)
     exp = factories.experiment(reward=base.reward, training=base.training, promotion=held_back, candidate_share=1)
-    store.put_experiment(exp)
+    store.experiments.put(exp)
     factories.log_uniform_traffic(store, 3000)
-    assert run_cycle(store, store.get_experiment("exp"), NOW).status == "rejected"
-    assert store.get_experiment("exp").candidate_policy == 1
-    store.put_experiment(replace(exp, promotion=base.promotion))  # no longer held back
+    assert run_cycle(store, store.experiments.get("exp"), NOW).status == "rejected"
+    assert store.experiments.get("exp").candidate_policy == 1
+    store.experiments.put(replace(exp, promotion=base.promotion))  # no longer held back
     factories.log_uniform_traffic(store, 1000, seed=1, ts=NOW)
-    assert run_cycle(store, store.get_experiment("exp"), LATER).status == "active"
-    after = store.get_experiment("exp")  # v1, the candidate judged, serves; v2, which continues it, is offered
+    assert run_cycle(store, store.experiments.get("exp"), LATER).status == "active"
+    after = store.experiments.get("exp")  # v1, the candidate judged, serves; v2, which continues it, is offered
     assert (after.active_policy, after.candidate_policy) == (1, 2)

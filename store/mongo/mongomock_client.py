@@ -1,7 +1,7 @@
 """The embedded store: an in-process mongomock client behind the same code path as MongoDB.
 
 What differs from MongoDB, or costs far more than on MongoDB, is mended here, once per process
-(tests/unit/test_embedded.py checks each against mongomock's own code):
+(tests/store/test_embedded.py checks each against mongomock's own code):
 
 - **Atomic writes.** MongoDB applies each single-document write atomically, so a conditional
   update (``find_one_and_update`` on ``{_id, revision}``) succeeds for one of several concurrent

@@ -11,8 +11,8 @@ from bson import Int64, ObjectId
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mvt_service import embedded
-from mvt_service.embedded import embedded_client
+from store.mongo import mongomock_client as embedded
+from store.mongo.mongomock_client import embedded_client
 
 
 @pytest.mark.parametrize(

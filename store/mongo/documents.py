@@ -1,0 +1,216 @@
+"""Records as MongoDB documents and back: the one encoder and decoder of each record.
+
+User-supplied mappings (contexts, arm features, factors) are stored as ``[name, value]`` pairs,
+never as document keys, so names containing ``.`` or starting with ``$`` are stored faithfully.
+A record's other fields are its dataclass fields, under their own names (:func:`document`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, fields
+from typing import Any, TypeVar
+
+import orjson
+
+from policy.arms import Arm
+from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
+from policy.records import Decision, PolicyRecord, Reward, Unreadable, check_decision, check_reward
+from store.records import AuditEntry, ExperimentPatch, Lease, Report
+
+R = TypeVar("R")
+
+
+def pairs(mapping: Mapping[str, Any]) -> list[list[Any]]:
+    return [[k, v] for k, v in mapping.items()]
+
+
+def mapping(items: Iterable[Any]) -> dict[str, Any]:
+    return dict(items)
+
+
+def document(record: Any, key: str | None = None, **encoded: Any) -> dict[str, Any]:
+    """A record's fields as a document: the field ``key`` becomes ``_id``, and ``encoded``
+    replaces the fields that a document cannot hold as they are (mappings with user-chosen
+    names become pairs)."""
+    doc = {name: getattr(record, name) for name in _field_names(type(record))}
+    if key is not None:
+        doc["_id"] = doc.pop(key)
+    doc.update(encoded)
+    return doc
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A record class's field names, read once (``dataclasses.fields`` builds them on every
+    call, and every logged decision and reward is encoded with them)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def record(cls: type[R], doc: Mapping[str, Any], key: str | None = None, **decoded: Any) -> R:
+    """The record of a document, inverse of :func:`document`; fields an older document lacks
+    take their defaults and the document's other fields are ignored."""
+    names = set(_field_names(cls))
+    values = {name: value for name, value in doc.items() if name in names}
+    if key is not None:
+        values[key] = doc["_id"]
+    values.update(decoded)
+    return cls(**values)
+
+
+def reader(
+    decode: Callable[[Mapping[str, Any]], R], check: Callable[[R], None]
+) -> Callable[[Mapping[str, Any]], R | Unreadable]:
+    """A reader of documents into checked records, or into why one is none."""
+
+    def read(doc: Mapping[str, Any]) -> R | Unreadable:
+        try:
+            found = decode(doc)
+            check(found)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return Unreadable(str(doc.get("_id")), f"{type(exc).__name__}: {exc}")
+        return found
+
+    return read
+
+
+# experiments -------------------------------------------------------------------------------
+
+
+def experiment_fields(e: Experiment) -> dict[str, Any]:
+    """The fields of an experiment's definition (not its revision or operator state)."""
+    return {
+        "arms": [{"id": a.id, "features": pairs(a.features), "enabled": a.enabled} for a in e.arms],
+        "holdout": e.holdout,
+        "sticky_seconds": e.sticky_seconds,
+        "factors": None if e.factors is None else pairs({k: list(v) for k, v in e.factors.items()}),
+        "exclude": [pairs(x) for x in e.exclude],
+        "default_arm": e.default_arm,
+        "exploration": {"epsilon": e.epsilon, "candidate_share": e.candidate_share},
+        "reward": asdict(e.reward),
+        "training": e.training.to_dict(),
+        "promotion": asdict(e.promotion),
+    }
+
+
+def patch_fields(patch: ExperimentPatch) -> dict[str, Any]:
+    """The field paths a patch sets."""
+    paths = {
+        "exploration.epsilon": patch.epsilon,
+        "exploration.candidate_share": patch.candidate_share,
+        "holdout": patch.holdout,
+        "paused": patch.paused,
+    }
+    return {path: value for path, value in paths.items() if value is not None}
+
+
+def experiment(doc: Mapping[str, Any]) -> Experiment:
+    return Experiment(
+        id=doc["_id"],
+        arms=tuple(Arm(a["id"], mapping(a["features"]), a["enabled"]) for a in doc["arms"]),
+        default_arm=doc["default_arm"],
+        epsilon=doc["exploration"]["epsilon"],
+        candidate_share=doc["exploration"].get("candidate_share", 0.0),
+        reward=RewardSettings(**doc["reward"]),
+        factors=None if doc["factors"] is None else mapping(doc["factors"]),
+        exclude=tuple(mapping(x) for x in doc["exclude"]),
+        training=TrainingSettings.from_dict(doc["training"]),
+        promotion=PromotionSettings(**doc["promotion"]),
+        revision=doc["revision"],
+        active_policy=doc.get("active_policy"),
+        candidate_policy=doc.get("candidate_policy"),
+        paused=doc["paused"],
+        holdout=doc["holdout"],
+        sticky_seconds=doc.get("sticky_seconds", 0.0),
+    )
+
+
+# events ------------------------------------------------------------------------------------
+
+
+def decision_doc(d: Decision) -> dict[str, Any]:
+    return document(d, "event_id", context=pairs(d.context), actions=list(d.actions), pmf=list(d.pmf))
+
+
+def decision(doc: Mapping[str, Any]) -> Decision:
+    return record(
+        Decision,
+        doc,
+        "event_id",
+        context=mapping(doc["context"]),
+        actions=tuple(doc["actions"]),
+        pmf=tuple(doc["pmf"]),
+    )
+
+
+def reward_key(event_id: str, reward_id: str) -> str:
+    """A reward event's ``_id``: its idempotency key (neither id may contain a space, and a
+    space sorts first, so ``_id`` order is ``(event_id, reward_id)`` order)."""
+    return f"{event_id} {reward_id}"
+
+
+def reward_doc(r: Reward) -> dict[str, Any]:
+    return document(r, _id=reward_key(r.event_id, r.reward_id))
+
+
+def reward(doc: Mapping[str, Any]) -> Reward:
+    return record(Reward, doc)
+
+
+def _check_matched_reward(r: Reward) -> None:
+    check_reward(r)
+    if r.decision_ts is None:
+        raise ValueError("the reward was never matched to its decision")
+
+
+read_decision = reader(decision, check_decision)
+read_reward = reader(reward, _check_matched_reward)
+
+
+def visit_id(experiment_id: str, visitor: str) -> str:
+    """A visit's ``_id``: experiment ids hold no ``/``, so the first one ends it. (A string: the
+    embedded store's TTL removal fails on a sub-document ``_id``; MongoDB's does not.)"""
+    return f"{experiment_id}/{visitor}"
+
+
+# policies, reports, audit, leases ----------------------------------------------------------
+
+
+def policy_doc(p: PolicyRecord) -> dict[str, Any]:
+    return document(
+        p, learning=dict(p.learning), join=dict(p.join), metrics=None if p.metrics is None else dict(p.metrics)
+    )
+
+
+def policy(doc: Mapping[str, Any]) -> PolicyRecord:
+    return record(PolicyRecord, doc)
+
+
+def report_doc(r: Report) -> dict[str, Any]:
+    """A report's document: its own fields, with the record's keys under the names the report
+    gives them (``experiment``, ``candidate_version``, ``created_at``)."""
+    return {**r.document, "experiment": r.experiment, "candidate_version": r.version, "created_at": r.created}
+
+
+def report(doc: Mapping[str, Any]) -> Report:
+    found = {k: v for k, v in doc.items() if k != "_id"}
+    return Report(found["experiment"], found["candidate_version"], found["created_at"], found)
+
+
+def audit_doc(entry: AuditEntry) -> dict[str, Any]:
+    """An audit entry's document; the two states are kept as JSON text, since user-chosen names
+    inside them are not safe as document keys."""
+    return document(entry, before=orjson.dumps(entry.before).decode(), after=orjson.dumps(entry.after).decode())
+
+
+def audit_entry(doc: Mapping[str, Any]) -> AuditEntry:
+    return record(AuditEntry, doc, before=orjson.loads(doc["before"]), after=orjson.loads(doc["after"]))
+
+
+def lease(doc: Mapping[str, Any]) -> Lease:
+    return record(Lease, doc, "name", last_finished=doc.get("last_finished"))
