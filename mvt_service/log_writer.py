@@ -36,7 +36,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ import orjson
 from mvt_service import metrics
 from mvt_service.errors import Unavailable
 from mvt_service.spool import Quarantine, Spool, discard, read_lines
-from policy.records import Decision, Reward
+from policy.records import Decision, Reward, record_of, record_values
 from store.errors import StoreUnavailable
 from store.records import EVENT_KINDS
 from store.repositories import Store
@@ -336,7 +335,7 @@ def to_json(record: Record) -> dict[str, Any]:
     """A decision or reward as a JSON-compatible spool record."""
     return {
         "kind": "decision" if isinstance(record, Decision) else "reward",
-        **asdict(record),
+        **record_values(record),
         "ts": record.ts.isoformat(),
     }
 
@@ -368,10 +367,7 @@ def from_line(line: bytes) -> Record:
 
 def from_json(doc: dict[str, Any]) -> Record:
     """The decision or reward of a spool record."""
-    fields = {k: v for k, v in doc.items() if k != "kind"}
-    fields["ts"] = datetime.fromisoformat(fields["ts"])
-    if doc["kind"] == "reward":
-        return Reward(**fields)
-    if doc["kind"] != "decision":
+    kinds: dict[str, type[Record]] = {"decision": Decision, "reward": Reward}
+    if doc["kind"] not in kinds:
         raise ValueError(f"unknown record kind {doc['kind']!r}")
-    return Decision(**{**fields, "actions": tuple(fields["actions"]), "pmf": tuple(fields["pmf"])})
+    return record_of(kinds[doc["kind"]], {**doc, "ts": datetime.fromisoformat(doc["ts"])})

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from policy.checks import check_range
 from policy.features import FeatureValue, check_features
@@ -112,6 +112,40 @@ class Unreadable:
 
     id: str
     reason: str
+
+
+R = TypeVar("R")
+
+
+def record_values(record: Any) -> dict[str, Any]:
+    """A record's fields by name, their values as they are: what the spool's lines and the
+    store's documents are made of (the inverse of :func:`record_of`)."""
+    return {name: getattr(record, name) for name in _fields(type(record))[0]}
+
+
+def record_of(cls: type[R], values: Mapping[str, Any]) -> R:
+    """The ``cls`` record of its fields' values as JSON or a document holds them: a sequence
+    becomes the tuple its field holds; a field ``values`` lacks takes its default (a record
+    written by an older version), and names that are no field are ignored."""
+    names, tuples = _fields(cls)
+    return cls(**{name: tuple(v) if name in tuples else v for name, v in values.items() if name in names})
+
+
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A record class's field names, and those of its tuple fields, read once
+    (``dataclasses.fields`` builds them on every call, and every logged decision and reward is
+    encoded with them)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        declared = fields(cls)
+        found = _FIELDS[cls] = (
+            tuple(f.name for f in declared),
+            frozenset(f.name for f in declared if str(f.type).startswith("tuple")),
+        )
+    return found
 
 
 def check_decision(d: Decision) -> None:

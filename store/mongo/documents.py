@@ -8,14 +8,23 @@ A record's other fields are its dataclass fields, under their own names (:func:`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 import orjson
 
 from policy.arms import Arm
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
-from policy.records import Decision, PolicyRecord, Reward, Unreadable, check_decision, check_reward
+from policy.records import (
+    Decision,
+    PolicyRecord,
+    Reward,
+    Unreadable,
+    check_decision,
+    check_reward,
+    record_of,
+    record_values,
+)
 from store.records import AuditEntry, ExperimentPatch, Lease, Report
 
 R = TypeVar("R")
@@ -33,34 +42,21 @@ def document(record: Any, key: str | None = None, **encoded: Any) -> dict[str, A
     """A record's fields as a document: the field ``key`` becomes ``_id``, and ``encoded``
     replaces the fields that a document cannot hold as they are (mappings with user-chosen
     names become pairs)."""
-    doc = {name: getattr(record, name) for name in _field_names(type(record))}
+    doc = record_values(record)
     if key is not None:
         doc["_id"] = doc.pop(key)
     doc.update(encoded)
     return doc
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    """A record class's field names, read once (``dataclasses.fields`` builds them on every
-    call, and every logged decision and reward is encoded with them)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
-    return names
-
-
 def record(cls: type[R], doc: Mapping[str, Any], key: str | None = None, **decoded: Any) -> R:
-    """The record of a document, inverse of :func:`document`; fields an older document lacks
-    take their defaults and the document's other fields are ignored."""
-    names = set(_field_names(cls))
-    values = {name: value for name, value in doc.items() if name in names}
+    """The record of a document, inverse of :func:`document` (:func:`policy.records.record_of`:
+    fields an older document lacks take their defaults, its other fields are ignored)."""
+    values = dict(doc)
     if key is not None:
         values[key] = doc["_id"]
     values.update(decoded)
-    return cls(**values)
+    return record_of(cls, values)
 
 
 def reader(
@@ -134,18 +130,11 @@ def experiment(doc: Mapping[str, Any]) -> Experiment:
 
 
 def decision_doc(d: Decision) -> dict[str, Any]:
-    return document(d, "event_id", context=pairs(d.context), actions=list(d.actions), pmf=list(d.pmf))
+    return document(d, "event_id", context=pairs(d.context))
 
 
 def decision(doc: Mapping[str, Any]) -> Decision:
-    return record(
-        Decision,
-        doc,
-        "event_id",
-        context=mapping(doc["context"]),
-        actions=tuple(doc["actions"]),
-        pmf=tuple(doc["pmf"]),
-    )
+    return record(Decision, doc, "event_id", context=mapping(doc["context"]))
 
 
 def reward_key(event_id: str, reward_id: str) -> str:
