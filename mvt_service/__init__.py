@@ -1,1 +1,1 @@
-"""The mvt HTTP service: settings, MongoDB store, API and command line."""
+"""The mvt HTTP service: settings, API, decision log and command line (the store layer is `store/`)."""

@@ -235,7 +235,7 @@ class Runtime:
         the last ``sticky_seconds`` is answered again (same event id, arm and logged
         probability; not logged again) while its arm is still eligible, on any worker and after
         a restart: the visit is kept in the store before a new decision is logged, and parallel
-        requests of one visitor agree on one (:meth:`Store.keep_visit`).
+        requests of one visitor agree on one (:meth:`store.repositories.EventLog.keep_visit`).
 
         Raises
         ------

@@ -1,4 +1,4 @@
-"""What the commands share: errors, calls to a running service, the MongoDB store, tables."""
+"""What the commands share: errors, calls to a running service, the store on MongoDB, tables."""
 
 from __future__ import annotations
 
