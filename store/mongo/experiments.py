@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from policy.experiment import Experiment
 from policy.records import Clock
+from store import codec
 from store.errors import StaleRevision
 from store.mongo import documents
 from store.mongo.errors import translated
@@ -33,7 +34,7 @@ class MongoExperiments:
             doc = self._experiments.find_one_and_update(
                 query,
                 {
-                    "$set": {**documents.experiment_fields(experiment), "updated_at": now},
+                    "$set": {**codec.experiment_fields(experiment), "updated_at": now},
                     "$inc": {"revision": 1},
                     "$setOnInsert": {"created_at": now, "paused": False},
                 },
@@ -44,7 +45,7 @@ class MongoExperiments:
             raise StaleRevision(experiment.id) from exc
         if doc is None:
             raise StaleRevision(experiment.id)
-        return documents.experiment(doc), doc["revision"] == 1
+        return codec.experiment(doc), doc["revision"] == 1
 
     def update(
         self, experiment_id: str, patch: ExperimentPatch, expected_revision: int | None = None
@@ -61,7 +62,7 @@ class MongoExperiments:
             if expected_revision is not None and self._experiments.count_documents({"_id": experiment_id}):
                 raise StaleRevision(experiment_id)
             return None
-        return documents.experiment(doc)
+        return codec.experiment(doc)
 
     def insert_if_absent(self, experiment: Experiment) -> bool:
         now = self._clock()
@@ -69,7 +70,7 @@ class MongoExperiments:
             self._experiments.insert_one(
                 {
                     "_id": experiment.id,
-                    **documents.experiment_fields(experiment),
+                    **codec.experiment_fields(experiment),
                     "revision": 1,
                     "paused": False,
                     "created_at": now,
@@ -82,10 +83,10 @@ class MongoExperiments:
 
     def get(self, experiment_id: str) -> Experiment | None:
         doc = self._experiments.find_one({"_id": experiment_id})
-        return documents.experiment(doc) if doc else None
+        return codec.experiment(doc) if doc else None
 
     def list(self) -> list[Experiment]:
-        return [documents.experiment(doc) for doc in self._experiments.find().sort("_id", ASCENDING)]
+        return [codec.experiment(doc) for doc in self._experiments.find().sort("_id", ASCENDING)]
 
     def states(self) -> dict[str, ExperimentState]:
         cursor = self._experiments.find({}, {"revision": 1, "active_policy": 1, "candidate_policy": 1})

@@ -9,6 +9,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from store import codec
 from store.mongo import documents
 from store.mongo.errors import translated
 from store.records import AuditEntry, Lease, Report
@@ -22,11 +23,11 @@ class MongoReports:
         self._reports = db["reports"]
 
     def insert(self, report: Report) -> None:
-        self._reports.insert_one(documents.report_doc(report))
+        self._reports.insert_one(codec.report_doc(report))
 
     def list(self, experiment_id: str, limit: int = 50) -> list[Report]:
         cursor = self._reports.find({"experiment": experiment_id}).sort("created_at", -1).limit(limit)
-        return [documents.report(d) for d in cursor]
+        return [codec.report(d) for d in cursor]
 
 
 @translated
