@@ -7,13 +7,17 @@ document store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from policy.arms import Arm
 from policy.experiment import Experiment, PromotionSettings, RewardSettings, TrainingSettings
+from policy.records import Unreadable
 from store.records import Report
+
+R = TypeVar("R")
+S = TypeVar("S")
 
 
 def pairs(mapping: Mapping[str, Any]) -> list[list[Any]]:
@@ -71,3 +75,20 @@ def report_doc(r: Report) -> dict[str, Any]:
 def report(doc: Mapping[str, Any]) -> Report:
     found = {k: v for k, v in doc.items() if k != "_id"}
     return Report(found["experiment"], found["candidate_version"], found["created_at"], found)
+
+
+def reader(
+    decode: Callable[[S], R], check: Callable[[R], None], ident: Callable[[S], str]
+) -> Callable[[S], R | Unreadable]:
+    """A reader of stored rows or documents into checked records, or into why one is none
+    (:class:`policy.records.Unreadable`, named by ``ident`` of what was stored)."""
+
+    def read(stored: S) -> R | Unreadable:
+        try:
+            found = decode(stored)
+            check(found)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return Unreadable(ident(stored), f"{type(exc).__name__}: {exc}")
+        return found
+
+    return read

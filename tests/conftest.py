@@ -14,13 +14,14 @@ from fastapi.testclient import TestClient
 from mvt_service.app import create_app
 from mvt_service.cli.serving import serving
 from mvt_service.settings import Settings
-from store import mongo
+from store import mongo, sqlite
 from store.repositories import Backend, Store
 from tests.factories import T0
 from tests.helpers import TickingClock
 
 MONGO_URI = os.environ.get("MVT_TEST_MONGO_URI")
 BACKENDS = [
+    "sqlite",
     "mongomock",
     pytest.param(
         "mongodb",
@@ -31,13 +32,23 @@ BACKENDS = [
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """An empty database on each store backend: embedded always, real MongoDB when configured."""
+    """An empty database on each store backend: SQLite and the embedded MongoDB (mongomock) always,
+    a real MongoDB when configured."""
+    if request.param == "sqlite":
+        file = sqlite.temporary()
+        file.ensure_schema()
+        yield file
+        file.close()
+        return
     if request.param == "mongomock":
-        yield mongo.embedded("mvt_test")
+        embedded = mongo.embedded("mvt_test")
+        embedded.ensure_schema()
+        yield embedded
         return
     assert MONGO_URI is not None
     name = f"mvt_test_{uuid.uuid4().hex[:12]}"
     database = mongo.connect(MONGO_URI, name)
+    database.ensure_schema()
     try:
         yield database
     finally:

@@ -7,7 +7,7 @@ A record's other fields are its dataclass fields, under their own names (:func:`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -16,13 +16,12 @@ from policy.records import (
     Decision,
     PolicyRecord,
     Reward,
-    Unreadable,
     check_decision,
     check_reward,
     record_of,
     record_values,
 )
-from store.codec import mapping, pairs
+from store.codec import mapping, pairs, reader
 from store.records import AuditEntry, ExperimentPatch, Lease
 
 R = TypeVar("R")
@@ -47,22 +46,6 @@ def record(cls: type[R], doc: Mapping[str, Any], key: str | None = None, **decod
         values[key] = doc["_id"]
     values.update(decoded)
     return record_of(cls, values)
-
-
-def reader(
-    decode: Callable[[Mapping[str, Any]], R], check: Callable[[R], None]
-) -> Callable[[Mapping[str, Any]], R | Unreadable]:
-    """A reader of documents into checked records, or into why one is none."""
-
-    def read(doc: Mapping[str, Any]) -> R | Unreadable:
-        try:
-            found = decode(doc)
-            check(found)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            return Unreadable(str(doc.get("_id")), f"{type(exc).__name__}: {exc}")
-        return found
-
-    return read
 
 
 # experiments -------------------------------------------------------------------------------
@@ -110,8 +93,8 @@ def _check_matched_reward(r: Reward) -> None:
         raise ValueError("the reward was never matched to its decision")
 
 
-read_decision = reader(decision, check_decision)
-read_reward = reader(reward, _check_matched_reward)
+read_decision = reader(decision, check_decision, lambda doc: str(doc.get("_id")))
+read_reward = reader(reward, _check_matched_reward, lambda doc: str(doc.get("_id")))
 
 
 def visit_id(experiment_id: str, visitor: str) -> str:
