@@ -1,9 +1,10 @@
 """HTTP benchmark: POST /v1/decisions against GET /healthz on the same single-worker server, and
 reward ingestion.
 
-Starts ``mvt serve`` on a free loopback port (embedded store) with two experiments: ``bench8``
-(8 arms, 2 × 2 × 2 factors, no policy: uniform random) and ``bench12`` (12 arms, 2 × 3 × 2, a
-trained policy active: the bench logs 3,000 decisions and rewards, trains it and activates it).
+Starts ``mvt serve`` on a free loopback port (the single-machine store, in a new temporary file)
+with two experiments: ``bench8`` (8 arms, 2 × 2 × 2 factors, no policy: uniform random) and
+``bench12`` (12 arms, 2 × 3 × 2, a trained policy active: the bench logs 3,000 decisions and
+rewards, trains it and activates it).
 Then it drives each endpoint with wrk (Debian package ``wrk``) for the same duration and number
 of connections:
 
@@ -207,7 +208,14 @@ def main() -> int:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MVT_PORT": str(port), "MVT_HOST": "127.0.0.1", "MVT_SPOOL_DIR": tempfile.mkdtemp()}
+    folder = Path(tempfile.mkdtemp())  # the spool and the store's file: a fresh store each run
+    env = {
+        **os.environ,
+        "MVT_PORT": str(port),
+        "MVT_HOST": "127.0.0.1",
+        "MVT_SPOOL_DIR": str(folder / "spool"),
+        "MVT_DATA_PATH": str(folder / "mvt.sqlite3"),
+    }
     env.pop("MVT_MONGO_URI", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "mvt_service.cli", "--log-level", "warning", "serve"],

@@ -93,6 +93,7 @@ def main() -> int:
         **os.environ,
         "MVT_PORT": str(port),
         "MVT_SPOOL_DIR": tempfile.mkdtemp(),
+        "MVT_DATA_PATH": "",  # a temporary store
         "MVT_DEMO": "false",
         "MVT_TRAIN_IN_PROCESS": "true",
         "MVT_TRAINER_POLL_SECONDS": "86400",

@@ -8,19 +8,25 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mvt_service.cors import parse_origins
-from store import mongo
+from store import mongo, sqlite
 from store.repositories import Backend
 
 
 class Settings(BaseSettings):
-    """Every setting has a safe default; ``MVT_MONGO_URI`` unset means the embedded store."""
+    """Every setting has a safe default; ``MVT_MONGO_URI`` unset means the single-machine store,
+    an SQLite file at ``MVT_DATA_PATH``."""
 
     model_config = SettingsConfigDict(env_prefix="MVT_", extra="ignore")
 
     mongo_uri: str | None = Field(
-        None, description="MongoDB connection string; unset = embedded in-process store (keeps nothing across restarts)"
+        None, description="MongoDB connection string; unset = the single-machine store in MVT_DATA_PATH"
     )
     mongo_db: str = Field("mvt", description="database name")
+    data_path: Path | None = Field(
+        Path("mvt-data/mvt.sqlite3"),
+        description="SQLite file of the single-machine store when MVT_MONGO_URI is unset (created with its "
+        "folder); empty = a temporary file, removed when the service stops",
+    )
     host: str = Field("127.0.0.1", description="address `mvt serve` binds to")
     port: int = Field(8000, ge=1, le=65535, description="port `mvt serve` listens on")
     reload_seconds: float = Field(
@@ -80,6 +86,11 @@ class Settings(BaseSettings):
         600.0, gt=0, description="how long a trainer's lease on an experiment lasts without renewal"
     )
 
+    @field_validator("data_path", mode="before")
+    @classmethod
+    def _temporary(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, value: str | None) -> str | None:
@@ -88,6 +99,7 @@ class Settings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
+        """Whether the service keeps its data itself, in one file (no MongoDB)."""
         return self.mongo_uri is None
 
     @property
@@ -96,11 +108,13 @@ class Settings(BaseSettings):
 
 
 def open_backend(settings: Settings) -> Backend:
-    """The database of ``settings``: MongoDB at ``MVT_MONGO_URI``, or the embedded store."""
-    if settings.embedded:
-        return mongo.embedded(settings.mongo_db)
-    assert settings.mongo_uri is not None
-    return mongo.connect(settings.mongo_uri, settings.mongo_db)
+    """The database of ``settings``: MongoDB at ``MVT_MONGO_URI``, or else the SQLite file at
+    ``MVT_DATA_PATH`` (a temporary one when it is empty)."""
+    if settings.mongo_uri is not None:
+        return mongo.connect(settings.mongo_uri, settings.mongo_db)
+    if settings.data_path is None:
+        return sqlite.temporary()
+    return sqlite.open_file(settings.data_path)
 
 
 def environment_errors(error: ValidationError) -> str:

@@ -70,6 +70,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,
         mongo_uri=None,
+        data_path=None,
         seed=1234,
         reload_seconds=0.05,
         log_flush_seconds=0.01,
@@ -100,9 +101,13 @@ def client(settings: Settings, clock: TickingClock, fast_path: bool) -> Iterator
 
 
 @pytest.fixture
-def shared_backend() -> Backend:
-    """One embedded database for tests that run several apps (workers) against it."""
-    return mongo.embedded()
+def shared_backend() -> Iterator[Backend]:
+    """One store, the single-machine default in a temporary file, for tests that run several
+    apps (workers) against it."""
+    backend = sqlite.temporary()
+    backend.ensure_schema()
+    yield backend
+    backend.close()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import re
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -60,25 +61,34 @@ def check_spool(settings: Settings) -> None:
         ) from exc
 
 
-def check_database(settings: Settings) -> None:
-    """Refuse to serve when ``MVT_MONGO_URI`` is set and MongoDB does not answer a ping within
-    the client's server selection timeout (5 s).
+def check_store(settings: Settings) -> None:
+    """Refuse to serve when the store cannot be used, in one line: MongoDB at ``MVT_MONGO_URI``
+    that does not answer a ping within the client's server selection timeout (5 s), or an SQLite
+    file at ``MVT_DATA_PATH`` that cannot be opened, created or written (corrupt, not a database,
+    in a folder that cannot be made); such a file is left as it is. Says where the data lives.
 
     Raises
     ------
     CommandError
-        Naming the hosts tried and the driver's reason, in one line.
+        Naming the hosts tried or the file, and the reason.
     """
-    if settings.embedded:
-        return
-    backend = open_backend(settings)
+    if settings.embedded and settings.data_path is None:
+        return  # a temporary file, made at start
     try:
-        backend.ping()
+        backend = open_backend(settings)
+        try:
+            backend.ping()
+            if settings.embedded:
+                backend.ensure_schema(settings.retention_days)
+        finally:
+            backend.close()
     except StoreError as exc:
+        if settings.embedded:
+            raise CommandError(f"cannot use the store at {settings.data_path}: {exc.__cause__ or exc}") from exc
         reason = re.split(r", Timeout:| \(configured timeouts", str(exc.__cause__ or exc))[0].splitlines()[0]
         raise CommandError(f"cannot reach MongoDB at MVT_MONGO_URI: {reason}") from exc
-    finally:
-        backend.close()
+    if settings.embedded and settings.data_path is not None:
+        print(f"mvt serve: the data is kept in {settings.data_path.resolve()} (MVT_DATA_PATH)", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -115,7 +125,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
     check_binding(settings)
     check_spool(settings)
-    check_database(settings)
+    check_store(settings)
     limits = ServerLimits.of(settings)
     if args.workers == 1:
         options = limits.uvicorn_options()
@@ -123,8 +133,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if settings.embedded:
         raise CommandError(
-            "several workers need MongoDB (MVT_MONGO_URI): the embedded store lives inside one "
-            "process, so each worker would have its own"
+            "several workers need MongoDB (MVT_MONGO_URI): the single-machine store serves one worker process"
         )
     uvicorn.run(
         "mvt_service.app:create_app",

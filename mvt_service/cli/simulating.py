@@ -33,6 +33,7 @@ def service(url: str | None, settings: Settings, seed: int) -> Iterator[tuple[Ap
             embedded = settings.model_copy(
                 update={
                     "mongo_uri": None,
+                    "data_path": None,
                     "train_in_process": False,
                     "demo": False,
                     "seed": seed,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 from mvt_service.app import create_app
 from mvt_service.settings import Settings
 from policy.records import utcnow
-from store import mongo
+from store import sqlite
 from store.errors import StoreUnavailable
 from tests.factories import THREE_ARMS
 from tests.helpers import TickingClock, decisions_of, services_of
@@ -115,9 +116,11 @@ def masked(value: Any, ids: dict[str, str]) -> Any:
     return "<time>" if isinstance(value, datetime) else value
 
 
-def test_both_paths_answer_and_log_alike(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_both_paths_answer_and_log_alike(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     keyed = settings.model_copy(update={"client_keys": CLIENT, "operator_keys": OPERATOR, "cors_origins": SHOP})
-    backends = [mongo.embedded() for _ in range(2)]
+    backends = [sqlite.open_file(tmp_path / f"{path}.sqlite3") for path in ("fast", "general")]
+    for backend in backends:
+        backend.ensure_schema()
     ids: list[dict[str, str]] = [{}, {}]
     statuses = set()
     with ExitStack() as running:
@@ -147,3 +150,5 @@ def test_both_paths_answer_and_log_alike(settings: Settings, monkeypatch: pytest
     fast_visit, general_visit = (s.events.visit("exp", "v-1") for s in stores)
     assert fast_visit is not None and general_visit is not None
     assert masked(asdict(fast_visit), ids[0]) == masked(asdict(general_visit), ids[1])
+    for backend in backends:
+        backend.close()
