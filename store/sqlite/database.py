@@ -13,7 +13,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,24 @@ def translate(error: Exception) -> StoreError:
 
 translated = translated_by(translate, (sqlite3.Error, OSError))
 """Makes an SQLite repository raise the store layer's errors."""
+
+
+ROWS_PER_STATEMENT = 500
+
+
+def insert_rows(c: sqlite3.Connection, table: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Insert ``rows`` into ``table``, skipping those whose key is taken; return how many were
+    new. A statement holds up to ``ROWS_PER_STATEMENT`` rows: ``sqlite3`` releases the
+    interpreter lock while a statement runs and takes it back after it, so one statement per
+    row would hand the lock over at every row (and wait for it, behind the request threads)."""
+    if not rows:
+        return 0
+    before = c.total_changes
+    row = f"({','.join('?' * len(rows[0]))})"
+    for i in range(0, len(rows), ROWS_PER_STATEMENT):
+        part = rows[i : i + ROWS_PER_STATEMENT]
+        c.execute(f"INSERT OR IGNORE INTO {table} VALUES {','.join([row] * len(part))}", [v for r in part for v in r])
+    return c.total_changes - before
 
 
 def ms(t: datetime) -> int:

@@ -30,7 +30,7 @@ from policy.records import (
 )
 from store.codec import reader
 from store.records import EVENT_KINDS, EventKind, Key, Sweep, Visit
-from store.sqlite.database import PAGE, Database, ms, time_of, translated
+from store.sqlite.database import PAGE, Database, insert_rows, ms, time_of, translated
 
 R = TypeVar("R")
 ACTIVATION_KEY = "activation"
@@ -99,9 +99,7 @@ class SqliteEventLog:
             return 0
         rows = [(d.event_id, d.experiment, ms(d.ts), decision_body(d)) for d in decisions]
         with self._db.transaction() as c:
-            before = c.total_changes
-            c.executemany("INSERT OR IGNORE INTO decisions VALUES (?, ?, ?, ?)", rows)
-            new = c.total_changes - before
+            new = insert_rows(c, "decisions", rows)
             _adopt(c, {d.event_id for d in decisions})
         return new
 
@@ -197,9 +195,7 @@ class SqliteEventLog:
         with self._db.transaction() as c:
             known = _decision_keys(c, [r.event_id for r in rewards])
             matched = [reward_row(r, *known[r.event_id]) for r in rewards if r.event_id in known]
-            before = c.total_changes
-            c.executemany("INSERT OR IGNORE INTO rewards VALUES (?, ?, ?, ?, ?, ?, ?)", matched)
-            new = c.total_changes - before
+            new = insert_rows(c, "rewards", matched)
             duplicates = len(matched) - new
             for r in rewards:
                 if r.event_id not in known:
@@ -301,13 +297,17 @@ def _waiting_reward(event_id: str, key: str, body: bytes) -> Reward:
 
 
 def _decision_keys(c: sqlite3.Connection, event_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-    """``(experiment, ts)`` of the stored decisions among ``event_ids``."""
+    """``(experiment, ts)`` of the stored decisions among ``event_ids``, read as one JSON row
+    per query (one step: see :func:`store.sqlite.database.insert_rows`)."""
     ids = list(set(event_ids))
     found: dict[str, tuple[str, int]] = {}
     for i in range(0, len(ids), VARIABLES):
         part = ids[i : i + VARIABLES]
-        query = f"SELECT event_id, experiment, ts FROM decisions WHERE event_id IN ({','.join('?' * len(part))})"
-        found.update((row[0], (row[1], row[2])) for row in c.execute(query, part))
+        query = (
+            "SELECT json_group_array(json_array(event_id, experiment, ts)) FROM decisions "
+            f"WHERE event_id IN ({','.join('?' * len(part))})"
+        )
+        found.update((e, (experiment, ts)) for e, experiment, ts in orjson.loads(c.execute(query, part).fetchone()[0]))
     return found
 
 
@@ -344,8 +344,8 @@ def _adopt(c: sqlite3.Connection, event_ids: set[str]) -> int:
             rewards.append(reward_row(_waiting_reward(event_id, key, body), experiment, decision_ts))
         else:
             activations.append((event_id, experiment, decision_ts, orjson.loads(body)))
-    c.executemany("INSERT OR IGNORE INTO rewards VALUES (?, ?, ?, ?, ?, ?, ?)", rewards)
-    c.executemany("INSERT OR IGNORE INTO activations VALUES (?, ?, ?, ?)", activations)
+    insert_rows(c, "rewards", rewards)
+    insert_rows(c, "activations", activations)
     adopted = list({row[0] for row in waiting})
     c.execute(f"DELETE FROM pending WHERE event_id IN ({','.join('?' * len(adopted))})", adopted)
     return len(waiting)

@@ -195,6 +195,19 @@ def test_datetimes_come_back_timezone_aware(store: Store) -> None:
     assert store.events.get_decision("t").ts == factories.T0
 
 
+def test_times_are_kept_to_the_millisecond_so_that_join_keys_match_on_every_backend(store: Store) -> None:
+    ts = factories.T0 + timedelta(microseconds=123_456)
+    store.events.insert_decisions([factories.decision(event_id="t", ts=ts)])
+    store.events.insert_rewards([factories.reward("t", ts=ts + timedelta(microseconds=999))])
+    store.events.activate("t", ts)
+    kept = factories.T0 + timedelta(milliseconds=123)
+    assert store.events.get_decision("t").ts == kept
+    end = ts + timedelta(seconds=1)
+    [reward] = store.events.rewards_between("exp", None, end)
+    assert (reward.decision_ts, reward.ts) == (kept, factories.T0 + timedelta(milliseconds=124))
+    assert list(store.events.activations_between("exp", kept, end)) == [(kept, "t")]
+
+
 def test_a_conditional_update_succeeds_for_one_of_many_concurrent_callers(store: Store) -> None:
     """MongoDB's single-document writes are atomic; the embedded store's must be too (it locks
     every mongomock write), or two operators holding one revision would both win."""
