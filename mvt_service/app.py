@@ -102,8 +102,6 @@ def create_app(
         store.backend.ensure_schema(settings.retention_days)
         if settings.embedded and settings.demo and store.experiments.insert_if_absent(demo_experiment()):
             log.info("seeded the demo experiment `home`")
-        if settings.embedded and settings.data_path is None and backend is None:
-            log.warning("a temporary store: nothing is kept after the service stops (set MVT_DATA_PATH)")
         if app.state.keys.open:
             log.warning(
                 "NO API KEYS CONFIGURED: anyone who can reach this service may change experiments "

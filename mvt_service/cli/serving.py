@@ -73,7 +73,8 @@ def check_store(settings: Settings) -> None:
         Naming the hosts tried or the file, and the reason.
     """
     if settings.embedded and settings.data_path is None:
-        return  # a temporary file, made at start
+        print("mvt serve: MVT_DATA_PATH is empty: a temporary store, removed when it stops", file=sys.stderr)
+        return
     try:
         backend = open_backend(settings)
         try:

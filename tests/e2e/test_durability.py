@@ -135,3 +135,18 @@ def test_an_unwritable_database_folder_is_one_line_at_start(
     assert cli.main(["serve"]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"mvt serve: cannot use the store at {data}: ")
+
+
+def test_serve_says_where_the_data_is_kept_or_that_it_is_temporary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mvt_service.cli.serving import check_store
+    from mvt_service.settings import Settings
+
+    check_store(Settings(_env_file=None, data_path=tmp_path / "data" / "mvt.sqlite3"))
+    check_store(Settings(_env_file=None, data_path=None))
+    assert capsys.readouterr().err.splitlines() == [
+        f"mvt serve: the data is kept in {tmp_path / 'data' / 'mvt.sqlite3'} (MVT_DATA_PATH)",
+        "mvt serve: MVT_DATA_PATH is empty: a temporary store, removed when it stops",
+    ]
+    assert (tmp_path / "data" / "mvt.sqlite3").is_file()
