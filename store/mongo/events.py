@@ -20,6 +20,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from policy.records import Decision, Reward, Unreadable
+from store import visits
 from store.mongo import documents
 from store.mongo.errors import translated
 from store.records import EVENT_KINDS, EventKind, Key, Sweep, Visit
@@ -72,20 +73,18 @@ class MongoEventLog:
     def keep_visit(self, visitor: str, decision: Decision, until: datetime, replacing: Visit | None) -> Decision:
         key = documents.visit_id(decision.experiment, visitor)
         doc = {"_id": key, "until": until, "decision": documents.decision_doc(decision)}
-        if replacing is None:
-            try:
-                self._visits.insert_one(doc)
-                return decision
-            except DuplicateKeyError:
-                pass
-        elif self._visits.replace_one({"_id": key, "decision._id": replacing.decision.event_id}, doc).matched_count:
-            return decision
-        current = self.visit(decision.experiment, visitor)
-        if current is None:
-            return self.keep_visit(visitor, decision, until, None)
-        if current.until > decision.ts:
-            return current.decision
-        return self.keep_visit(visitor, decision, until, current)
+
+        def swap(replaced: Visit | None) -> bool:
+            if replaced is None:
+                try:
+                    self._visits.insert_one(doc)
+                except DuplicateKeyError:
+                    return False
+                return True
+            stored = {"_id": key, "decision._id": replaced.decision.event_id}
+            return bool(self._visits.replace_one(stored, doc).matched_count)
+
+        return visits.keep(decision, replacing, swap, lambda: self.visit(decision.experiment, visitor))
 
     def decisions_between(
         self, experiment_id: str, start: datetime | None, end: datetime

@@ -28,6 +28,7 @@ from policy.records import (
     record_of,
     record_values,
 )
+from store import visits
 from store.codec import reader
 from store.records import EVENT_KINDS, EventKind, Key, Sweep, Visit
 from store.sqlite.database import PAGE, Database, insert_rows, ms, time_of, translated
@@ -130,27 +131,21 @@ class SqliteEventLog:
         return None if row is None else Visit(_visit_decision(row[1]), time_of(row[0]))
 
     def keep_visit(self, visitor: str, decision: Decision, until: datetime, replacing: Visit | None) -> Decision:
-        c = self._db.connection()
         values = (ms(until), decision.event_id, _visit_body(decision), decision.experiment, visitor)
-        if replacing is None:
-            inserted = c.execute(
-                "INSERT OR IGNORE INTO visits (until, event_id, decision, experiment, visitor) VALUES (?, ?, ?, ?, ?)",
-                values,
-            ).rowcount
-        else:
-            inserted = c.execute(
+
+        def swap(replaced: Visit | None) -> bool:
+            if replaced is None:
+                query = (
+                    "INSERT OR IGNORE INTO visits (until, event_id, decision, experiment, visitor) VALUES (?,?,?,?,?)"
+                )
+                return bool(self._db.connection().execute(query, values).rowcount)
+            query = (
                 "UPDATE visits SET until = ?, event_id = ?, decision = ? "
-                "WHERE experiment = ? AND visitor = ? AND event_id = ?",
-                (*values, replacing.decision.event_id),
-            ).rowcount
-        if inserted:
-            return decision
-        current = self.visit(decision.experiment, visitor)
-        if current is None:
-            return self.keep_visit(visitor, decision, until, None)
-        if current.until > decision.ts:
-            return current.decision
-        return self.keep_visit(visitor, decision, until, current)
+                "WHERE experiment = ? AND visitor = ? AND event_id = ?"
+            )
+            return bool(self._db.connection().execute(query, (*values, replaced.decision.event_id)).rowcount)
+
+        return visits.keep(decision, replacing, swap, lambda: self.visit(decision.experiment, visitor))
 
     def decisions_between(
         self, experiment_id: str, start: datetime | None, end: datetime
