@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE INDEX IF NOT EXISTS pending_expiry ON pending (expires_at);
 CREATE TABLE IF NOT EXISTS visits (
     experiment TEXT NOT NULL, visitor TEXT NOT NULL, until INTEGER NOT NULL, event_id TEXT NOT NULL,
-    decision BLOB NOT NULL, PRIMARY KEY (experiment, visitor)
+    ts INTEGER NOT NULL, decision BLOB NOT NULL, PRIMARY KEY (experiment, visitor)
 );
 CREATE INDEX IF NOT EXISTS visits_expiry ON visits (until);
 CREATE TABLE IF NOT EXISTS policies (

@@ -34,6 +34,7 @@ from store.records import EVENT_KINDS, EventKind, Key, Sweep, Visit
 from store.sqlite.database import PAGE, Database, insert_rows, ms, time_of, translated
 
 R = TypeVar("R")
+NEW_VISIT = "INSERT OR IGNORE INTO visits (until, event_id, ts, decision, experiment, visitor) VALUES (?,?,?,?,?,?)"
 ACTIVATION_KEY = "activation"
 """The key of a decision's activation among the events waiting for it (a reward's is its key)."""
 NO_START = -(2**62)
@@ -124,23 +125,25 @@ class SqliteEventLog:
         row = (
             self._db.connection()
             .execute(
-                "SELECT until, decision FROM visits WHERE experiment = ? AND visitor = ?", (experiment_id, visitor)
+                "SELECT until, event_id, ts, decision FROM visits WHERE experiment = ? AND visitor = ?",
+                (experiment_id, visitor),
             )
             .fetchone()
         )
-        return None if row is None else Visit(_visit_decision(row[1]), time_of(row[0]))
+        if row is None:
+            return None
+        until, event_id, ts, body = row
+        return Visit(decision_of(event_id, experiment_id, ts, body), time_of(until))
 
     def keep_visit(self, visitor: str, decision: Decision, until: datetime, replacing: Visit | None) -> Decision:
-        values = (ms(until), decision.event_id, _visit_body(decision), decision.experiment, visitor)
+        body = decision_body(decision)
+        values = (ms(until), decision.event_id, ms(decision.ts), body, decision.experiment, visitor)
 
         def swap(replaced: Visit | None) -> bool:
             if replaced is None:
-                query = (
-                    "INSERT OR IGNORE INTO visits (until, event_id, decision, experiment, visitor) VALUES (?,?,?,?,?)"
-                )
-                return bool(self._db.connection().execute(query, values).rowcount)
+                return bool(self._db.connection().execute(NEW_VISIT, values).rowcount)
             query = (
-                "UPDATE visits SET until = ?, event_id = ?, decision = ? "
+                "UPDATE visits SET until = ?, event_id = ?, ts = ?, decision = ? "
                 "WHERE experiment = ? AND visitor = ? AND event_id = ?"
             )
             return bool(self._db.connection().execute(query, (*values, replaced.decision.event_id)).rowcount)
@@ -275,15 +278,6 @@ class SqliteEventLog:
 def _decision(c: sqlite3.Connection, event_id: str) -> Decision | None:
     row = c.execute("SELECT event_id, experiment, ts, body FROM decisions WHERE event_id = ?", (event_id,)).fetchone()
     return None if row is None else decision_of(*row)
-
-
-def _visit_body(d: Decision) -> bytes:
-    return orjson.dumps({**record_values(d), "ts": ms(d.ts)})
-
-
-def _visit_decision(body: bytes) -> Decision:
-    values = orjson.loads(body)
-    return record_of(Decision, {**values, "ts": time_of(values["ts"])})
 
 
 def _waiting_reward(event_id: str, key: str, body: bytes) -> Reward:
