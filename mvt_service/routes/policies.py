@@ -34,7 +34,7 @@ async def activate_policy(
     services: ServicesDep,
     who: OperatorDep,
     experiment_id: str = ExperimentId,
-    version: int = Path(ge=1, description="policy version"),
+    version: int = Path(ge=1, le=2**63 - 1, description="policy version (a 64-bit integer, as the stores keep it)"),
 ) -> PolicyOut:
     """Serve this policy version now, bypassing the promotion gate (also the rollback). Every
     worker switches within ``MVT_RELOAD_SECONDS``; this one at once."""

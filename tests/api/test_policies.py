@@ -194,3 +194,8 @@ def test_a_refresh_that_read_older_states_never_unloads_a_policy_a_later_one_loa
 
     client.portal.call(both)
     assert runtime.served_policies() == {"exp": 1}
+
+
+def test_a_policy_version_beyond_64_bits_is_a_422_naming_it(client: TestClient) -> None:
+    response = client.post(f"/v1/experiments/home/policies/{2**63}/activate")
+    assert response.status_code == 422 and response.json()["detail"].startswith("path.version: ")
